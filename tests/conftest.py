@@ -1,0 +1,44 @@
+"""Shared fixtures: real Fashion-MNIST and the registry's backends as parameters."""
+import itertools
+
+import numpy as np
+import pytest
+
+import kernels
+from kernels.data import load_fashion_mnist
+
+F64 = dict(rtol=1e-10, atol=1e-12)   # DESIGN §5
+F32 = dict(rtol=1e-4, atol=1e-6)
+
+
+def tol(dtype):
+    return F32 if np.dtype(dtype) == np.float32 else F64
+
+
+def runnable(kernel, backend):
+    """The backend's callable, or a skip that says why it cannot run here."""
+    try:
+        return kernels.get(kernel, backend)
+    except kernels.BackendUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+def backend_params(kernel):
+    """Every registered backend of ``kernel``: a new one is tested without an edit."""
+    return pytest.mark.parametrize("backend", kernels.backends(kernel))
+
+
+def pair_params(kernel):
+    """Every unordered pair of registered backends of ``kernel``."""
+    return pytest.mark.parametrize("first,second",
+                                   list(itertools.combinations(kernels.backends(kernel), 2)))
+
+
+@pytest.fixture(scope="session")
+def train():
+    return load_fashion_mnist("train")
+
+
+@pytest.fixture(scope="session")
+def test_split():
+    return load_fashion_mnist("test")

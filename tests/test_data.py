@@ -1,0 +1,107 @@
+"""Fashion-MNIST loading: the real files, and corrupted or truncated copies (never the real ones)."""
+import gzip
+import shutil
+
+import numpy as np
+import pytest
+
+from kernels import data
+from kernels.data import DataError, load_fashion_mnist
+from kernels.__main__ import main
+
+
+def test_real_train_and_test(train, test_split):
+    for (X, y), n in ((train, 60_000), (test_split, 10_000)):
+        assert X.shape == (n, 784) and X.dtype == np.float64
+        assert y.shape == (n,) and y.dtype == np.int64
+        assert X.min() == 0.0 and X.max() == 1.0
+        assert set(np.unique(y)) == set(range(10))
+        assert np.all(np.bincount(y) == n // 10)          # Fashion-MNIST is balanced
+    assert train[1][:5].tolist() == [9, 0, 0, 3, 0]         # first labels of the published set
+
+
+def test_float32_and_cache(train):
+    X32, _ = load_fashion_mnist("train", dtype=np.float32)
+    assert X32.dtype == np.float32
+    np.testing.assert_allclose(X32, train[0], rtol=1e-7)
+    assert load_fashion_mnist("train")[0] is train[0]        # cached, not re-read
+    assert not train[0].flags.writeable                       # so nobody corrupts the cache
+
+
+def real_dir():
+    return data.locate("test")[1]
+
+
+@pytest.fixture
+def copy_of_test_split(tmp_path):
+    for name in data.SPLITS["test"]:
+        shutil.copy(data._file_in(real_dir(), name), tmp_path)
+    return tmp_path
+
+
+def test_explicit_path_and_uncompressed_files(copy_of_test_split):
+    X, y = load_fashion_mnist("test", path=copy_of_test_split)
+    assert X.shape == (10_000, 784)
+    # the same bytes, not gzipped, are accepted too
+    for name in data.SPLITS["test"]:
+        gz = copy_of_test_split / f"{name}.gz"
+        (copy_of_test_split / name).write_bytes(gzip.decompress(gz.read_bytes()))
+        gz.unlink()
+    X2, y2 = load_fashion_mnist("test", path=copy_of_test_split)
+    np.testing.assert_array_equal(X2, X)
+
+
+def test_truncated_file_is_refused(copy_of_test_split):
+    f = copy_of_test_split / "t10k-images-idx3-ubyte.gz"
+    f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz is unreadable or truncated"
+                                        ".*apt-get install dataset-fashion-mnist"):
+        load_fashion_mnist("test", path=copy_of_test_split)
+
+
+def test_corrupted_file_is_refused(copy_of_test_split):
+    f = copy_of_test_split / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(f.read_bytes()))
+    raw[100] = (raw[100] + 1) % 10                       # one label changed: valid gzip, wrong data
+    f.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz is corrupted: sha256"):
+        load_fashion_mnist("test", path=copy_of_test_split)
+
+
+def test_missing_file_names_it_and_the_fix(copy_of_test_split):
+    (copy_of_test_split / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.*not found.*KERNELS_DATA_DIR"):
+        load_fashion_mnist("test", path=copy_of_test_split)
+
+
+def test_search_order(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERNELS_DATA_DIR", str(tmp_path))
+    labels = [label for label, _ in data.candidates()]
+    assert labels == ["KERNELS_DATA_DIR", "Debian package dataset-fashion-mnist", "user cache"]
+    assert [label for label, _ in data.candidates(tmp_path)] == ["path argument"]
+    # an empty KERNELS_DATA_DIR falls through to the next place that holds the files
+    assert data.locate("test")[0] != "KERNELS_DATA_DIR"
+
+
+def test_download_failure_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "candidates", lambda path=None: [("nowhere", tmp_path / "none")])
+    monkeypatch.setattr(data, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(data, "URL", "http://127.0.0.1:9/")   # nothing listens: fails at once
+    with pytest.raises(DataError, match="could not download t10k-images-idx3-ubyte.gz"):
+        load_fashion_mnist("test")
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="split must be one of train, test"):
+        load_fashion_mnist("valid")
+    with pytest.raises(TypeError, match="float32 or float64"):
+        load_fashion_mnist("test", dtype=np.int32)
+
+
+def test_data_command(capsys, copy_of_test_split):
+    assert main(["data"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ok: sha256 matches") == 4
+    (copy_of_test_split / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"junk"))
+    assert main(["data", "--path", str(copy_of_test_split)]) == 1
+    assert "is corrupted" in capsys.readouterr().out

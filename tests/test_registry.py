@@ -1,0 +1,93 @@
+"""The registry: names, lookups, lazy imports, and backends that cannot import."""
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import kernels
+from kernels import registry
+
+
+def run_python(code):
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_public_names():
+    assert kernels.KERNELS == ("gradient_norm", "softmax", "mlp_fprop", "mlp_bprop", "mlp_epoch")
+    for k in ("gradient_norm", "softmax"):
+        assert kernels.backends(k) == ("python", "numpy", "numba")
+    for k in ("mlp_fprop", "mlp_bprop", "mlp_epoch"):
+        assert kernels.backends(k) == ("python", "example-loop", "numpy", "numba")
+
+
+def test_unknown_names_list_the_valid_ones():
+    with pytest.raises(KeyError, match="valid kernels: gradient_norm, softmax"):
+        kernels.get("sofmax", "numpy")
+    with pytest.raises(KeyError, match="valid backends: python, numpy, numba"):
+        kernels.get("softmax", "torch")
+    with pytest.raises(KeyError, match="valid kernels"):
+        kernels.backends("nope")
+
+
+def test_duplicate_registration_raises():
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register("softmax", "numpy", "kernels._softmax.vectorized:softmax")
+    assert kernels.get("softmax", "numpy").__module__ == "kernels._softmax.vectorized"
+
+
+def test_get_returns_the_same_callable():
+    assert kernels.get("softmax", "numpy") is kernels.get("softmax", "numpy")
+
+
+def test_every_entry_imports_and_names_its_function():
+    for k in kernels.KERNELS:
+        for b in kernels.available(k):
+            fn = kernels.get(k, b)
+            assert callable(fn) and fn.__doc__, (k, b)
+
+
+def test_import_is_light():
+    out = run_python("""
+        import sys, kernels
+        print('numba' in sys.modules, 'scipy' in sys.modules, 'matplotlib' in sys.modules)
+        kernels.get('softmax', 'numpy')
+        print('numba' in sys.modules)
+        kernels.get('softmax', 'numba')
+        print('numba' in sys.modules)
+    """)
+    assert out.split() == ["False", "False", "False", "False", "True"]
+
+
+def test_numba_unimportable_leaves_the_rest_working():
+    out = run_python("""
+        import sys
+        sys.modules['numba'] = None  # import numba now raises ImportError
+        import numpy as np, kernels
+        print(kernels.available('softmax'))
+        print(kernels.softmax(np.array([0.0, 0.0])))
+        try:
+            kernels.get('softmax', 'numba')
+        except kernels.BackendUnavailable as exc:
+            print('ERROR', exc)
+    """)
+    lines = out.splitlines()
+    assert lines[0] == "('python', 'numpy')"
+    assert lines[1] == "[0.5 0.5]"
+    assert lines[2].startswith("ERROR backend 'numba' of kernel 'softmax' cannot run here")
+    assert "needs numba" in lines[2] and "python, numpy" in lines[2]
+
+
+def test_fastest_prefers_compiled_code():
+    for k in kernels.KERNELS:
+        assert kernels.fastest(k) is kernels.get(k, "numba")
+
+
+def test_convenience_names():
+    assert kernels.softmax is kernels.fastest("softmax")
+    assert kernels.gradient_norm is kernels.fastest("gradient_norm")
+    with pytest.raises(AttributeError):
+        kernels.no_such_kernel
