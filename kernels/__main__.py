@@ -24,6 +24,32 @@ def cmd_agree(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    """Time every kernel x backend (and peers) per epoch on Fashion-MNIST against the
+    machine's physical limit, with pinned threads, and print the table."""
+    from . import report
+    from .registry import KERNELS
+    kernels = tuple(args.kernels.split(",")) if args.kernels else KERNELS
+    unknown = [k for k in kernels if k not in KERNELS]
+    if unknown:
+        raise SystemExit(f"unknown kernel(s) {', '.join(unknown)}; valid: {', '.join(KERNELS)}")
+    result = report.run(kernels, args.dtype, args.dh, threads=args.threads, quick=args.quick,
+                        examples=args.examples)
+    report.print_report(result)
+    if args.json:
+        report.save_json(result, args.json)
+    if args.plot:
+        report.plot(result, args.plot)
+    return 0
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text}")
+    return value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kernels", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -33,6 +59,17 @@ def main(argv=None) -> int:
     p = sub.add_parser("agree", help=cmd_agree.__doc__)
     p.add_argument("-n", type=int, default=250, help="training examples to use (default 250)")
     p.set_defaults(run=cmd_agree)
+    p = sub.add_parser("report", help=cmd_report.__doc__)
+    p.add_argument("--threads", type=positive, default=1, help="BLAS and numba threads (default 1)")
+    p.add_argument("--dh", type=positive, default=50, help="MLP hidden units (default 50)")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    p.add_argument("--kernels", help="comma-separated subset of the kernels")
+    p.add_argument("--quick", action="store_true", help="fewer rounds, smaller extrapolation slices")
+    p.add_argument("--examples", type=positive, help="time only the first N training examples "
+                   "(figures extrapolated to the epoch)")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--plot", metavar="PATH", help="also draw a PNG bar chart")
+    p.set_defaults(run=cmd_report)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from . import mlp
-from .data import load_fashion_mnist
+from .data import SIZES, load_fashion_mnist
 
 # Minibatches that a plain-Python (``slow``) backend runs before extrapolating.
 SLICE = {"gradient_norm": 20, "softmax": 600, "mlp_fprop": 2, "mlp_bprop": 2, "mlp_epoch": 1}
@@ -55,6 +55,11 @@ class Workload:
     def _numpy(kernel):
         from .registry import get
         return get(kernel, "numpy")
+
+    @staticmethod
+    def full_batches(K: int) -> int:
+        """Minibatches in a whole epoch of the 60,000 training examples."""
+        return -(-SIZES["train"] // K)
 
     @property
     def batches(self) -> int:

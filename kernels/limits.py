@@ -1,0 +1,80 @@
+"""Physical limits of each benchmark (DESIGN §7): work models and machine rates.
+
+A kernel's limit is the time its epoch would take at the machine's measured
+rate: FLOP / peak FLOP/s for the MLP, bytes / copy bandwidth for the streaming
+kernels. Measure the rates in the same process, with the same threads, as the
+timings they are compared with.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+IMAGE = (28, 28)
+CLASSES = 10
+FEATURES = 784
+
+
+def mlp_flop(kernel: str, N: int, dh: int, d: int = FEATURES, m: int = CLASSES) -> float:
+    """Matrix-product FLOP of an epoch over N examples (element-wise work is under 1 %).
+
+    fprop: x W1^T and hs W2^T, 2 N dh (d + m); bprop: g_oa^T hs, g_oa W2 and
+    g_ha^T x, 2 N dh (d + 2m); an SGD epoch is both, 2 N dh (2d + 3m).
+    """
+    per_example = {"mlp_fprop": d + m, "mlp_bprop": d + 2 * m, "mlp_epoch": 2 * d + 3 * m}
+    return 2.0 * N * dh * per_example[kernel]
+
+
+def stream_bytes(kernel: str, N: int, itemsize: int) -> float:
+    """Bytes an epoch must read and write at least: its input once and its output once."""
+    per_example = {"gradient_norm": IMAGE[0] * IMAGE[1], "softmax": CLASSES}[kernel]
+    return 2.0 * N * per_example * itemsize
+
+
+def _median_seconds(fn, rounds: int) -> float:
+    fn()                                    # first touch: page faults, BLAS buffers
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_flops(dtype="float64", n: int = 2048, rounds: int = 5) -> float:
+    """FLOP/s of ``np.dot`` on two n x n matrices (2 n^3 FLOP) in the current thread setting."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n)).astype(dtype), rng.random((n, n)).astype(dtype)
+    out = np.empty((n, n), dtype)
+    return 2.0 * n ** 3 / _median_seconds(lambda: np.dot(a, b, out=out), rounds)
+
+
+def copy_bandwidth(nbytes: int = 512 * 2 ** 20, rounds: int = 5) -> float:
+    """Bytes/s of a large ``np.copyto`` counted as bytes read + bytes written."""
+    src = np.ones(nbytes // 8)
+    dst = np.empty_like(src)
+    return 2.0 * src.nbytes / _median_seconds(lambda: np.copyto(dst, src), rounds)
+
+
+def exp_rate(dtype="float64", n: int = 4 * 2 ** 20, rounds: int = 5) -> float:
+    """Elements/s of ``np.exp`` in place (context for softmax; not a limit)."""
+    a = np.random.default_rng(0).uniform(-5, 0, n).astype(dtype)
+    out = np.empty_like(a)
+    return n / _median_seconds(lambda: np.exp(a, out=out), rounds)
+
+
+def limit_seconds(kernel: str, N: int, dtype: str, dh: int, rates: dict[str, float]) -> float:
+    """The epoch's physical limit in seconds, from ``rates`` {"peak_flops", "copy_bandwidth"}."""
+    if kernel.startswith("mlp_"):
+        return mlp_flop(kernel, N, dh) / rates["peak_flops"]
+    return stream_bytes(kernel, N, np.dtype(dtype).itemsize) / rates["copy_bandwidth"]
+
+
+def measure(dtype="float64", quick: bool = False) -> dict[str, float]:
+    """The machine's rates in the current thread setting."""
+    rounds = 3 if quick else 7
+    return {"peak_flops": peak_flops(dtype, rounds=rounds),
+            "copy_bandwidth": copy_bandwidth(rounds=rounds),
+            "exp_rate": exp_rate(dtype, rounds=rounds)}
