@@ -43,6 +43,25 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_autotune(args) -> int:
+    """Time the backends of every kernel here at a few sizes and both dtypes, and record
+    the winners, which kernels.fastest then uses in every later process."""
+    from rich.console import Console
+    from rich.table import Table
+    from . import tuning
+    from .select import record_path
+    results = tuning.run(threads=args.threads)
+    t = Table(title="fastest backend per kernel, dtype and rows per call", title_justify="left")
+    for col in ("kernel", "dtype", "rows", "winner", "margin over runner-up"):
+        t.add_column(col)
+    for kernel, dtype, size, winner, margin in tuning.winners(results):
+        t.add_row(kernel, dtype, str(size), winner, "" if margin is None else f"{margin:.2f}x")
+    console = Console()
+    console.print(t)
+    console.print(f"recorded in {record_path()}")
+    return 0
+
+
 def positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -70,6 +89,10 @@ def main(argv=None) -> int:
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--plot", metavar="PATH", help="also draw a PNG bar chart")
     p.set_defaults(run=cmd_report)
+    p = sub.add_parser("autotune", help=cmd_autotune.__doc__)
+    p.add_argument("--threads", type=positive, help="pin BLAS and numba threads (recorded in the "
+                   "fingerprint; default: leave the environment as it is)")
+    p.set_defaults(run=cmd_autotune)
     args = parser.parse_args(argv)
     return args.run(args)
 

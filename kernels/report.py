@@ -83,7 +83,10 @@ def run(kernels=KERNELS, dtype="float64", dh=50, K=100, threads=1, quick=False,
     ``examples`` limits the epoch to the first N training examples (figures are then
     extrapolated to the 60,000, and marked so): for tests and quick looks.
     """
+    from .select import choose
     from .threads import pin
+    # what kernels.fastest picks in this environment, before the report pins threads
+    picks = {k: dict(zip(("backend", "why"), choose(k, dtype=dtype, size=K))) for k in kernels}
     pin(threads)
     peers.set_threads(threads)
     rounds = 3 if quick else 5
@@ -124,7 +127,7 @@ def run(kernels=KERNELS, dtype="float64", dh=50, K=100, threads=1, quick=False,
             row.speedup_vs_numpy = same["numpy"] / row.seconds_per_epoch
     from . import coldstart
     return {"machine": machine(threads, rates), "rows": [asdict(r) for r in rows],
-            "cold_start": coldstart.measure(dtype, threads)}
+            "fastest": picks, "cold_start": coldstart.measure(dtype, threads)}
 
 
 def table(result: dict):
@@ -197,6 +200,8 @@ def print_report(result: dict) -> None:
                   "(MLP: FLOP / peak; gradient_norm, softmax: bytes / copy bandwidth)")
     console.print(f"threads: {m['thread_settings']}; versions: "
                   + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v))
+    console.print("kernels.fastest() here picks: " + ", ".join(
+        f"{k} -> {v['backend']} ({v['why']})" for k, v in result["fastest"].items()))
     cold = result["cold_start"]
     console.print("numba cold start, new process (seconds): " + ", ".join(
         f"{k} {cold['compile'][k]:.3f} compile / {cold['cached'][k]:.3f} cached"

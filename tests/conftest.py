@@ -42,3 +42,17 @@ def train():
 @pytest.fixture(scope="session")
 def test_split():
     return load_fashion_mnist("test")
+
+
+@pytest.fixture(autouse=True)
+def no_user_choices(monkeypatch, tmp_path_factory):
+    """Tests never see this machine's autotune record or a KERNELS_BACKEND of the shell."""
+    from kernels import select
+    record = tmp_path_factory.mktemp("cache") / "autotune.json"
+    monkeypatch.setattr(select, "record_path", lambda: record)
+    monkeypatch.delenv("KERNELS_BACKEND", raising=False)
+    select._record_cache.clear()
+    select._choice_cache.clear()
+    yield
+    select._record_cache.clear()
+    select._choice_cache.clear()

@@ -76,6 +76,9 @@ def test_quick_report_end_to_end(tmp_path, capsys):
             assert r["speedup_vs_numpy"] == 1.0
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert set(result["cold_start"]) == {"compile", "cached"}
+    assert set(result["fastest"]) == {"softmax", "mlp_epoch"}
+    assert result["fastest"]["softmax"]["backend"] in kernels.available("softmax")
+    assert "kernels.fastest() here picks: softmax ->" in printed
 
 
 def test_report_refuses_unknown_kernel():

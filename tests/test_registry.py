@@ -81,7 +81,7 @@ def test_numba_unimportable_leaves_the_rest_working():
     assert "needs numba" in lines[2] and "python, numpy" in lines[2]
 
 
-def test_fastest_prefers_compiled_code():
+def test_fastest_prefers_compiled_code_by_default():
     for k in kernels.KERNELS:
         assert kernels.fastest(k) is kernels.get(k, "numba")
 

@@ -1,0 +1,173 @@
+"""kernels.fastest: explicit choices, autotune records, the shipped ranking, fallbacks.
+Timings here are injected records: nothing is timed and no test asserts a duration."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import kernels
+from kernels import select
+
+HAS_NUMBA = all("numba" in kernels.available(k) for k in kernels.KERNELS)
+needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba cannot run here")
+
+
+def run_python(code, env=None):
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                         text=True, timeout=600, env={**os.environ, **(env or {})})
+    assert out.returncode == 0, out.stderr
+    return out.stdout, out.stderr
+
+
+def write_record(results, fingerprint=None):
+    select.record_path().write_text(json.dumps(
+        {"fingerprint": fingerprint or select.fingerprint(), "results": results}))
+    select._record_cache.clear()
+    select._choice_cache.clear()
+
+
+@needs_numba
+@pytest.mark.parametrize("kernel", kernels.KERNELS)
+def test_shipped_ranking_and_identity(kernel):
+    assert select.choose(kernel) == ("numba", "shipped ranking")
+    assert kernels.fastest(kernel) is kernels.get(kernel, "numba")      # no wrapper
+    assert getattr(kernels, kernel) is kernels.fastest(kernel)
+
+
+def test_environment_override(monkeypatch):
+    monkeypatch.setenv("KERNELS_BACKEND", "numpy")
+    for k in kernels.KERNELS:
+        assert kernels.fastest(k) is kernels.get(k, "numpy")
+        assert select.choose(k)[1] == "KERNELS_BACKEND"
+    monkeypatch.setenv("KERNELS_BACKEND", "softmax:python, mlp_epoch:example-loop")
+    assert kernels.fastest("softmax") is kernels.get("softmax", "python")
+    assert kernels.fastest("mlp_epoch") is kernels.get("mlp_epoch", "example-loop")
+    assert select.choose("gradient_norm")[1] != "KERNELS_BACKEND"     # not named: normal rules
+
+
+@pytest.mark.parametrize("spec,error,message", [
+    ("torch", KeyError, "valid backends: python, numpy, numba"),
+    ("softmax:torch", KeyError, "valid backends: python, numpy, numba"),
+    ("softmax=numpy", KeyError, "unknown backend 'softmax=numpy'"),
+    ("sofmax:numpy", ValueError, "KERNELS_BACKEND=sofmax:numpy: cannot read 'sofmax:numpy'"),
+    ("softmax:numpy,numba", ValueError, "cannot read 'numba'"),
+])
+def test_bad_environment_override_is_an_error(monkeypatch, spec, error, message):
+    monkeypatch.setenv("KERNELS_BACKEND", spec)
+    with pytest.raises(error, match=message):
+        kernels.fastest("softmax")
+
+
+def test_use_context_manager():
+    before = select.choose("softmax")
+    with kernels.use("numpy"):
+        assert kernels.fastest("softmax") is kernels.get("softmax", "numpy")
+        assert kernels.softmax is kernels.get("softmax", "numpy")
+        with kernels.use(softmax="python"):
+            assert kernels.fastest("softmax") is kernels.get("softmax", "python")
+            assert kernels.fastest("mlp_epoch") is kernels.get("mlp_epoch", "numpy")
+        assert kernels.fastest("softmax") is kernels.get("softmax", "numpy")
+    assert select.choose("softmax") == before
+    with pytest.raises(KeyError, match="valid kernels"):
+        with kernels.use(sofmax="numpy"):
+            pass
+    with pytest.raises(KeyError, match="valid backends"):
+        with kernels.use("fortran"):
+            kernels.fastest("softmax")
+
+
+def test_use_takes_precedence_over_environment(monkeypatch):
+    monkeypatch.setenv("KERNELS_BACKEND", "python")
+    with kernels.use("numpy"):
+        assert kernels.fastest("softmax") is kernels.get("softmax", "numpy")
+
+
+@needs_numba
+def test_autotune_record_by_dtype_and_size_class():
+    write_record({"softmax": {
+        "float64": {"1": {"numpy": 2e-9, "numba": 1e-9}, "100": {"numpy": 1e-9, "numba": 3e-9}},
+        "float32": {"100": {"numpy": 5e-9, "numba": 1e-9}},
+    }})
+    assert select.choose("softmax") == ("numpy", "autotune record (float64, size class 100)")
+    assert kernels.fastest("softmax", size=3) is kernels.get("softmax", "numba")       # class 1
+    assert kernels.fastest("softmax", size=250) is kernels.get("softmax", "numpy")     # class 100
+    assert kernels.fastest("softmax", dtype="float32") is kernels.get("softmax", "numba")
+    import numpy as np
+    assert kernels.fastest("softmax", dtype=np.float32) is kernels.get("softmax", "numba")
+    # sizes with no measurement fall back to the shipped ranking
+    assert select.choose("softmax", size=50_000)[1] == "shipped ranking"
+    assert select.choose("mlp_epoch")[1] == "shipped ranking"
+
+
+def test_size_classes():
+    assert [select.size_class(s) for s in (None, 1, 9, 11, 100, 999, 1001, 60_000)] \
+        == [100, 1, 1, 100, 100, 100, 10_000, 10_000]
+
+
+def test_record_never_makes_python_the_choice():
+    write_record({"softmax": {"float64": {"100": {"python": 1e-12, "numpy": 1e-6}}}})
+    assert select.choose("softmax")[0] == "numpy"
+
+
+def test_stale_record_is_ignored_with_a_warning():
+    stale = {**select.fingerprint(), "cpu": "some other CPU"}
+    write_record({"softmax": {"float64": {"100": {"numpy": 1e-9, "numba": 1.0}}}}, stale)
+    with pytest.warns(UserWarning, match="measured on another machine"):
+        assert select.choose("softmax")[1] == "shipped ranking"
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"fingerprint": {}}'])
+def test_corrupted_record_is_ignored_with_a_warning(content):
+    select.record_path().write_text(content)
+    with pytest.warns(UserWarning, match="unreadable autotune record"):
+        assert select.choose("softmax")[1] == "shipped ranking"
+
+
+def test_corrupted_record_never_breaks_import(tmp_path):
+    (tmp_path / "kernels").mkdir()
+    (tmp_path / "kernels" / "autotune.json").write_text("\x00garbage")
+    out, err = run_python("""
+        import numpy as np, kernels
+        print(kernels.softmax(np.zeros(2)))
+    """, env={"XDG_CACHE_HOME": str(tmp_path)})
+    assert out.strip() == "[0.5 0.5]"
+    assert "unreadable autotune record" in err
+
+
+def test_numba_unimportable_falls_back_to_numpy(tmp_path):
+    out, _ = run_python("""
+        import sys
+        sys.modules['numba'] = None
+        import kernels
+        print(all(kernels.fastest(k) is kernels.get(k, 'numpy') for k in kernels.KERNELS))
+        try:
+            with kernels.use('numba'):
+                kernels.fastest('softmax')
+        except kernels.BackendUnavailable as exc:
+            print('refused:', exc)
+    """, env={"XDG_CACHE_HOME": str(tmp_path)})
+    lines = out.splitlines()
+    assert lines[0] == "True"
+    assert lines[1].startswith("refused: backend 'numba' of kernel 'softmax' cannot run here")
+
+
+def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    run_python("""
+        import kernels
+        kernels.autotune(kernels=("softmax",), dtypes=("float64",), sizes=(100,), rounds=1,
+                         progress=False)
+    """, env=env)
+    record = json.loads((tmp_path / "kernels" / "autotune.json").read_text())
+    timings = record["results"]["softmax"]["float64"]["100"]
+    assert set(timings) == set(kernels.available("softmax")) - {"python"}
+    assert all(t > 0 for t in timings.values())
+    out, _ = run_python("""
+        from kernels import select
+        print(select.choose("softmax"))
+    """, env=env)
+    winner = min(timings, key=timings.get)
+    assert out.strip() == str((winner, "autotune record (float64, size class 100)"))
