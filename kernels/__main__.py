@@ -62,6 +62,48 @@ def cmd_autotune(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    """Train an MLP (or softmax regression) on Fashion-MNIST and log train/valid/test
+    error and loss per epoch to DIR/log.csv, with curves.png, model.npz, summary.json."""
+    from .train import Diverged, Settings, train
+    fields = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
+    try:
+        train(Settings(**fields), args.out)
+    except (ValueError, KeyError, FileExistsError, Diverged, ImportError) as exc:
+        raise SystemExit(f"train: {exc}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    """Test error, loss and confusion matrix of a model saved by `train`."""
+    from rich.console import Console
+    from rich.table import Table
+    from .train import CLASSES, evaluate_file
+    try:
+        error, loss, confusion = evaluate_file(args.model, args.limit)
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"evaluate: {exc}")
+    console = Console()
+    console.print(f"{args.model}: test error {error:.4f} (accuracy {1 - error:.2%}), "
+                  f"mean cross-entropy {loss:.4f} on {confusion.sum()} test images")
+    t = Table(title="confusion matrix (rows: true class, columns: predicted class)",
+              title_justify="left")
+    t.add_column("true class")
+    for i in range(len(CLASSES)):
+        t.add_column(str(i), justify="right")
+    for i, (name, row) in enumerate(zip(CLASSES, confusion)):
+        t.add_row(f"{i} {name}", *(str(v) for v in row))
+    console.print(t)
+    return 0
+
+
+def nonnegative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text}")
+    return value
+
+
 def positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -93,6 +135,38 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=positive, help="pin BLAS and numba threads (recorded in the "
                    "fingerprint; default: leave the environment as it is)")
     p.set_defaults(run=cmd_autotune)
+    from .train import Settings
+    p = sub.add_parser("train", help=cmd_train.__doc__)
+    p.add_argument("--model", choices=("mlp", "softmax-regression"), default="mlp")
+    p.add_argument("--features", choices=("pixels", "gradient-norm"), default="pixels",
+                   help="inputs of softmax regression (default pixels)")
+    p.add_argument("--backend", help="backend of every kernel used (default: kernels.fastest)")
+    p.add_argument("--epochs", type=positive, default=Settings.epochs)
+    p.add_argument("--hidden", type=positive, default=Settings.hidden, help="hidden units (default %(default)s)")
+    p.add_argument("--activation", choices=("relu", "tanh", "softplus"), default="relu")
+    p.add_argument("--lr", type=float, default=Settings.lr, help="learning rate (default %(default)s)")
+    p.add_argument("--batch-size", type=positive, default=Settings.batch_size)
+    p.add_argument("--weight-decay", type=float, default=Settings.weight_decay, help="L2 coefficient lam")
+    p.add_argument("--seed", type=int, default=Settings.seed)
+    p.add_argument("--shuffle", action="store_true", help="reshuffle the training set every epoch")
+    p.add_argument("--valid", type=nonnegative, default=Settings.valid,
+                   help="validation examples split off the 60,000 (default %(default)s)")
+    p.add_argument("--early-stopping", type=positive, metavar="PATIENCE",
+                   help="stop after PATIENCE epochs without a better validation loss")
+    p.add_argument("--lr-step", type=positive, default=Settings.lr_step,
+                   help="multiply lr by --lr-gamma every STEP epochs (default %(default)s)")
+    p.add_argument("--lr-gamma", type=float, default=Settings.lr_gamma,
+                   help="(default %(default)s; 1 keeps lr constant)")
+    p.add_argument("--clip", type=float, help="clip each gradient entry to [-C, C]")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    p.add_argument("--limit", type=positive, help="use only the first N training and test examples")
+    p.add_argument("--out", required=True, metavar="DIR", help="where log.csv, curves.png, "
+                   "model.npz and summary.json go (must not hold a run already)")
+    p.set_defaults(run=cmd_train)
+    p = sub.add_parser("evaluate", help=cmd_evaluate.__doc__)
+    p.add_argument("model", help="DIR/model.npz written by train")
+    p.add_argument("--limit", type=positive, help="only the first N test images")
+    p.set_defaults(run=cmd_evaluate)
     args = parser.parse_args(argv)
     return args.run(args)
 
