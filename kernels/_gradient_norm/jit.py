@@ -1,26 +1,49 @@
-"""gradient_norm, ``numba`` backend: one compiled pass over the pixels."""
+"""gradient_norm, ``numba`` backend: one compiled pass over the pixels.
+
+Each image row runs a branch-free loop over its interior columns, which LLVM
+vectorizes; the two edge columns are done apart. Images are spread over numba's
+threads when it has more than one; with one thread a serial variant runs, so the
+parallel code (slow to load from the cache) and the thread pool are never started.
+"""
 import numba
 import numpy as np
 
 from . import prepare
 
 
-@numba.njit(cache=True, parallel=True, fastmath=False)
-def _gradient_norm(u, g):
-    n_img, h, w = u.shape
-    for n in numba.prange(n_img):
-        for i in range(h):
-            # row neighbours and scale: one-sided at the edges, central inside
-            up = min(i + 1, h - 1)
-            down = max(i - 1, 0)
-            rs = 0.5 if 0 < i < h - 1 else 1.0
-            for j in range(w):
-                right = min(j + 1, w - 1)
-                left = max(j - 1, 0)
-                cs = 0.5 if 0 < j < w - 1 else 1.0
-                d_row = (u[n, up, j] - u[n, down, j]) * rs
-                d_col = (u[n, i, right] - u[n, i, left]) * cs
-                g[n, i, j] = d_row * d_row + d_col * d_col
+@numba.njit(cache=True, inline="always")
+def _image(u, g, n):
+    _, h, w = u.shape
+    for i in range(h):
+        # rows: central difference inside, one-sided at the first and last row
+        up, down = min(i + 1, h - 1), max(i - 1, 0)
+        rs = 0.5 if 0 < i < h - 1 else 1.0
+        for j in range(1, w - 1):          # vectorized: no branch, contiguous
+            d_row = (u[n, up, j] - u[n, down, j]) * rs
+            d_col = (u[n, i, j + 1] - u[n, i, j - 1]) * 0.5
+            g[n, i, j] = d_row * d_row + d_col * d_col
+        for j, left, right in ((0, 0, 1), (w - 1, w - 2, w - 1)):
+            d_row = (u[n, up, j] - u[n, down, j]) * rs
+            d_col = u[n, i, right] - u[n, i, left]
+            g[n, i, j] = d_row * d_row + d_col * d_col
+
+
+@numba.njit(cache=True)
+def _serial(u, g):
+    for n in range(u.shape[0]):
+        _image(u, g, n)
+
+
+@numba.njit(cache=True, parallel=True)
+def _parallel(u, g):
+    for n in numba.prange(u.shape[0]):
+        _image(u, g, n)
+
+
+def _threads() -> int:
+    # NUMBA_NUM_THREADS=1 (what kernels.threads.pin(1) sets) answers without starting
+    # the thread pool; otherwise ask numba for the current setting.
+    return 1 if numba.config.NUMBA_NUM_THREADS == 1 else numba.get_num_threads()
 
 
 def gradient_norm(images):
@@ -31,5 +54,5 @@ def gradient_norm(images):
     """
     u, single = prepare(images)
     g = np.empty_like(u)
-    _gradient_norm(u, g)
+    (_parallel if len(u) > 1 and _threads() > 1 else _serial)(u, g)
     return g[0] if single else g
