@@ -249,3 +249,21 @@ def test_divergence_names_the_minibatch(backend, train):
     kernels.get("mlp_epoch", "numpy")(q, X[:10], y[:10], batch_size=10, lr=0.1)
     for name, a in p.arrays().items():                         # stopped before the bad step
         np.testing.assert_allclose(a, q.arrays()[name], rtol=1e-12)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("batch_size", [100, 7, 1])
+def test_numba_parallel_epoch_matches(threads, batch_size, train):
+    """The multi-threaded numba epoch (used when numba has more than one thread) gives
+    the parameters of the numpy epoch, whatever the thread count and the short last batch."""
+    runnable("mlp_epoch", "numba")
+    from kernels.mlp import jit
+    X, y = train[0][:1050], train[1][:1050]
+    p, q = mlp.init_params(dh=30, activation="softplus"), mlp.init_params(dh=30, activation="softplus")
+    total, bad, _ = jit._epoch_parallel(p.W1, p.b1, p.W2, p.b2, 2, X, y, batch_size, 0.05, 0.01,
+                                        threads)
+    loss = kernels.get("mlp_epoch", "numpy")(q, X, y, batch_size=batch_size, lr=0.05, lam=0.01)
+    assert bad == -1
+    np.testing.assert_allclose(total / len(X), loss, rtol=1e-10)
+    for name, a in p.arrays().items():
+        np.testing.assert_allclose(a, q.arrays()[name], rtol=1e-7, atol=1e-9, err_msg=name)

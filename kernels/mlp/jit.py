@@ -67,22 +67,23 @@ def _l2(W1, W2, lam):
 
 
 @numba.njit(cache=True)
-def _backward(W1, W2, code, lam, x, y, ha, hs, os, g_oa, g_ha, dW1, db1, dW2, db2):
-    """Fill dW1, db1, dW2, db2 with the mean gradients; g_oa, g_ha are scratch."""
-    K, dh, m = x.shape[0], W1.shape[0], W2.shape[0]
-    for k in range(K):
+def _backward(W1, W2, code, lam, K, x, y, ha, hs, os, g_oa, g_ha, dW1, db1, dW2, db2):
+    """Fill dW1, db1, dW2, db2 with the gradients of the rows of x, divided by K (the
+    minibatch size: x may be part of the minibatch); g_oa, g_ha are scratch."""
+    dh, m = W1.shape[0], W2.shape[0]
+    for k in range(x.shape[0]):
         for c in range(m):
             g_oa[k, c] = os[k, c] / K
         g_oa[k, y[k]] -= 1.0 / K
     np.dot(g_oa.T, hs, dW2)
     np.dot(g_oa, W2, g_ha)
-    for k in range(K):
+    for k in range(x.shape[0]):
         for j in range(dh):
             g_ha[k, j] *= _act_grad(code, ha[k, j], hs[k, j])
     np.dot(g_ha.T, x, dW1)
     db1[:] = 0.0
     db2[:] = 0.0
-    for k in range(K):
+    for k in range(x.shape[0]):
         for j in range(dh):
             db1[j] += g_ha[k, j]
         for c in range(m):
@@ -92,33 +93,140 @@ def _backward(W1, W2, code, lam, x, y, ha, hs, os, g_oa, g_ha, dW1, db1, dW2, db
         dW2 += lam * W2
 
 
+# ---- the SGD epoch --------------------------------------------------------------------
+# Inside the epoch the hidden layer is kept transposed, haT = W1 x^T (dh, K): that
+# product runs 15 % faster in BLAS than x W1^T, and it lets threads split the work by
+# blocks of hidden units, each owning its rows of haT, dW1 = g_haT x and W1, so that
+# no partial gradients need summing. Each thread calls single-threaded BLAS.
+
+@numba.njit(cache=True, inline="always")
+def _hidden_forward(W1, b1, code, x, haT, hsT, r0, r1):
+    """Rows r0:r1 of haT = W1 x^T + b1 and hsT = act(haT)."""
+    np.dot(W1[r0:r1], x.T, haT[r0:r1])
+    for j in range(r0, r1):
+        for k in range(x.shape[0]):
+            haT[j, k] += b1[j]
+            hsT[j, k] = _act(code, haT[j, k])
+
+
+@numba.njit(cache=True, inline="always")
+def _output(W2, b2, y, hsT, oaT, g_oaT, g_haT, dW2, db2):
+    """oaT = W2 hsT + b2, softmax, g_oaT = (os - onehot) / K, dW2, db2 (without lam) and
+    g_haT = W2^T g_oaT (the act' factor comes later); returns the mean cross-entropy."""
+    m, K = oaT.shape
+    np.dot(W2, hsT, oaT)
+    nll = 0.0
+    for k in range(K):
+        top = -np.inf
+        for c in range(m):
+            oaT[c, k] += b2[c]
+            top = max(top, oaT[c, k])
+        total = 0.0
+        for c in range(m):
+            g_oaT[c, k] = math.exp(oaT[c, k] - top)
+            total += g_oaT[c, k]
+        for c in range(m):
+            g_oaT[c, k] /= total * K
+        g_oaT[y[k], k] -= 1.0 / K
+        nll += math.log(total) - (oaT[y[k], k] - top)
+    np.dot(g_oaT, hsT.T, dW2)
+    np.dot(W2.T, g_oaT, g_haT)             # g_hsT, before W2 changes
+    for c in range(m):
+        db2[c] = 0.0
+        for k in range(K):
+            db2[c] += g_oaT[c, k]
+    return nll / K
+
+
+@numba.njit(cache=True, inline="always")
+def _hidden_backward_step(W1, b1, W2, code, lr, lam, x, haT, hsT, g_oaT, g_haT, dW1, r0, r1):
+    """Rows r0:r1: g_haT = g_hsT * act'(haT), dW1 = g_haT x, and the SGD step of W1, b1."""
+    K = g_oaT.shape[1]
+    for j in range(r0, r1):
+        for k in range(K):                 # g_haT holds g_hsT = W2^T g_oaT (see _output)
+            g_haT[j, k] *= _act_grad(code, haT[j, k], hsT[j, k])
+    np.dot(g_haT[r0:r1], x, dW1[r0:r1])
+    for j in range(r0, r1):
+        db = 0.0
+        for k in range(K):
+            db += g_haT[j, k]
+        b1[j] -= lr * db
+        for i in range(W1.shape[1]):
+            W1[j, i] -= lr * (dW1[j, i] + lam * W1[j, i])
+
+
+@numba.njit(cache=True, inline="always")
+def _output_step(W2, b2, lr, lam, dW2, db2):
+    for c in range(W2.shape[0]):
+        b2[c] -= lr * db2[c]
+        for j in range(W2.shape[1]):
+            W2[c, j] -= lr * (dW2[c, j] + lam * W2[c, j])
+
+
+@numba.njit(cache=True, inline="always")
+def _buffers(W1, W2, batch_size):
+    (dh, d), m, dt = W1.shape, W2.shape[0], W1.dtype
+    flat = np.empty((5, max(dh, m) * batch_size), dt)   # haT, hsT, g_haT, oaT, g_oaT
+    return flat, np.empty((dh, d), dt), np.empty((m, dh), dt), np.empty(m, dt)
+
+
+@numba.njit(cache=True, inline="always")
+def _views(flat, dh, m, K):
+    """haT, hsT, g_haT (dh, K) and oaT, g_oaT (m, K): C-contiguous views of the buffers."""
+    return (flat[0, :dh * K].reshape(dh, K), flat[1, :dh * K].reshape(dh, K),
+            flat[2, :dh * K].reshape(dh, K), flat[3, :m * K].reshape(m, K),
+            flat[4, :m * K].reshape(m, K))
+
+
 @numba.njit(cache=True)
 def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam):
     """SGD over X in order; returns (sum of K * loss, index of a non-finite minibatch or -1, its loss)."""
-    N, dh, m = X.shape[0], W1.shape[0], W2.shape[0]
-    dt = W1.dtype
-    ha, hs = np.empty((batch_size, dh), dt), np.empty((batch_size, dh), dt)
-    oa, os = np.empty((batch_size, m), dt), np.empty((batch_size, m), dt)
-    g_oa, g_ha = np.empty((batch_size, m), dt), np.empty((batch_size, dh), dt)
-    dW1, db1 = np.empty_like(W1), np.empty_like(b1)
-    dW2, db2 = np.empty_like(W2), np.empty_like(b2)
+    (dh, d), m = W1.shape, W2.shape[0]
+    flat, dW1, dW2, db2 = _buffers(W1, W2, batch_size)
     total = 0.0
-    for index, start in enumerate(range(0, N, batch_size)):
-        stop = min(start + batch_size, N)
-        K = stop - start
-        x, t = X[start:stop], y[start:stop]
-        loss = _forward(W1, b1, W2, b2, code, x, t, ha[:K], hs[:K], oa[:K], os[:K]) \
-            + _l2(W1, W2, lam)
+    for index, start in enumerate(range(0, X.shape[0], batch_size)):
+        x, t = X[start:start + batch_size], y[start:start + batch_size]
+        K = x.shape[0]
+        haT, hsT, g_haT, oaT, g_oaT = _views(flat, dh, m, K)
+        l2 = _l2(W1, W2, lam)
+        _hidden_forward(W1, b1, code, x, haT, hsT, 0, dh)
+        loss = _output(W2, b2, t, hsT, oaT, g_oaT, g_haT, dW2, db2) + l2
         if not math.isfinite(loss):
             return total, index, loss
-        _backward(W1, W2, code, lam, x, t, ha[:K], hs[:K], os[:K], g_oa[:K], g_ha[:K],
-                  dW1, db1, dW2, db2)
-        W1 -= lr * dW1
-        b1 -= lr * db1
-        W2 -= lr * dW2
-        b2 -= lr * db2
+        _hidden_backward_step(W1, b1, W2, code, lr, lam, x, haT, hsT, g_oaT, g_haT, dW1, 0, dh)
+        _output_step(W2, b2, lr, lam, dW2, db2)
         total += loss * K
     return total, -1, 0.0
+
+
+@numba.njit(cache=True, parallel=True)
+def _epoch_parallel(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
+    """_epoch with the hidden units split into T blocks, one per thread."""
+    (dh, d), m = W1.shape, W2.shape[0]
+    flat, dW1, dW2, db2 = _buffers(W1, W2, batch_size)
+    block = -(-dh // T)
+    total = 0.0
+    for index, start in enumerate(range(0, X.shape[0], batch_size)):
+        x, t = X[start:start + batch_size], y[start:start + batch_size]
+        K = x.shape[0]
+        haT, hsT, g_haT, oaT, g_oaT = _views(flat, dh, m, K)
+        l2 = _l2(W1, W2, lam)
+        for b in numba.prange(T):
+            _hidden_forward(W1, b1, code, x, haT, hsT, min(b * block, dh), min(b * block + block, dh))
+        loss = _output(W2, b2, t, hsT, oaT, g_oaT, g_haT, dW2, db2) + l2
+        if not math.isfinite(loss):
+            return total, index, loss
+        for b in numba.prange(T):
+            _hidden_backward_step(W1, b1, W2, code, lr, lam, x, haT, hsT, g_oaT, g_haT, dW1,
+                                  min(b * block, dh), min(b * block + block, dh))
+        _output_step(W2, b2, lr, lam, dW2, db2)
+        total += loss * K
+    return total, -1, 0.0
+
+
+def _threads() -> int:
+    # NUMBA_NUM_THREADS=1 (kernels.threads.pin(1)) answers without starting numba's pool
+    return 1 if numba.config.NUMBA_NUM_THREADS == 1 else numba.get_num_threads()
 
 
 def forward(p: Params, x: np.ndarray, y: np.ndarray, lam: float) -> Forward:
@@ -135,7 +243,7 @@ def backward(p: Params, x: np.ndarray, y: np.ndarray, fwd: Forward, lam: float) 
     g = Gradients(*(np.empty_like(a) for a in p.arrays().values()))
     code = ACTIVATIONS.index(p.activation)
     ha, hs, os = (np.ascontiguousarray(a) for a in (fwd.ha, fwd.hs, fwd.os))
-    _backward(p.W1, p.W2, code, lam, x, y, ha, hs, os, np.empty((K, m), p.dtype),
+    _backward(p.W1, p.W2, code, lam, K, x, y, ha, hs, os, np.empty((K, m), p.dtype),
               np.empty((K, dh), p.dtype), g.dW1, g.db1, g.dW2, g.db2)
     return g
 
@@ -153,8 +261,15 @@ def epoch(p: Params, X, y, batch_size: int = 100, lr: float = 0.1, lam: float = 
     mean loss per example."""
     X, y = check_epoch(p, X, y, batch_size, lr, lam)
     code = ACTIVATIONS.index(p.activation)
-    total, bad, loss = _epoch(p.W1, p.b1, p.W2, p.b2, code, X, y, int(batch_size),
-                              float(lr), float(lam))
+    # lr and lam in the parameters' dtype: float32 updates then stay float32 (16 lanes)
+    args = (p.W1, p.b1, p.W2, p.b2, code, X, y, int(batch_size), p.dtype.type(lr), p.dtype.type(lam))
+    threads = _threads()
+    if threads > 1:
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(1, user_api="blas"):   # numba's threads each call BLAS: no nesting
+            total, bad, loss = _epoch_parallel(*args, threads)
+    else:
+        total, bad, loss = _epoch(*args)
     if bad >= 0:
         raise diverged(bad, batch_size, loss, lr)
     return total / len(X)
