@@ -116,6 +116,30 @@ for _kernel in kernels.KERNELS:
     globals()[_cls.__name__] = _cls
 
 
+class Variants:
+    """Float32 and two threads beside the headline float64 / one thread (K = 100, dh = 50):
+    every backend that runs whole epochs, so the history of these targets is kept."""
+
+    params = [[k for k in kernels.KERNELS if k in ("gradient_norm", "softmax", "mlp_epoch")],
+              ["numpy", "numba"], ["float64", "float32"], [1, 2]]
+    param_names = ["kernel", "backend", "dtype", "threads"]
+    number = 1
+    repeat = (3, 7, 60.0)
+    warmup_time = 0.0
+    timeout = 600
+
+    def setup(self, kernel, backend, dtype, threads):
+        """Before each benchmark: pin the threads (a new process each), inputs, compile."""
+        pin(threads)
+        self.fn = backend_or_skip(kernel, backend)
+        self.work = Workload(kernel, K=100, dtype=dtype)
+        self.work.warm_up(self.fn)
+
+    def time_epoch(self, kernel, backend, dtype, threads):
+        """One whole epoch."""
+        self.work.run(self.fn)
+
+
 class ColdStart:
     """Numba kernels in a new process: fresh compile, and first call with a warm cache."""
 
