@@ -4,7 +4,9 @@ The bottleneck of a plain compiled softmax is ``math.exp``: LLVM cannot vectoriz
 a call into libm, so each of the K x 10 exponentials costs a scalar call (4.4 us of
 the 5 us a (100, 10) block took). After the row maximum is subtracted every
 argument is <= 0, which allows a branch-free exponential made of multiplies, a
-rounding and a bit cast, and LLVM turns its loop into AVX-512 code.
+rounding and a bit cast, and LLVM turns its loop into SIMD code; letting LLVM fuse
+its multiply-adds (FMA) and marking bad rows in the output instead of a separate
+array brought a (100, 10) block from 3.1 to 2.2 us (Xeon, AVX-512).
 """
 import math
 
@@ -48,27 +50,25 @@ def _exp_nonpositive(x):
     return p * _bits_as_float((half + 1023) << 52) * _bits_as_float((k - half + 1023) << 52)
 
 
-@numba.njit(cache=True)
+# contract: Horner's multiply-adds become FMAs (half the instructions, and each one
+# rounds once, so no less accurate). error_model numpy: 1 / 0 gives inf, not an exception.
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def _softmax(a, p):
     n, c = a.shape
-    bad = np.zeros(n, np.bool_)
     for i in range(n):
         top, nan = a[i, 0], False
         for j in range(c):                 # branch-free: a max and a NaN flag per row
             top = max(top, a[i, j])
             nan |= np.isnan(a[i, j])
-        if nan or not np.isfinite(top):    # NaN, +inf or an all -inf row: NaN, as scipy gives
-            bad[i] = True
-            top = 0.0
-        for j in range(c):
-            p[i, j] = 0.0 if bad[i] else a[i, j] - top
+        if nan or not np.isfinite(top):    # NaN, +inf or an all -inf row must give NaN, as
+            p[i, :] = -np.inf              # scipy does: exps 0, sum 0, 0 * (1 / 0) is NaN
+        else:
+            for j in range(c):
+                p[i, j] = a[i, j] - top
     flat = p.reshape(-1)
     for k in range(flat.size):             # the vectorized loop: every exponential at once
         flat[k] = _exp_nonpositive(flat[k])
-    for i in range(n):
-        if bad[i]:
-            p[i, :] = np.nan
-            continue
+    for i in range(n):                     # a good row sums to >= 1 (its maximum gives e**0)
         total = 0.0
         for j in range(c):
             total += p[i, j]
