@@ -7,6 +7,7 @@ import math
 import numba
 import numpy as np
 
+from .._softmax.jit import _exp_nonpositive
 from . import (ACTIVATIONS, Forward, Gradients, Params, check_epoch, diverged, public_api)
 
 RELU, TANH, SOFTPLUS = (ACTIVATIONS.index(a) for a in ("relu", "tanh", "softplus"))
@@ -110,25 +111,32 @@ def _hidden_forward(W1, b1, code, x, haT, hsT, r0, r1):
 
 
 @numba.njit(cache=True, inline="always")
-def _output(W2, b2, y, hsT, oaT, g_oaT, g_haT, dW2, db2):
+def _output(W2, b2, y, hsT, oaT, g_oaT, g_haT, dW2, db2, top, total):
     """oaT = W2 hsT + b2, softmax, g_oaT = (os - onehot) / K, dW2, db2 (without lam) and
-    g_haT = W2^T g_oaT (the act' factor comes later); returns the mean cross-entropy."""
+    g_haT = W2^T g_oaT (the act' factor comes later); returns the mean cross-entropy.
+    top, total (K,) are scratch. Every loop runs over the K examples, contiguous in
+    the transposed layout, so the exponentials vectorize (libm's exp does not)."""
     m, K = oaT.shape
     np.dot(W2, hsT, oaT)
+    top[:] = -np.inf
+    for c in range(m):
+        for k in range(K):
+            oaT[c, k] += b2[c]
+            top[k] = max(top[k], oaT[c, k])
+    total[:] = 0.0
+    for c in range(m):
+        for k in range(K):
+            g_oaT[c, k] = _exp_nonpositive(oaT[c, k] - top[k])   # NaN stays NaN
+            total[k] += g_oaT[c, k]
     nll = 0.0
     for k in range(K):
-        top = -np.inf
-        for c in range(m):
-            oaT[c, k] += b2[c]
-            top = max(top, oaT[c, k])
-        total = 0.0
-        for c in range(m):
-            g_oaT[c, k] = math.exp(oaT[c, k] - top)
-            total += g_oaT[c, k]
-        for c in range(m):
-            g_oaT[c, k] /= total * K
+        nll += math.log(total[k]) - (oaT[y[k], k] - top[k])    # -log os[k, y_k], as log-sum-exp
+        total[k] = 1.0 / (total[k] * K)
+    for c in range(m):
+        for k in range(K):
+            g_oaT[c, k] *= total[k]
+    for k in range(K):
         g_oaT[y[k], k] -= 1.0 / K
-        nll += math.log(total) - (oaT[y[k], k] - top)
     np.dot(g_oaT, hsT.T, dW2)
     np.dot(W2.T, g_oaT, g_haT)             # g_hsT, before W2 changes
     for c in range(m):
@@ -166,19 +174,21 @@ def _output_step(W2, b2, lr, lam, dW2, db2):
 @numba.njit(cache=True, inline="always")
 def _buffers(W1, W2, batch_size):
     (dh, d), m, dt = W1.shape, W2.shape[0], W1.dtype
-    flat = np.empty((5, max(dh, m) * batch_size), dt)   # haT, hsT, g_haT, oaT, g_oaT
+    flat = np.empty((7, max(dh, m) * batch_size), dt)   # haT, hsT, g_haT, oaT, g_oaT, top, total
     return flat, np.empty((dh, d), dt), np.empty((m, dh), dt), np.empty(m, dt)
 
 
 @numba.njit(cache=True, inline="always")
 def _views(flat, dh, m, K):
-    """haT, hsT, g_haT (dh, K) and oaT, g_oaT (m, K): C-contiguous views of the buffers."""
+    """haT, hsT, g_haT (dh, K), oaT, g_oaT (m, K) and top, total (K,): C-contiguous views
+    of the buffers."""
     return (flat[0, :dh * K].reshape(dh, K), flat[1, :dh * K].reshape(dh, K),
             flat[2, :dh * K].reshape(dh, K), flat[3, :m * K].reshape(m, K),
-            flat[4, :m * K].reshape(m, K))
+            flat[4, :m * K].reshape(m, K), flat[5, :K], flat[6, :K])
 
 
-@numba.njit(cache=True)
+# contract: multiply-adds may fuse into FMAs (the exponential's polynomial, the updates)
+@numba.njit(cache=True, fastmath={"contract"})
 def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam):
     """SGD over X in order; returns (sum of K * loss, index of a non-finite minibatch or -1, its loss)."""
     (dh, d), m = W1.shape, W2.shape[0]
@@ -187,10 +197,10 @@ def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam):
     for index, start in enumerate(range(0, X.shape[0], batch_size)):
         x, t = X[start:start + batch_size], y[start:start + batch_size]
         K = x.shape[0]
-        haT, hsT, g_haT, oaT, g_oaT = _views(flat, dh, m, K)
+        haT, hsT, g_haT, oaT, g_oaT, top, tot = _views(flat, dh, m, K)
         l2 = _l2(W1, W2, lam)
         _hidden_forward(W1, b1, code, x, haT, hsT, 0, dh)
-        loss = _output(W2, b2, t, hsT, oaT, g_oaT, g_haT, dW2, db2) + l2
+        loss = _output(W2, b2, t, hsT, oaT, g_oaT, g_haT, dW2, db2, top, tot) + l2
         if not math.isfinite(loss):
             return total, index, loss
         _hidden_backward_step(W1, b1, W2, code, lr, lam, x, haT, hsT, g_oaT, g_haT, dW1, 0, dh)
@@ -199,7 +209,7 @@ def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam):
     return total, -1, 0.0
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, fastmath={"contract"})
 def _epoch_parallel(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
     """_epoch with the hidden units split into T blocks, one per thread."""
     (dh, d), m = W1.shape, W2.shape[0]
@@ -209,11 +219,11 @@ def _epoch_parallel(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
     for index, start in enumerate(range(0, X.shape[0], batch_size)):
         x, t = X[start:start + batch_size], y[start:start + batch_size]
         K = x.shape[0]
-        haT, hsT, g_haT, oaT, g_oaT = _views(flat, dh, m, K)
+        haT, hsT, g_haT, oaT, g_oaT, top, tot = _views(flat, dh, m, K)
         l2 = _l2(W1, W2, lam)
         for b in numba.prange(T):
             _hidden_forward(W1, b1, code, x, haT, hsT, min(b * block, dh), min(b * block + block, dh))
-        loss = _output(W2, b2, t, hsT, oaT, g_oaT, g_haT, dW2, db2) + l2
+        loss = _output(W2, b2, t, hsT, oaT, g_oaT, g_haT, dW2, db2, top, tot) + l2
         if not math.isfinite(loss):
             return total, index, loss
         for b in numba.prange(T):
