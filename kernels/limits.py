@@ -51,11 +51,23 @@ def peak_flops(dtype="float64", n: int = 2048, rounds: int = 5) -> float:
     return 2.0 * n ** 3 / _median_seconds(lambda: np.dot(a, b, out=out), rounds)
 
 
-def copy_bandwidth(nbytes: int = 512 * 2 ** 20, rounds: int = 5) -> float:
-    """Bytes/s of a large ``np.copyto`` counted as bytes read + bytes written."""
+def copy_bandwidth(nbytes: int = 512 * 2 ** 20, rounds: int = 5, threads: int = 1) -> float:
+    """Bytes/s of a large ``np.copyto`` counted as bytes read + bytes written.
+
+    With ``threads`` > 1 the copy is split into that many slices copied at once
+    (``np.copyto`` releases the GIL), since one core alone cannot saturate the memory bus.
+    """
     src = np.ones(nbytes // 8)
     dst = np.empty_like(src)
-    return 2.0 * src.nbytes / _median_seconds(lambda: np.copyto(dst, src), rounds)
+    if threads == 1:
+        return 2.0 * src.nbytes / _median_seconds(lambda: np.copyto(dst, src), rounds)
+    from concurrent.futures import ThreadPoolExecutor
+    cuts = np.linspace(0, len(src), threads + 1).astype(int)
+    pieces = [(dst[a:b], src[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+    with ThreadPoolExecutor(threads) as pool:
+        def copy():
+            list(pool.map(lambda piece: np.copyto(*piece), pieces))
+        return 2.0 * src.nbytes / _median_seconds(copy, rounds)
 
 
 def exp_rate(dtype="float64", n: int = 4 * 2 ** 20, rounds: int = 5) -> float:
@@ -72,9 +84,9 @@ def limit_seconds(kernel: str, N: int, dtype: str, dh: int, rates: dict[str, flo
     return stream_bytes(kernel, N, np.dtype(dtype).itemsize) / rates["copy_bandwidth"]
 
 
-def measure(dtype="float64", quick: bool = False) -> dict[str, float]:
-    """The machine's rates in the current thread setting."""
+def measure(dtype="float64", quick: bool = False, threads: int = 1) -> dict[str, float]:
+    """The machine's rates on ``threads`` threads (BLAS must already be pinned to as many)."""
     rounds = 3 if quick else 7
     return {"peak_flops": peak_flops(dtype, rounds=rounds),
-            "copy_bandwidth": copy_bandwidth(rounds=rounds),
+            "copy_bandwidth": copy_bandwidth(rounds=rounds, threads=threads),
             "exp_rate": exp_rate(dtype, rounds=rounds)}

@@ -100,7 +100,7 @@ def run(kernels=KERNELS, dtype="float64", dh=50, K=100, threads=1, quick=False,
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("measuring", total=len(plan) + 1)
         bar.update(task, description="machine limits")
-        rates = limits.measure(dtype, quick)
+        rates = limits.measure(dtype, quick, threads)
         bar.advance(task)
         works = {}
         for kernel, name, fn, is_peer in plan:
@@ -194,7 +194,8 @@ def print_report(result: dict) -> None:
     console.print(table(result))
     m = result["machine"]
     console.print(f"limits measured in this run: peak {m['peak_flops'] / 1e9:.1f} GFLOP/s (np.dot "
-                  f"2048^2), copy {m['copy_bandwidth'] / 1e9:.1f} GB/s (np.copyto, read + write), "
+                  f"2048^2), copy {m['copy_bandwidth'] / 1e9:.1f} GB/s (np.copyto on {m['threads']} "
+                  f"thread(s), read + write), "
                   f"np.exp {m['exp_rate'] / 1e9:.2f} G elements/s")
     console.print("~ extrapolated from the first minibatches; % of limit = limit / measured "
                   "(MLP: FLOP / peak; gradient_norm, softmax: bytes / copy bandwidth)")

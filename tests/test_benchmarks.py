@@ -45,6 +45,16 @@ def test_limit_seconds():
         == pytest.approx(0.37632)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_copy_bandwidth_copies_every_slice(threads, monkeypatch):
+    """The threaded copy must cover the whole buffer, or the 'limit' would be too fast."""
+    copied = []
+    real = np.copyto
+    monkeypatch.setattr(limits.np, "copyto", lambda dst, src: (copied.append(src.size), real(dst, src)))
+    assert limits.copy_bandwidth(nbytes=8 * 1001, rounds=1, threads=threads) > 0
+    assert copied[-threads:] and sum(copied[-threads:]) == 1001
+
+
 def test_extrapolation():
     assert report.extrapolate(2.0, 1, 600) == 1200.0
     assert report.extrapolate(0.5, 600, 600) == 0.5
