@@ -17,6 +17,16 @@ CLASSES = 10
 FEATURES = 784
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), or what ``platform`` knows elsewhere."""
+    import platform
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def mlp_flop(kernel: str, N: int, dh: int, d: int = FEATURES, m: int = CLASSES) -> float:
     """Matrix-product FLOP of an epoch over N examples (element-wise work is under 1 %).
 

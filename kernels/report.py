@@ -60,12 +60,7 @@ def machine(threads: int, rates: dict[str, float]) -> dict:
     """What the figures were measured on."""
     from .threads import settings
     import scipy
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = limits.cpu_model()
     versions = {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__}
     for name in ("numba", "torch"):
         try:

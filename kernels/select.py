@@ -16,7 +16,6 @@ import contextlib
 import contextvars
 import json
 import os
-import platform
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -96,18 +95,13 @@ def fingerprint() -> dict:
     """What must not change for a record to hold: CPU, cores, threads, versions."""
     import numpy
     from . import __version__
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    from .limits import cpu_model
     try:
         from importlib.metadata import version
         numba_version = version("numba")     # without importing numba
     except Exception:
         numba_version = None
-    return {"cpu": cpu, "cores": os.cpu_count(),
+    return {"cpu": cpu_model(), "cores": os.cpu_count(),
             "threads": {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")},
             "numpy": numpy.__version__, "numba": numba_version, "kernels": __version__}
 
