@@ -135,15 +135,16 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=positive, help="pin BLAS and numba threads (recorded in the "
                    "fingerprint; default: leave the environment as it is)")
     p.set_defaults(run=cmd_autotune)
-    from .train import Settings
+    from .mlp import ACTIVATIONS
+    from .train import MODELS, Settings
     p = sub.add_parser("train", help=cmd_train.__doc__)
-    p.add_argument("--model", choices=("mlp", "softmax-regression"), default="mlp")
+    p.add_argument("--model", choices=tuple(MODELS), default=Settings.model)
     p.add_argument("--features", choices=("pixels", "gradient-norm"), default="pixels",
                    help="inputs of softmax regression (default pixels)")
     p.add_argument("--backend", help="backend of every kernel used (default: kernels.fastest)")
     p.add_argument("--epochs", type=positive, default=Settings.epochs)
     p.add_argument("--hidden", type=positive, default=Settings.hidden, help="hidden units (default %(default)s)")
-    p.add_argument("--activation", choices=("relu", "tanh", "softplus"), default="relu")
+    p.add_argument("--activation", choices=ACTIVATIONS, default=Settings.activation)
     p.add_argument("--lr", type=float, default=Settings.lr, help="learning rate (default %(default)s)")
     p.add_argument("--batch-size", type=positive, default=Settings.batch_size)
     p.add_argument("--weight-decay", type=float, default=Settings.weight_decay, help="L2 coefficient lam")

@@ -178,8 +178,7 @@ class SoftmaxRegression:
         return total / len(X)
 
     def scores(self, X, y):
-        os, loss = self._forward(X, y)
-        return os, loss
+        return self._forward(X, y)
 
     def state(self):
         return {"W": self.W.copy(), "b": self.b.copy()}
@@ -287,11 +286,6 @@ def plot_curves(rows: list[dict], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def read_log(path: Path) -> list[dict]:
-    with open(path) as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
 def train(s: Settings, out: str | Path, console=None) -> dict:
     """The whole run: checks, data, training with a live table, then plot and model.
     On any error the files this run wrote are removed."""
@@ -327,14 +321,15 @@ def _train(s: Settings, out: Path, console) -> dict:
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("epoch 1", total=len(y))
         bar.console.print(header)
+        rows = []
 
         def report(row):
+            rows.append(row)
             bar.console.print("  ".join(f"{row[c]:>11d}" if c == "epoch" else f"{row[c]:>11.4g}"
                                         for c in COLUMNS))
             bar.update(task, completed=0, description=f"epoch {row['epoch'] + 1}")
 
         summary = fit(model, data, s, out, report, lambda done: bar.update(task, completed=done))
-    rows = read_log(out / "log.csv")
     plot_curves(rows, out / "curves.png", f"Fashion-MNIST, {s.model}"
                 + (f" ({s.hidden} hidden, {s.activation})" if s.model == "mlp" else f" ({s.features})"))
     np.savez(out / "model.npz", **model.state(), feature_mean=mean, feature_std=std,

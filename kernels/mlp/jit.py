@@ -211,7 +211,11 @@ def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam):
 
 @numba.njit(cache=True, parallel=True, fastmath={"contract"})
 def _epoch_parallel(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
-    """_epoch with the hidden units split into T blocks, one per thread."""
+    """_epoch with the hidden units split into T blocks, one per thread.
+
+    A twin of _epoch rather than one function compiled twice: numba's cache keys
+    on the function, not on parallel=True, and the serial variant must not load
+    the parallel code (0.3 s) nor start the thread pool."""
     (dh, d), m = W1.shape, W2.shape[0]
     flat, dW1, dW2, db2 = _buffers(W1, W2, batch_size)
     block = -(-dh // T)
