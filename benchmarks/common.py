@@ -1,5 +1,9 @@
-"""Helpers shared by the asv and pytest-benchmark suites."""
+"""What the asv and pytest-benchmark suites share: skipping unavailable backends and the
+setup of one epoch benchmark (docs/design.md, section 6)."""
 import kernels
+from kernels.bench.threads import pin
+from kernels.bench.workloads import Workload
+from kernels.registry import entry
 
 
 def backend_or_skip(kernel, backend):
@@ -9,3 +13,47 @@ def backend_or_skip(kernel, backend):
     except kernels.BackendUnavailable as exc:
         raise NotImplementedError(str(exc)) from exc
 
+
+class Prepared:
+    """Benchmarks on one kernel's epoch on real Fashion-MNIST at K = 100, pinned threads.
+
+    asv's timing settings, from the measured noise on the 2-core CI machine (the median
+    of 3-5 whole epochs moves by 2-5 % between runs; a second round in new processes
+    moved it no more and doubled the cost of every benchmark): one round, 3 to 5
+    samples of one epoch each within 10 s, no warm-up time (setup compiles).
+    """
+
+    kernel = None
+    rounds = 1
+    repeat = (3, 5, 10.0)
+    number = 1
+    min_run_count = 2
+    warmup_time = 0.0
+    timeout = 300
+
+    def prepare(self, kernel, backend, dh=50, dtype="float64", threads=1):
+        """Pin the threads, build the epoch's inputs, compile (setup, never timed)."""
+        pin(threads)
+        self.fn = backend_or_skip(kernel, backend)
+        self.work = Workload(kernel, K=100, dh=dh, dtype=dtype)
+        self.batches = self.work.slice_for(entry(kernel, backend).slow)
+        self.work.warm_up(self.fn, self.batches)
+
+
+
+class Epoch(Prepared):
+    """``time_epoch`` of one kernel per backend (and dh for the MLP)."""
+
+    def setup(self, backend, dh=50):
+        """Before each benchmark: pin one thread, build the epoch's inputs, compile."""
+        self.prepare(self.kernel, backend, dh=dh)
+
+    def time_epoch(self, *params):
+        """One whole epoch (600 minibatches of 100)."""
+        self.work.run(self.fn)
+
+
+def compiled_or_array(kernel):
+    """The backends that run whole epochs: every registered one but the plain-Python
+    references, which PlainPython times on a slice."""
+    return [b for b in kernels.backends(kernel) if not entry(kernel, b).slow]

@@ -1,4 +1,4 @@
-"""Fashion-MNIST, real and verified (DESIGN §4).
+"""Fashion-MNIST, real and verified (docs/design.md, section 4).
 
 The four IDX files are looked for, in order: ``path=``; ``$KERNELS_DATA_DIR``;
 ``/usr/share/datasets/fashion-mnist`` (Debian package ``dataset-fashion-mnist``);
@@ -19,7 +19,10 @@ import numpy as np
 
 SPLITS = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
           "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
-SIZES = {"train": 60_000, "test": 10_000}
+SIZES = {"train": 60_000, "test": 10_000}   # examples per split
+IMAGE_SHAPE = (28, 28)                      # pixels per image, rows x columns
+N_FEATURES = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
+N_CLASSES = 10
 SHA256 = {  # of the decompressed files: Debian re-compressed the .gz
     "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
     "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
@@ -42,7 +45,7 @@ HOW_TO_FIX = ("Get a good copy with `apt-get install dataset-fashion-mnist` (Deb
 
 
 class DataError(RuntimeError):
-    """A Fashion-MNIST file is missing, truncated or corrupted."""
+    """A Fashion-MNIST file is missing, unreadable, truncated or corrupted."""
 
 
 def cache_dir() -> Path:
@@ -68,8 +71,12 @@ def candidates(path: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
 
 def _file_in(directory: Path, name: str) -> Path | None:
     for candidate in (directory / f"{name}.gz", directory / name):
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError as exc:            # e.g. a directory we may not enter
+            raise DataError(f"cannot look for {candidate.name} in {directory} "
+                            f"({exc.strerror or exc}). {HOW_TO_FIX}") from exc
     return None
 
 
@@ -98,7 +105,7 @@ def _download(names) -> Path:
         try:
             pooch.retrieve(URL + f"{name}.gz", known_hash=f"md5:{MD5_GZ[name]}",
                            fname=f"{name}.gz", path=target, progressbar=False)
-        except Exception as exc:  # no network, wrong hash: say what to do instead
+        except Exception as exc:  # no network, wrong hash, unwritable cache: say what to do
             raise DataError(f"could not download {name}.gz from {URL} ({exc}). "
                             f"{HOW_TO_FIX}") from exc
     return target
@@ -110,6 +117,8 @@ def read_verified(file: Path) -> bytes:
     try:
         raw = file.read_bytes()
         data = gzip.decompress(raw) if file.suffix == ".gz" else raw
+    except PermissionError as exc:
+        raise DataError(f"{file} cannot be read: permission denied. {HOW_TO_FIX}") from exc
     except (OSError, EOFError, zlib.error) as exc:  # truncated or not gzip at all
         raise DataError(f"{file} is unreadable or truncated ({exc}). {HOW_TO_FIX}") from exc
     digest = hashlib.sha256(data).hexdigest()
@@ -134,7 +143,7 @@ def _split_files(split: str) -> tuple[str, str]:
 
 
 def load_fashion_mnist(split: str = "train", path=None, dtype=np.float64):
-    """Fashion-MNIST images and labels, verified against DESIGN §4's checksums.
+    """Fashion-MNIST images and labels, verified against the checksums of docs/design.md.
 
     Returns ``X (N, 784)`` of ``dtype`` (float32 or float64) scaled to [0, 1] and
     ``y (N,)`` int64, with N = 60,000 (train) or 10,000 (test). The arrays are

@@ -18,11 +18,13 @@ class BackendUnavailable(ImportError):
 
 @dataclass(frozen=True)
 class Backend:
-    """One implementation of one kernel.
+    """One implementation of one kernel: every fact the harnesses and selection use.
 
-    ``target`` is ``"module:function"``; ``needs`` names the optional modules it
-    imports; ``slow`` marks plain-Python loops, which harnesses time on a slice
-    of an epoch and extrapolate (DESIGN §6).
+    ``target``: ``"module:function"``, imported on first use. ``needs``: the optional
+    modules it imports (missing -> unavailable, the rest still works). ``slow``: a
+    plain-Python reference, timed on a slice of the epoch and extrapolated, and chosen by
+    ``kernels.fastest`` only when nothing else runs. ``rank``: its place in the shipped
+    ranking (0 first); None: chosen only when asked for or when measured fastest here.
     """
 
     kernel: str
@@ -30,39 +32,45 @@ class Backend:
     target: str
     needs: tuple[str, ...] = ()
     slow: bool = False
+    rank: int | None = None
 
 
 _TABLE: dict[str, dict[str, Backend]] = {}
 
 
-def register(kernel: str, name: str, target: str, *, needs=(), slow=False) -> Backend:
+def register(kernel: str, name: str, target: str, *, needs=(), slow=False, rank=None) -> Backend:
     """Add a backend to the table; a second registration of the same name raises."""
     backends_of = _TABLE.setdefault(kernel, {})
     if name in backends_of:
         raise ValueError(f"backend {name!r} of kernel {kernel!r} is already registered "
                          f"({backends_of[name].target})")
-    entry = Backend(kernel, name, target, tuple(needs), slow)
+    entry = Backend(kernel, name, target, tuple(needs), slow, rank)
     backends_of[name] = entry
     return entry
 
 
-# Backend name -> module name inside the kernel's package (no module may shadow
-# numpy or numba, hence these names).
-_MODULES = {"python": "loops", "example-loop": "example_loop", "numpy": "vectorized", "numba": "jit"}
-
-for _kernel, _package, _function, _names in (
-    # gradient_norm and softmax live in private packages: the public names
-    # kernels.gradient_norm / kernels.softmax are the functions (DESIGN §3), and a
-    # subpackage of the same name would replace them on import.
-    ("gradient_norm", "_gradient_norm", "gradient_norm", ("python", "numpy", "numba")),
-    ("softmax", "_softmax", "softmax", ("python", "numpy", "numba")),
-    ("mlp_fprop", "mlp", "fprop", ("python", "example-loop", "numpy", "numba")),
-    ("mlp_bprop", "mlp", "bprop", ("python", "example-loop", "numpy", "numba")),
-    ("mlp_epoch", "mlp", "epoch", ("python", "example-loop", "numpy", "numba")),
+# The shipped ranking, measured by `python -m kernels report` (README, "Performance"):
+# compiled loops beat array code, which beats the per-example loop, on every kernel in
+# float64; plain Python is the reference. jax has no rank: autotune picks it where it
+# measures faster. Module names never shadow numpy, numba or jax.
+_STRATEGIES = {  # backend: (module inside the kernel's folder, needs, slow, rank)
+    "numba": ("jit", ("numba",), False, 0),
+    "numpy": ("vectorized", (), False, 1),
+    "example-loop": ("example_loop", (), False, 2),
+    "python": ("loops", (), True, 3),
+    "jax": ("xla", ("jax",), False, None),
+}
+for _kernel, _folder, _function, _names in (
+    ("gradient_norm", "gradient_norm", "gradient_norm", ("python", "numpy", "numba", "jax")),
+    ("softmax", "softmax", "softmax", ("python", "numpy", "numba", "jax")),
+    ("mlp_fprop", "mlp", "fprop", ("python", "example-loop", "numpy", "numba", "jax")),
+    ("mlp_bprop", "mlp", "bprop", ("python", "example-loop", "numpy", "numba", "jax")),
+    ("mlp_epoch", "mlp", "epoch", ("python", "example-loop", "numpy", "numba", "jax")),
 ):
     for _name in _names:
-        register(_kernel, _name, f"kernels.{_package}.{_MODULES[_name]}:{_function}",
-                 needs=("numba",) if _name == "numba" else (), slow=_name == "python")
+        _module, _needs, _slow, _rank = _STRATEGIES[_name]
+        register(_kernel, _name, f"kernels.ops.{_folder}.{_module}:{_function}",
+                 needs=_needs, slow=_slow, rank=_rank)
 
 KERNELS: tuple[str, ...] = tuple(_TABLE)
 

@@ -6,7 +6,7 @@ First that applies:
    an unknown or unavailable name is an error, never a silent fallback;
 2. this machine's autotune record (``python -m kernels autotune``) for the dtype and
    the size class of the call;
-3. the shipped ranking, DEFAULT_RANKING.
+3. the shipped ranking: the ``rank`` field of each registry entry.
 An unavailable backend is never chosen by 2 or 3: the next one is. The plain-Python
 backends are chosen only when nothing else can run.
 """
@@ -15,17 +15,15 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import math
 import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable
 
 from .registry import KERNELS, available, backends, entry, get
 
-# Measured by `python -m kernels report` (README, "Performance"): the compiled loops
-# beat the array code, which beats the per-example loop, on every kernel in float64
-# and all but mlp_bprop in float32 (numpy ~10 % ahead there; autotune records it).
-DEFAULT_RANKING = ("numba", "numpy", "example-loop", "python")
 SIZE_CLASSES = (1, 100, 10_000)      # rows per call that autotune measures
 ENV = "KERNELS_BACKEND"
 
@@ -39,12 +37,12 @@ def _parse(spec: str, source: str) -> dict[str, str]:
         return {k: spec for k in KERNELS}
     chosen = {}
     for item in spec.split(","):
-        kernel, sep, backend = item.strip().partition(":")
-        if not sep or kernel not in KERNELS:
+        kernel, sep, backend = (part.strip() for part in item.partition(":"))
+        if not sep or kernel not in KERNELS or not backend:
             raise ValueError(f"{source}: cannot read {item!r}; write a backend name, or "
                              f"kernel:backend pairs separated by commas with kernels among "
                              f"{', '.join(KERNELS)}")
-        chosen[kernel] = backend.strip()
+        chosen[kernel] = backend
     return chosen
 
 
@@ -80,7 +78,6 @@ def size_class(size: int | None) -> int:
     """The measured size class nearest (in log scale) to a call of ``size`` rows."""
     if size is None:
         return 100
-    import math
     return min(SIZE_CLASSES, key=lambda c: abs(math.log(max(size, 1)) - math.log(c)))
 
 
@@ -94,16 +91,49 @@ def record_path() -> Path:
 def fingerprint() -> dict:
     """What must not change for a record to hold: CPU, cores, threads, versions."""
     import numpy
-    from . import __version__
-    from .limits import cpu_model
-    try:
-        from importlib.metadata import version
-        numba_version = version("numba")     # without importing numba
-    except Exception:
-        numba_version = None
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name):                  # without importing it
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
     return {"cpu": cpu_model(), "cores": os.cpu_count(),
             "threads": {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")},
-            "numpy": numpy.__version__, "numba": numba_version, "kernels": __version__}
+            "numpy": numpy.__version__, "numba": installed("numba"), "jax": installed("jax"),
+            "kernels": installed("kernels")}
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), or what ``platform`` knows elsewhere."""
+    import platform
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+_record_cache: dict[str, object] = {}
+
+
+def _valid_results(results) -> dict:
+    """``{kernel: {dtype: {size class: {backend: seconds}}}}`` with only positive, finite
+    timings; raises ValueError naming the first thing of the wrong type or value."""
+    def table(value, where):
+        if not isinstance(value, dict):
+            raise ValueError(f"{where} is {type(value).__name__}, not a table")
+        return value
+    for kernel, by_dtype in table(results, "'results'").items():
+        for dtype, by_size in table(by_dtype, f"results[{kernel!r}]").items():
+            for size, timings in table(by_size, f"results[{kernel!r}][{dtype!r}]").items():
+                where = f"results[{kernel!r}][{dtype!r}][{size!r}]"
+                for backend, seconds in table(timings, where).items():
+                    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+                            or not math.isfinite(seconds) or seconds <= 0:
+                        raise ValueError(f"{where}[{backend!r}] = {seconds!r} is not a time in seconds")
+    return results
 
 
 _record_cache: dict[str, object] = {}
@@ -111,37 +141,61 @@ _record_cache: dict[str, object] = {}
 
 def load_record() -> dict | None:
     """This machine's autotune timings ``{kernel: {dtype: {size class: {backend: s}}}}``, or
-    None when there is none, it is unreadable, or it was measured elsewhere (warned once)."""
+    None when there is none, it is unreadable or malformed, or it was measured elsewhere
+    (each warned once, in one line; never an exception)."""
     path = record_path()
     key = str(path)
     if key in _record_cache:
         return _record_cache[key]
     result = None
-    if path.exists():
-        try:
+    try:
+        if path.exists():
             record = json.loads(path.read_text())
-            if not isinstance(record, dict) or not isinstance(record.get("results"), dict):
+            if not isinstance(record, dict) or "results" not in record:
                 raise ValueError("no 'results' table")
+            results = _valid_results(record["results"])
             if record.get("fingerprint") != fingerprint():
                 warnings.warn(f"ignoring the autotune record {path}: it was measured on another "
                               f"machine, thread setting or version; run `python -m kernels autotune`",
                               stacklevel=3)
             else:
-                result = record["results"]
-        except (OSError, ValueError) as exc:
-            warnings.warn(f"ignoring the unreadable autotune record {path} ({exc}); run "
-                          f"`python -m kernels autotune` to make a new one", stacklevel=3)
+                result = results
+    except (OSError, ValueError) as exc:        # JSONDecodeError and UnicodeError are ValueErrors
+        warnings.warn(f"ignoring the unreadable autotune record {path} ({exc}); run "
+                      f"`python -m kernels autotune` to make a new one", stacklevel=3)
     _record_cache[key] = result
     return result
 
 
-def save_record(results: dict) -> Path:
-    """Write the timings with this machine's fingerprint; later processes use them."""
+def check_writable() -> Path:
+    """Raise OSError (naming the directory) unless the record can be written: autotune
+    calls this before it times anything."""
     path = record_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"fingerprint": fingerprint(), "results": results}, indent=1))
-    tmp.replace(path)                     # never a half-written record
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".autotune-probe-"):
+            pass
+    except OSError as exc:
+        raise OSError(f"cannot write the autotune record in {path.parent} ({exc.strerror or exc}); "
+                      f"set XDG_CACHE_HOME to a writable directory") from exc
+    return path
+
+
+def save_record(results: dict) -> Path:
+    """Write the timings with this machine's fingerprint; later processes use them.
+
+    Each writer writes its own temporary file and renames it over the record (atomic on
+    POSIX), so concurrent writers never collide and readers never see half a record."""
+    path = check_writable()
+    text = json.dumps({"fingerprint": fingerprint(), "results": _valid_results(results)}, indent=1)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".autotune-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     _record_cache.clear()
     _choice_cache.clear()
     return path
@@ -166,13 +220,14 @@ def choose(kernel: str, *, dtype=None, size: int | None = None) -> tuple[str, st
     if key not in _choice_cache:
         runnable = [b for b in available(kernel) if not entry(kernel, b).slow] or list(available(kernel))
         timings = ((load_record() or {}).get(kernel, {}).get(dtype, {}).get(str(key[2]), {}))
-        measured = [b for b in runnable if isinstance(timings.get(b), (int, float))]
+        measured = [b for b in runnable if b in timings]
+        ranked = [b for b in runnable if entry(kernel, b).rank is not None]
         if measured:
             best = min(measured, key=timings.get)
             _choice_cache[key] = best, f"autotune record ({dtype}, size class {key[2]})"
         else:
-            rank = lambda b: DEFAULT_RANKING.index(b) if b in DEFAULT_RANKING else len(DEFAULT_RANKING)
-            _choice_cache[key] = min(runnable, key=rank), "shipped ranking"
+            best = min(ranked or runnable, key=lambda b: entry(kernel, b).rank or 0)
+            _choice_cache[key] = best, "shipped ranking"
     return _choice_cache[key]
 
 

@@ -5,14 +5,12 @@ import numpy as np
 import pytest
 
 import kernels
+from kernels.bench.agree import tolerance
 from kernels.data import load_fashion_mnist
 
-F64 = dict(rtol=1e-10, atol=1e-12)   # DESIGN §5
-F32 = dict(rtol=1e-4, atol=1e-6)
-
-
-def tol(dtype):
-    return F32 if np.dtype(dtype) == np.float32 else F64
+def tol(dtype, kernel="softmax"):
+    """The tolerances of docs/design.md, section 5 (one table, kernels.bench.agree)."""
+    return tolerance(kernel, dtype)
 
 
 def runnable(kernel, backend):

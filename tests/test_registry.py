@@ -19,9 +19,9 @@ def run_python(code):
 def test_public_names():
     assert kernels.KERNELS == ("gradient_norm", "softmax", "mlp_fprop", "mlp_bprop", "mlp_epoch")
     for k in ("gradient_norm", "softmax"):
-        assert kernels.backends(k) == ("python", "numpy", "numba")
+        assert kernels.backends(k) == ("python", "numpy", "numba", "jax")
     for k in ("mlp_fprop", "mlp_bprop", "mlp_epoch"):
-        assert kernels.backends(k) == ("python", "example-loop", "numpy", "numba")
+        assert kernels.backends(k) == ("python", "example-loop", "numpy", "numba", "jax")
 
 
 def test_unknown_names_list_the_valid_ones():
@@ -35,8 +35,8 @@ def test_unknown_names_list_the_valid_ones():
 
 def test_duplicate_registration_raises():
     with pytest.raises(ValueError, match="already registered"):
-        registry.register("softmax", "numpy", "kernels._softmax.vectorized:softmax")
-    assert kernels.get("softmax", "numpy").__module__ == "kernels._softmax.vectorized"
+        registry.register("softmax", "numpy", "kernels.ops.softmax.vectorized:softmax")
+    assert kernels.get("softmax", "numpy").__module__ == "kernels.ops.softmax.vectorized"
 
 
 def test_get_returns_the_same_callable():
@@ -65,7 +65,7 @@ def test_import_is_light():
 def test_numba_unimportable_leaves_the_rest_working():
     out = run_python("""
         import sys
-        sys.modules['numba'] = None  # import numba now raises ImportError
+        sys.modules['numba'] = sys.modules['jax'] = None  # importing them now raises ImportError
         import numpy as np, kernels
         print(kernels.available('softmax'))
         print(kernels.softmax(np.array([0.0, 0.0])))
@@ -79,6 +79,7 @@ def test_numba_unimportable_leaves_the_rest_working():
     assert lines[1] == "[0.5 0.5]"
     assert lines[2].startswith("ERROR backend 'numba' of kernel 'softmax' cannot run here")
     assert "needs numba" in lines[2] and "python, numpy" in lines[2]
+    assert "jax" not in lines[0]
 
 
 def test_fastest_prefers_compiled_code_by_default():
@@ -86,8 +87,12 @@ def test_fastest_prefers_compiled_code_by_default():
         assert kernels.fastest(k) is kernels.get(k, "numba")
 
 
-def test_convenience_names():
-    assert kernels.softmax is kernels.fastest("softmax")
-    assert kernels.gradient_norm is kernels.fastest("gradient_norm")
+def test_convenience_names_follow_the_choice():
+    # the module each name resolves to, written out (not derived from fastest)
+    with kernels.use("numpy"):
+        assert kernels.softmax.__module__ == "kernels.ops.softmax.vectorized"
+        assert kernels.mlp_epoch.__module__ == "kernels.ops.mlp.vectorized"
+    with kernels.use(gradient_norm="python"):
+        assert kernels.gradient_norm.__module__ == "kernels.ops.gradient_norm.loops"
     with pytest.raises(AttributeError):
         kernels.no_such_kernel

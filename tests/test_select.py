@@ -157,8 +157,8 @@ def test_numba_unimportable_falls_back_to_numpy(tmp_path):
 def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     run_python("""
-        import kernels
-        kernels.autotune(kernels=("softmax",), dtypes=("float64",), sizes=(100,), rounds=1,
+        from kernels.bench import tuning
+        tuning.run(kernels=("softmax",), dtypes=("float64",), sizes=(100,), rounds=1,
                          progress=False)
     """, env=env)
     record = json.loads((tmp_path / "kernels" / "autotune.json").read_text())

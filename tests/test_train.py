@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from kernels import train as tr
+from kernels import mlp
+from kernels.app import train as tr
 from kernels.__main__ import main
-from kernels.train import COLUMNS, Settings
+from kernels.app.train import COLUMNS, Settings
 
 
 def run(tmp_path, name="run", **overrides):
@@ -140,7 +141,7 @@ def test_cli_reports_bad_settings(tmp_path):
 
 
 def test_divergence_stops_clearly_and_leaves_no_files(tmp_path):
-    with pytest.raises(tr.Diverged, match=r"training diverged in epoch \d: .*lower the learning rate"):
+    with pytest.raises(mlp.DivergenceError, match=r"training diverged in epoch \d: .*lower (the learning rate|--lr)"):
         run(tmp_path, lr=1e6, lr_step=None)
     assert not (tmp_path / "run").exists()
 

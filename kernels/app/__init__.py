@@ -1,0 +1,1 @@
+"""The training tool (``python -m kernels train`` / ``evaluate``), built on the library."""

@@ -1,0 +1,44 @@
+"""Every available backend of every kernel on the same real Fashion-MNIST minibatches,
+compared with the plain-Python reference at the tolerances of docs/design.md, section 5."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import KERNELS, available, get
+from .workloads import Workload, outcome
+
+
+def tolerance(kernel: str, dtype) -> dict[str, float]:
+    """``rtol``, ``atol`` for comparing two backends' results (docs/design.md, section 5)."""
+    if np.dtype(dtype) == np.float32:
+        return dict(rtol=1e-4, atol=1e-6)
+    if kernel == "mlp_epoch":                  # parameters after a whole SGD epoch
+        return dict(rtol=1e-7, atol=1e-9)
+    return dict(rtol=1e-10, atol=1e-12)
+
+
+def excess(arrays, reference, rtol: float, atol: float) -> float:
+    """The worst ``|a - r| / (atol + rtol |r|)`` over all entries: <= 1 is within tolerance
+    (``numpy.testing.assert_allclose``'s criterion); NaN where only one side is NaN is inf."""
+    worst = 0.0
+    for a, r in zip(arrays, reference):
+        a, r = np.asarray(a, np.float64), np.asarray(r, np.float64)
+        both_nan = np.isnan(a) & np.isnan(r)
+        with np.errstate(invalid="ignore"):
+            ratio = np.abs(a - r) / (atol + rtol * np.abs(r))
+        ratio = np.where(both_nan, 0.0, np.where(np.isnan(ratio), np.inf, ratio))
+        worst = max(worst, float(np.max(ratio, initial=0.0)))
+    return worst
+
+
+def agreement(n: int = 250, dh: int = 10, dtype: str = "float64"):
+    """Yield ``(kernel, backend, max |difference| from python, within tolerance)`` on the
+    first ``n`` training examples (minibatches of 100, so a short last one when n % 100)."""
+    for kernel in KERNELS:
+        work = Workload(kernel, dtype=dtype, dh=dh, n=n)
+        results = {b: outcome(work.run(get(kernel, b))) for b in available(kernel)}
+        reference = results["python"]
+        for backend, arrays in results.items():
+            diff = max(float(np.max(np.abs(np.subtract(a, r, dtype=np.float64)), initial=0))
+                       for a, r in zip(arrays, reference))
+            yield kernel, backend, diff, excess(arrays, reference, **tolerance(kernel, dtype)) <= 1

@@ -1,0 +1,62 @@
+"""The machine's rates for the physical limits (docs/design.md, section 7): peak FLOP/s
+of a large matrix product, copy bandwidth, and the exponential's throughput. Measure
+them in the same process, with the same threads, as the timings they are compared
+with; the work models (FLOP, bytes) are in each kernel's spec (workloads.SPECS)."""
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+
+def _median_seconds(fn, rounds: int) -> float:
+    fn()                                    # first touch: page faults, BLAS buffers
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_flops(dtype="float64", n: int = 2048, rounds: int = 5) -> float:
+    """FLOP/s of ``np.dot`` on two n x n matrices (2 n^3 FLOP) in the current thread setting."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n)).astype(dtype), rng.random((n, n)).astype(dtype)
+    out = np.empty((n, n), dtype)
+    return 2.0 * n ** 3 / _median_seconds(lambda: np.dot(a, b, out=out), rounds)
+
+
+def copy_bandwidth(nbytes: int = 512 * 2 ** 20, rounds: int = 5, threads: int = 1) -> float:
+    """Bytes/s of a large ``np.copyto`` counted as bytes read + bytes written.
+
+    With ``threads`` > 1 the copy is split into that many slices copied at once
+    (``np.copyto`` releases the GIL), since one core alone cannot saturate the memory bus.
+    """
+    src = np.ones(nbytes // 8)
+    dst = np.empty_like(src)
+    if threads == 1:
+        return 2.0 * src.nbytes / _median_seconds(lambda: np.copyto(dst, src), rounds)
+    from concurrent.futures import ThreadPoolExecutor
+    cuts = np.linspace(0, len(src), threads + 1).astype(int)
+    pieces = [(dst[a:b], src[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+    with ThreadPoolExecutor(threads) as pool:
+        def copy():
+            list(pool.map(lambda piece: np.copyto(*piece), pieces))
+        return 2.0 * src.nbytes / _median_seconds(copy, rounds)
+
+
+def exp_rate(dtype="float64", n: int = 4 * 2 ** 20, rounds: int = 5) -> float:
+    """Elements/s of ``np.exp`` in place (context for softmax; not a limit)."""
+    a = np.random.default_rng(0).uniform(-5, 0, n).astype(dtype)
+    out = np.empty_like(a)
+    return n / _median_seconds(lambda: np.exp(a, out=out), rounds)
+
+
+def measure(dtype="float64", quick: bool = False, threads: int = 1) -> dict[str, float]:
+    """The machine's rates on ``threads`` threads (BLAS must already be pinned to as many)."""
+    rounds = 3 if quick else 7
+    return {"peak_flops": peak_flops(dtype, rounds=rounds),
+            "copy_bandwidth": copy_bandwidth(rounds=rounds, threads=threads),
+            "exp_rate": exp_rate(dtype, rounds=rounds)}

@@ -1,0 +1,52 @@
+"""Pinning BLAS and numba threads, so they never fight for the same cores."""
+from __future__ import annotations
+
+import os
+import sys
+
+
+def pin(n: int) -> dict[str, object]:
+    """Run BLAS (OpenBLAS/MKL, via threadpoolctl), numba parallel loops and XLA on ``n``
+    threads, and pin the process to the first ``n`` cores (``os.sched_setaffinity``):
+    JAX's XLA flags alone do not keep it on one core.
+
+    Libraries loaded later read the environment variables set here; numba, if not
+    imported yet, then starts with ``n`` threads (importing it here would inflate the
+    memory and start-up of processes that never use it).
+    Returns the settings in force, for the record.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"threads must be an integer >= 1; got {n!r}")
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        os.environ[var] = str(n)
+    if hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))
+        if n > len(cores):
+            raise ValueError(f"threads must be at most the {len(cores)} cores here; got {n}")
+        os.sched_setaffinity(0, cores[:n])
+    import scipy.linalg  # noqa: F401  loads the BLAS that numba's np.dot calls, so it is pinned too
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(limits=n)
+    if "numba" in sys.modules:
+        import numba
+        if n > numba.config.NUMBA_NUM_THREADS:
+            raise ValueError(f"numba was started with at most {numba.config.NUMBA_NUM_THREADS} "
+                             f"threads (NUMBA_NUM_THREADS); cannot use {n}")
+        numba.set_num_threads(n)
+    else:
+        os.environ["NUMBA_NUM_THREADS"] = str(n)
+    return settings()
+
+
+def settings() -> dict[str, object]:
+    """The thread counts in force: each BLAS library's, numba's if it is imported, and
+    the cores the process may run on."""
+    from threadpoolctl import threadpool_info
+    blas = {f"{i['internal_api']} {i['version']}": i["num_threads"] for i in threadpool_info()
+            if i["user_api"] == "blas"}
+    numba_threads = None
+    if "numba" in sys.modules:
+        import numba
+        numba_threads = numba.get_num_threads()
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {"blas": blas, "numba": numba_threads, "cores": cores}

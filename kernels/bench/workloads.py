@@ -1,0 +1,191 @@
+"""One epoch of each kernel on real Fashion-MNIST (docs/design.md, section 6), shared by
+the benchmarks, the report, autotune and the agreement check.
+
+Everything the harness knows of a kernel is its ``Spec`` in ``SPECS``: how to build
+the epoch's inputs, how to call a backend on its minibatches, how many minibatches a
+plain-Python backend runs before extrapolating, and the work model of the physical
+limit. Adding a kernel means adding its spec here; nothing else in the harness changes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..data import IMAGE_SHAPE, N_CLASSES, N_FEATURES, SIZES, load_fashion_mnist
+from ..ops import mlp
+from ..registry import get
+
+LR = 0.1                 # learning rate of the timed SGD epochs
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the harness needs to know of one kernel.
+
+    ``build(X, y, K, dh) -> inputs``; ``call(fn, inputs, batches, out)`` runs the first
+    ``batches`` minibatches and returns the last result (``out``: one array receiving
+    every block's output through ``out=``, or None); ``slice``: minibatches a slow
+    backend runs; ``bound``: "flop" or "bytes"; ``work(N, dh, itemsize)``: the FLOP or
+    bytes of an epoch over N examples.
+    """
+
+    build: Callable
+    call: Callable
+    slice: int
+    bound: str
+    work: Callable
+    streams: bool = False          # takes out=: a streaming epoch can be measured
+
+
+def blocks(a: np.ndarray, K: int) -> list[np.ndarray]:
+    """Consecutive minibatches of K rows (the last may be shorter)."""
+    return [a[i:i + K] for i in range(0, len(a), K)]
+
+
+def _call_blocks(fn, inputs, batches, out):
+    K = len(inputs["blocks"][0])
+    for i, block in enumerate(inputs["blocks"][:batches]):
+        result = fn(block) if out is None else fn(block, out=out[i * K:i * K + len(block)])
+    return result
+
+
+def _logits(X, y, K, dh):
+    # a seeded linear layer on the images, scaled so that rows are far from uniform
+    W = np.random.default_rng(0).uniform(-1, 1, (N_CLASSES, N_FEATURES)) / math.sqrt(N_FEATURES)
+    return {"blocks": blocks(X @ W.T.astype(X.dtype) * 20, K)}
+
+
+def _mlp_inputs(X, y, K, dh):
+    return {"X": X, "y": y, "p0": mlp.init_params(dh=dh, dtype=X.dtype, seed=0),
+            "batches": list(zip(blocks(X, K), blocks(y, K)))}
+
+
+def _bprop_inputs(X, y, K, dh):
+    inputs = _mlp_inputs(X, y, K, dh)
+    fprop = get("mlp_fprop", "numpy")
+    inputs["forwards"] = [fprop(inputs["p0"], x, t) for x, t in inputs["batches"]]
+    return inputs
+
+
+def _call_fprop(fn, inputs, batches, out):
+    p = inputs["p0"].copy()
+    for x, t in inputs["batches"][:batches]:
+        result = fn(p, x, t)
+    return result
+
+
+def _call_bprop(fn, inputs, batches, out):
+    p = inputs["p0"].copy()
+    for (x, t), fwd in zip(inputs["batches"][:batches], inputs["forwards"]):
+        result = fn(p, x, t, fwd)
+    return result
+
+
+def _call_epoch(fn, inputs, batches, out):
+    p = inputs["p0"].copy()        # every run starts from the same parameters
+    K = len(inputs["batches"][0][1])
+    stop = batches * K
+    return fn(p, inputs["X"][:stop], inputs["y"][:stop], K, LR), p
+
+
+def _mlp_flop(per_example):
+    # matrix-product FLOP only (element-wise work is under 1 %); per_example(d, m) counts
+    # the products: fprop x W1^T, hs W2^T; bprop g_oa^T hs, g_oa W2, g_ha^T x
+    return lambda N, dh, itemsize: 2.0 * N * dh * per_example(N_FEATURES, N_CLASSES)
+
+
+SPECS: dict[str, Spec] = {
+    "gradient_norm": Spec(
+        build=lambda X, y, K, dh: {"blocks": blocks(X.reshape(-1, *IMAGE_SHAPE), K)},
+        call=_call_blocks, slice=20, bound="bytes", streams=True,
+        work=lambda N, dh, itemsize: 2.0 * N * N_FEATURES * itemsize),
+    "softmax": Spec(
+        build=_logits, call=_call_blocks, slice=600, bound="bytes", streams=True,
+        work=lambda N, dh, itemsize: 2.0 * N * N_CLASSES * itemsize),
+    "mlp_fprop": Spec(build=_mlp_inputs, call=_call_fprop, slice=2, bound="flop",
+                      work=_mlp_flop(lambda d, m: d + m)),
+    "mlp_bprop": Spec(build=_bprop_inputs, call=_call_bprop, slice=2, bound="flop",
+                      work=_mlp_flop(lambda d, m: d + 2 * m)),
+    "mlp_epoch": Spec(build=_mlp_inputs, call=_call_epoch, slice=1, bound="flop",
+                      work=_mlp_flop(lambda d, m: 2 * d + 3 * m)),
+}
+
+
+@dataclass
+class Workload:
+    """The inputs of one kernel's epoch, built once outside any timed region.
+
+    ``stream``: every block's output goes into one preallocated ``(N, ...)`` array
+    through ``out=`` (memory traffic of a real stream); otherwise each output is
+    discarded before the next call, so the allocator hands back the same cache-hot
+    buffer. Only kernels whose spec ``streams`` take it.
+    """
+
+    kernel: str
+    K: int = 100
+    dtype: str = "float64"
+    dh: int = 50
+    n: int | None = None          # examples used; None: the whole training set
+    stream: bool = False
+    inputs: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        self.spec = SPECS[self.kernel]
+        if self.stream and not self.spec.streams:
+            raise ValueError(f"{self.kernel} has no streaming epoch (it takes no out=)")
+        X, y = load_fashion_mnist("train", dtype=self.dtype)
+        X, y = X[:self.n], y[:self.n]
+        self.n = len(X)
+        self.inputs = self.spec.build(X, y, self.K, self.dh)
+        self.out = None
+        if self.stream:
+            first = self.inputs["blocks"][0]
+            self.out = np.empty((self.n, *first.shape[1:]), first.dtype)
+            self.out.fill(0)       # touch every page now: page faults are not the kernel's
+
+    @staticmethod
+    def full_batches(K: int) -> int:
+        """Minibatches in a whole epoch of the 60,000 training examples."""
+        return -(-SIZES["train"] // K)
+
+    @property
+    def batches(self) -> int:
+        """Minibatches in this workload's epoch (the last may be shorter)."""
+        return -(-self.n // self.K)
+
+    def slice_for(self, slow: bool, quick: bool = False) -> int:
+        """Minibatches to time: all of them, or the spec's slice for a slow backend."""
+        if not slow:
+            return self.batches
+        return min(self.batches, max(1, self.spec.slice // (4 if quick else 1)))
+
+    def run(self, fn: Callable, batches: int | None = None):
+        """Call ``fn`` on the first ``batches`` minibatches (default all); its last result."""
+        b = self.batches if batches is None else min(batches, self.batches)
+        return self.spec.call(fn, self.inputs, b, self.out)
+
+    def warm_up(self, fn: Callable, batches: int | None = 1) -> None:
+        """Compile (numba, jax) for the dtype and shapes about to be timed: run the same
+        ``batches`` once, untimed (a jax epoch compiles per number of minibatches)."""
+        self.run(fn, batches)
+
+    def limit_seconds(self, rates: dict[str, float], N: int | None = None) -> float:
+        """The physical limit of an epoch over N examples (default 60,000): FLOP / peak
+        FLOP/s, or bytes / copy bandwidth, from ``rates`` measured in the same run."""
+        work = self.spec.work(N or SIZES["train"], self.dh, np.dtype(self.dtype).itemsize)
+        return work / rates["peak_flops" if self.spec.bound == "flop" else "copy_bandwidth"]
+
+
+def outcome(result) -> list[np.ndarray]:
+    """The arrays (and loss) a kernel's result holds, in a fixed order, for comparisons."""
+    if isinstance(result, np.ndarray):
+        return [result]
+    if isinstance(result, mlp.Forward):
+        return [result.ha, result.hs, result.oa, result.os, np.float64(result.loss)]
+    if isinstance(result, mlp.Gradients):
+        return list(result.arrays().values())
+    loss, p = result                                   # mlp_epoch: (mean loss, parameters)
+    return [np.float64(loss), *p.arrays().values()]

@@ -1,0 +1,64 @@
+"""The kernels: one folder per kernel (``gradient_norm/``, ``softmax/``, ``mlp/``), one
+module per backend inside it (``loops.py`` python, ``example_loop.py``, ``vectorized.py``
+numpy, ``jit.py`` numba, ``xla.py`` jax), each defining the same function name.
+
+A kernel's ``__init__.py`` holds its definition and its input checks, written once and
+applied to every backend by a decorator, so a backend module holds only its computation.
+This module holds that decorator for the array kernels (``gradient_norm``, ``softmax``).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import numpy as np
+
+
+def refuse_masked(x, kernel: str) -> None:
+    """Masked arrays would lose their mask silently in every backend: refuse them."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{kernel} does not take masked arrays (the mask would be ignored); "
+                        f"pass x.filled(value) or x.compressed() instead")
+
+
+def array_kernel(name: str, prepare: Callable, doc: str) -> Callable:
+    """Decorator turning a backend's ``raw(a, out)`` into the public ``name(x, out=None)``.
+
+    ``prepare(x) -> (a, single)`` checks ``x`` and returns it batch-major (a leading axis
+    added to a single item when ``single``). ``raw`` fills ``out``, an array of ``a``'s
+    shape and dtype, and returns nothing. ``out=`` follows NumPy's ufunc convention: a
+    writeable ndarray of the result's shape and dtype, filled and returned; it may
+    overlap the input (the input is then copied first, as ufuncs behave).
+    """
+    def decorate(raw: Callable) -> Callable:
+        @functools.wraps(raw)
+        def kernel(x, out=None):
+            a, single = prepare(x)
+            if out is None:
+                result = np.empty(a.shape, a.dtype)
+                raw(a, result)
+                return result[0] if single else result
+            shape = a.shape[1:] if single else a.shape
+            if not isinstance(out, np.ndarray) or isinstance(out, np.ma.MaskedArray):
+                raise TypeError(f"{name}: out must be a NumPy array; got {type(out).__name__}")
+            if out.shape != shape or out.dtype != a.dtype:
+                raise ValueError(f"{name}: out must have shape {shape} and dtype {a.dtype} "
+                                 f"(those of the result); got shape {out.shape}, dtype {out.dtype}")
+            if not out.flags.writeable:
+                raise ValueError(f"{name}: out is read-only")
+            if np.shares_memory(a, out):
+                a = a.copy()
+            target = out[None] if single else out
+            # the compiled backends need a C-contiguous output; a strided one is filled
+            # through a temporary, as NumPy does for such ufunc outputs
+            buffer = target if target.flags.c_contiguous else np.empty(a.shape, a.dtype)
+            raw(a, buffer)
+            if buffer is not target:
+                target[...] = buffer
+            return out
+
+        kernel.__name__ = kernel.__qualname__ = name
+        kernel.__doc__ = f"{doc}\n\nThis backend: {raw.__doc__}"
+        return kernel
+
+    return decorate

