@@ -10,7 +10,7 @@ K = "gradient_norm"
 
 
 def oracle(u):
-    """DESIGN §2.1 through numpy.gradient (edge_order=1, unit spacing)."""
+    """docs/design.md, section 2.1, through numpy.gradient (edge_order=1, unit spacing)."""
     u = np.asarray(u)
     axes = (u.ndim - 2, u.ndim - 1)
     return sum(np.square(d) for d in np.gradient(u, axis=axes))

@@ -16,7 +16,7 @@ def oracle(z):
 
 @pytest.fixture(scope="module")
 def logits(train):
-    """Real logits: a seeded linear layer on real images (as in DESIGN §6)."""
+    """Real logits: a seeded linear layer on real images (as in docs/design.md, section 6)."""
     X, _ = train
     rng = np.random.default_rng(0)
     W = rng.uniform(-1, 1, (10, 784)) / np.sqrt(784)

@@ -14,11 +14,20 @@ from typing import Callable
 import numpy as np
 
 
-def refuse_masked(x, kernel: str) -> None:
-    """Masked arrays would lose their mask silently in every backend: refuse them."""
+def real_array(x, kernel: str, what: str) -> np.ndarray:
+    """``x`` as a float32 or float64 array (integers become float64, as numpy.gradient
+    does); masked arrays, whose mask every backend would ignore, and any other dtype
+    raise TypeError naming ``what`` the kernel expects."""
     if isinstance(x, np.ma.MaskedArray):
         raise TypeError(f"{kernel} does not take masked arrays (the mask would be ignored); "
                         f"pass x.filled(value) or x.compressed() instead")
+    a = np.asarray(x)
+    if a.dtype.kind in "iu":
+        return a.astype(np.float64)
+    if a.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{kernel} expects real {what} of dtype float32, float64 or an integer "
+                        f"type; got dtype {a.dtype}")
+    return a
 
 
 def array_kernel(name: str, prepare: Callable, doc: str) -> Callable:

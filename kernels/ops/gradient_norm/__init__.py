@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import array_kernel, refuse_masked
+from .. import array_kernel, real_array
 
 DOC = """Squared gradient magnitude of each image, as numpy.gradient along both axes.
 
@@ -21,13 +21,7 @@ are computed in float64). Returns an array of the same shape and dtype, or fills
 def prepare(images) -> tuple[np.ndarray, bool]:
     """Check ``images``; return them as a C-contiguous ``(N, H, W)`` float array and
     whether the input was a single ``(H, W)`` image."""
-    refuse_masked(images, "gradient_norm")
-    u = np.asarray(images)
-    if u.dtype.kind in "iu":
-        u = u.astype(np.float64)
-    elif u.dtype not in (np.float32, np.float64):
-        raise TypeError(f"gradient_norm expects real images of dtype float32, float64 or an "
-                        f"integer type; got dtype {u.dtype}")
+    u = real_array(images, "gradient_norm", "images")
     if u.ndim not in (2, 3):
         raise ValueError(f"gradient_norm expects images of shape (N, H, W) or one image (H, W); "
                          f"got an array of shape {u.shape}")

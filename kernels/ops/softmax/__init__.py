@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import array_kernel, refuse_masked
+from .. import array_kernel, real_array
 
 DOC = """Row-wise softmax over the last axis, each row's own maximum subtracted.
 
@@ -22,13 +22,7 @@ and dtype) and returns it."""
 def prepare(z) -> tuple[np.ndarray, bool]:
     """Check ``z``; return it as a 2-D ``(N, C)`` float array (possibly a
     non-contiguous view of the input) and whether the input was 1-D."""
-    refuse_masked(z, "softmax")
-    a = np.asarray(z)
-    if a.dtype.kind in "iu":
-        a = a.astype(np.float64)
-    elif a.dtype not in (np.float32, np.float64):
-        raise TypeError(f"softmax expects real logits of dtype float32, float64 or an integer "
-                        f"type; got dtype {a.dtype}")
+    a = real_array(z, "softmax", "logits")
     if a.ndim not in (1, 2):
         raise ValueError(f"softmax expects logits of shape (C,) or (N, C); got an array of "
                          f"shape {a.shape}")
