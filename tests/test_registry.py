@@ -96,3 +96,16 @@ def test_convenience_names_follow_the_choice():
         assert kernels.gradient_norm.__module__ == "kernels.ops.gradient_norm.loops"
     with pytest.raises(AttributeError):
         kernels.no_such_kernel
+
+
+def test_agree_exits_non_zero_when_a_backend_disagrees(monkeypatch, capsys):
+    from kernels.__main__ import main
+    assert main(["agree", "-n", "120"]) == 0
+    assert "OUTSIDE" not in capsys.readouterr().out
+    numpy_softmax = kernels.get("softmax", "numpy")
+    monkeypatch.setitem(registry._loaded, ("softmax", "numpy"),
+                        lambda z: numpy_softmax(z) * (1 + 1e-8))      # 1e-8 relative: too far
+    assert main(["agree", "-n", "120"]) == 1
+    captured = capsys.readouterr()
+    assert "softmax        numpy" in captured.out and "OUTSIDE THE TOLERANCE" in captured.out
+    assert "outside the tolerance: softmax/numpy" in captured.err

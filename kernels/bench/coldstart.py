@@ -1,6 +1,7 @@
-"""Cold start: ``import kernels`` time, and the first call of each numba kernel in a
-fresh process, with an empty cache (a fresh compile) and with a warm one (cache=True).
-Each measurement runs in its own subprocess, so nothing is already compiled."""
+"""Cold start: ``import kernels`` time, and the first call of each numba and jax kernel
+in a fresh process, with empty caches (a fresh compile) and with warm ones (numba's
+cache=True, JAX's persistent compilation cache). Each measurement runs in its own
+subprocess, so nothing is already compiled."""
 from __future__ import annotations
 
 import json
@@ -22,25 +23,35 @@ seconds["import numba"] = time.perf_counter() - start
 start = time.perf_counter()
 numba.njit(lambda: 0)()
 seconds["numba start (first compile)"] = time.perf_counter() - start
+start = time.perf_counter()
+try:
+    import kernels.ops.jax_support                       # imports jax, sets up its cache
+    seconds["import jax"] = time.perf_counter() - start
+except ImportError:
+    pass
 from kernels.bench.workloads import Workload
-for kernel in kernels.KERNELS:
-    if "numba" not in kernels.available(kernel):
-        continue
-    work = Workload(kernel, dtype=sys.argv[1], n=100)       # data loading is not timed
-    fn = kernels.get(kernel, "numba")
-    start = time.perf_counter()
-    work.run(fn, 1)
-    seconds[kernel] = time.perf_counter() - start
+for backend in ("numba", "jax"):
+    for kernel in kernels.KERNELS:
+        if backend not in kernels.available(kernel):
+            continue
+        work = Workload(kernel, dtype=sys.argv[1], n=100)   # data loading is not timed
+        fn = kernels.get(kernel, backend)
+        start = time.perf_counter()
+        work.run(fn, 1)
+        seconds[f"{backend}:{kernel}"] = time.perf_counter() - start
 print(json.dumps(seconds))
 """
 
 
 def first_calls(dtype: str = "float64", cache_dir: str | None = None, threads: int = 1) -> dict:
-    """Seconds of ``import kernels`` and of each numba kernel's first minibatch, in a new
-    process whose numba cache is ``cache_dir`` (default: numba's own)."""
+    """Seconds of ``import kernels`` and of each numba and jax kernel's first minibatch
+    (keys ``"numba:softmax"``, ``"jax:softmax"``...), in a new process whose numba and
+    JAX caches are under ``cache_dir`` (default: their own)."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads))
     if cache_dir:
-        env["NUMBA_CACHE_DIR"] = cache_dir
+        env["NUMBA_CACHE_DIR"] = os.path.join(cache_dir, "numba")
+        env["JAX_COMPILATION_CACHE_DIR"] = os.path.join(cache_dir, "jax")
+        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"   # our compiles take < 1 s
     out = subprocess.run([sys.executable, "-c", _PROBE, dtype], capture_output=True, text=True,
                          env=env, timeout=600)
     if out.returncode:

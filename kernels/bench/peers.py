@@ -80,6 +80,7 @@ def sklearn_mlp_epoch() -> Callable:
             raise ValueError("scikit-learn's MLPClassifier has no softplus activation")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", UserWarning)         # "batch_size ... clipped" on 1 example
             clf.partial_fit(X[:1], y[:1], classes=np.arange(m))     # allocates the layers
             # momentum 0: the optimizer's velocity is -lr * grad of each step, no memory
             clf.coefs_ = [p.W1.T.copy(), p.W2.T.copy()]
