@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
-from .registry import KERNELS, available, backends, entry, get
+from .registry import KERNELS, BackendUnavailable, backends, entry, get
 
 SIZE_CLASSES = (1, 100, 10_000)      # rows per call that autotune measures
 ENV = "KERNELS_BACKEND"
@@ -218,17 +218,27 @@ def choose(kernel: str, *, dtype=None, size: int | None = None) -> tuple[str, st
     dtype = "float64" if dtype is None else str(getattr(dtype, "name", dtype))
     key = (kernel, dtype, size_class(size))
     if key not in _choice_cache:
-        runnable = [b for b in available(kernel) if not entry(kernel, b).slow] or list(available(kernel))
+        # import only what may be picked: the measured backends, then the ranking in order
+        # (an unranked backend such as jax is never imported unless the record names it)
         timings = ((load_record() or {}).get(kernel, {}).get(dtype, {}).get(str(key[2]), {}))
-        measured = [b for b in runnable if b in timings]
-        ranked = [b for b in runnable if entry(kernel, b).rank is not None]
+        measured = [b for b in backends(kernel)
+                    if b in timings and not entry(kernel, b).slow and _runs(kernel, b)]
         if measured:
             best = min(measured, key=timings.get)
             _choice_cache[key] = best, f"autotune record ({dtype}, size class {key[2]})"
         else:
-            best = min(ranked or runnable, key=lambda b: entry(kernel, b).rank or 0)
+            rank = lambda b: (entry(kernel, b).rank is None, entry(kernel, b).rank or 0)
+            best = next(b for b in sorted(backends(kernel), key=rank) if _runs(kernel, b))
             _choice_cache[key] = best, "shipped ranking"
     return _choice_cache[key]
+
+
+def _runs(kernel: str, backend: str) -> bool:
+    try:
+        get(kernel, backend)
+    except BackendUnavailable:
+        return False
+    return True
 
 
 def fastest(kernel: str, *, dtype=None, size: int | None = None) -> Callable:

@@ -109,3 +109,12 @@ def test_agree_exits_non_zero_when_a_backend_disagrees(monkeypatch, capsys):
     captured = capsys.readouterr()
     assert "softmax        numpy" in captured.out and "OUTSIDE THE TOLERANCE" in captured.out
     assert "outside the tolerance: softmax/numpy" in captured.err
+
+
+def test_first_use_imports_only_what_it_picks():
+    out = run_python("""
+        import sys, numpy as np, kernels
+        kernels.softmax(np.zeros(3))
+        print('jax' in sys.modules)
+    """)
+    assert out.split() == ["False"]          # jax has no rank: never imported unless measured

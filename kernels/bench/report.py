@@ -17,7 +17,7 @@ from ..registry import KERNELS, available, entry, get
 from ..select import choose, cpu_model
 from . import limits, peers
 from .threads import pin, settings
-from .workloads import Workload
+from .workloads import SPECS, Workload, outcome
 
 SPREAD_WARNING = 0.10          # (max - min) / median of a row's rounds above this is flagged
 
@@ -94,7 +94,7 @@ def plan_of(kernels, peer_names=None) -> list[tuple[str, str, object, bool, bool
     for kernel in kernels:
         for b in available(kernel):
             plan.append((kernel, b, None, False, False))
-            if _streams(kernel) and not entry(kernel, b).slow:
+            if SPECS[kernel].streams and not entry(kernel, b).slow:
                 plan.append((kernel, b, None, False, True))
         plan += [(kernel, name, fn, True, False)
                  for name, fn in peers.available_peers(kernel, peer_names).items()]
@@ -105,15 +105,9 @@ def _check_peer(work: Workload, kernel: str, fn, batches: int) -> float | None:
     """Max |peer - numba| over the results of the same minibatches (untimed)."""
     if "numba" not in available(kernel):
         return None
-    from .workloads import outcome
     ours, theirs = outcome(work.run(get(kernel, "numba"), batches)), outcome(work.run(fn, batches))
     return max(float(np.max(np.abs(np.subtract(a, b, dtype=np.float64)), initial=0))
                for a, b in zip(ours, theirs))
-
-
-def _streams(kernel: str) -> bool:
-    from .workloads import SPECS
-    return SPECS[kernel].streams
 
 
 def run(kernels=KERNELS, dtype="float64", dh=50, K=100, threads=1, quick=False,
@@ -150,7 +144,7 @@ def run(kernels=KERNELS, dtype="float64", dh=50, K=100, threads=1, quick=False,
             full = Workload.full_batches(K)
             scale = full / batches
             median = statistics.median(times) * scale
-            mode = ("streaming" if stream else "cache-hot") if _streams(kernel) else ""
+            mode = ("streaming" if stream else "cache-hot") if work.spec.streams else ""
             rows.append(Row(kernel, name, dtype, dh if work.spec.bound == "flop" else None, K, mode,
                             median, min(times) * scale, max(times) * scale, batches < full,
                             batches, n_rounds, 100 * work.limit_seconds(rates) / median, peer=is_peer,
