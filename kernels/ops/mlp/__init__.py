@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from ...data import N_CLASSES, N_FEATURES
 from .checks import check_batch, check_epoch, check_forward, check_params, check_rate  # noqa: F401
 
 ACTIVATIONS = ("relu", "tanh", "softplus")
@@ -114,7 +115,7 @@ class DivergenceError(FloatingPointError):
     """The loss became NaN or infinite during training."""
 
 
-def init_params(d: int = 784, dh: int = 50, m: int = 10, seed: int = 0, dtype=np.float64,
+def init_params(d: int = N_FEATURES, dh: int = 50, m: int = N_CLASSES, seed: int = 0, dtype=np.float64,
                 activation: str = "relu") -> Params:
     """Seeded initialisation: W1 ~ U(+-1/sqrt(d)), W2 ~ U(+-1/sqrt(dh)), biases 0."""
     for name, value in (("d", d), ("dh", dh), ("m", m)):
