@@ -1,4 +1,4 @@
-"""Command line: ``python -m kernels {report,scaling,data,agree,autotune,train,evaluate}``.
+"""Command line: ``python -m kernels {report,data,agree,autotune,train,evaluate}``.
 
 Every failure caused by the user's input, files or environment ends as one line on
 stderr and a non-zero exit, never a traceback (``main``'s error boundary)."""

@@ -52,11 +52,10 @@ class MLP:
         return fwd.oa, fwd.loss
 
     def state(self) -> dict[str, np.ndarray]:
-        return {k: v.copy() for k, v in self.p.arrays().items()}
+        return self.p.snapshot()
 
     def load(self, state) -> None:
-        for k, v in state.items():
-            getattr(self.p, k)[...] = v
+        self.p.restore(state)
 
 
 class SoftmaxRegression:

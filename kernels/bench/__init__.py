@@ -1,3 +1,3 @@
 """The measuring harness: one spec per kernel (``specs``), epochs on real data
-(``workloads``), physical limits, peers, thread pinning, cold start, the report, the
-scaling sweep and autotune. Built on the library; the library never imports it."""
+(``workloads``), physical limits, peers, thread pinning, cold start, the report and
+autotune. Built on the library; the library never imports it."""

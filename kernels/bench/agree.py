@@ -31,6 +31,12 @@ def excess(arrays, reference, rtol: float, atol: float) -> float:
     return worst
 
 
+def max_difference(arrays, reference) -> float:
+    """The largest ``|a - r|`` over all entries of paired results, in float64."""
+    return max(float(np.max(np.abs(np.subtract(a, r, dtype=np.float64)), initial=0))
+               for a, r in zip(arrays, reference))
+
+
 def agreement(n: int = 250, dh: int = 10, dtype: str = "float64"):
     """Yield ``(kernel, backend, max |difference| from python, within tolerance)`` on the
     first ``n`` training examples (minibatches of 100, so a short last one when n % 100)."""
@@ -39,6 +45,4 @@ def agreement(n: int = 250, dh: int = 10, dtype: str = "float64"):
         results = {b: outcome(work.run(get(kernel, b))) for b in available(kernel)}
         reference = results["python"]
         for backend, arrays in results.items():
-            diff = max(float(np.max(np.abs(np.subtract(a, r, dtype=np.float64)), initial=0))
-                       for a, r in zip(arrays, reference))
-            yield kernel, backend, diff, excess(arrays, reference, **tolerance(kernel, dtype)) <= 1
+            yield kernel, backend, max_difference(arrays, reference), excess(arrays, reference, **tolerance(kernel, dtype)) <= 1

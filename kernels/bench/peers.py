@@ -14,8 +14,8 @@ def scipy_softmax() -> Callable:
 
 
 def torch_mlp_epoch(compiled: bool = False) -> Callable:
-    """An SGD epoch as a PyTorch user writes it: nn.Sequential, CrossEntropyLoss, optim.SGD,
-    starting from our parameters and writing the trained ones back into them. With
+    """An SGD epoch as a PyTorch user writes it: nn.Sequential, CrossEntropyLoss, autograd
+    and a plain SGD update (L2 on the weights only, as section 2.3 says), starting from our parameters and writing the trained ones back into them. With
     ``compiled``, the training step (forward, backward, update) goes through torch.compile;
     it compiles on the first call per shape, which the harness's warm-up absorbs."""
     import torch
@@ -72,12 +72,11 @@ def sklearn_mlp_epoch() -> Callable:
 
     def epoch(p, X, y, batch_size: int = 100, lr: float = 0.1, lam: float = 0.0) -> float:
         d, dh, m = p.shape
-        clf = MLPClassifier((dh,), activation={"softplus": "logistic"}.get(p.activation, p.activation),
-                            solver="sgd", learning_rate="constant", learning_rate_init=lr,
-                            momentum=0.0, nesterovs_momentum=False, alpha=lam * batch_size,
-                            batch_size=batch_size, shuffle=False, random_state=0)
         if p.activation == "softplus":
             raise ValueError("scikit-learn's MLPClassifier has no softplus activation")
+        clf = MLPClassifier((dh,), activation=p.activation, solver="sgd", learning_rate="constant", learning_rate_init=lr,
+                            momentum=0.0, nesterovs_momentum=False, alpha=lam * batch_size,
+                            batch_size=batch_size, shuffle=False, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", UserWarning)         # "batch_size ... clipped" on 1 example

@@ -16,6 +16,7 @@ import numpy as np
 from ..registry import KERNELS, available, entry, get
 from ..select import choose, cpu_model
 from . import limits, peers
+from .agree import max_difference
 from .threads import pin, settings
 from .workloads import SPECS, Workload, outcome
 
@@ -105,9 +106,7 @@ def _check_peer(work: Workload, kernel: str, fn, batches: int) -> float | None:
     """Max |peer - numba| over the results of the same minibatches (untimed)."""
     if "numba" not in available(kernel):
         return None
-    ours, theirs = outcome(work.run(get(kernel, "numba"), batches)), outcome(work.run(fn, batches))
-    return max(float(np.max(np.abs(np.subtract(a, b, dtype=np.float64)), initial=0))
-               for a, b in zip(ours, theirs))
+    return max_difference(outcome(work.run(fn, batches)), outcome(work.run(get(kernel, "numba"), batches)))
 
 
 def run(kernels=KERNELS, dtype="float64", dh=50, K=100, threads=1, quick=False,

@@ -4,6 +4,10 @@ from __future__ import annotations
 import os
 import sys
 
+# the cores this process may use, read once: pin() narrows the affinity, and a later
+# pin() to more threads must widen it again within the cores it was first given
+_CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
 
 def pin(n: int) -> dict[str, object]:
     """Run BLAS (OpenBLAS/MKL, via threadpoolctl), numba parallel loops and XLA on ``n``
@@ -19,11 +23,10 @@ def pin(n: int) -> dict[str, object]:
         raise ValueError(f"threads must be an integer >= 1; got {n!r}")
     for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
         os.environ[var] = str(n)
-    if hasattr(os, "sched_setaffinity"):
-        cores = sorted(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))
-        if n > len(cores):
-            raise ValueError(f"threads must be at most the {len(cores)} cores here; got {n}")
-        os.sched_setaffinity(0, cores[:n])
+    if _CORES:
+        if n > len(_CORES):
+            raise ValueError(f"threads must be at most the {len(_CORES)} cores here; got {n}")
+        os.sched_setaffinity(0, _CORES[:n])
     import scipy.linalg  # noqa: F401  loads the BLAS that numba's np.dot calls, so it is pinned too
     from threadpoolctl import threadpool_limits
     threadpool_limits(limits=n)
