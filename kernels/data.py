@@ -11,7 +11,10 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import json
+import mmap
 import os
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -161,13 +164,68 @@ def load_fashion_mnist(split: str = "train", path=None, dtype=np.float64):
 def _load(split: str, directory: Path, dtype: str):
     image_name, label_name = SPLITS[split]
     image_file, label_file = _file_in(directory, image_name), _file_in(directory, label_name)
-    images = _parse_idx(read_verified(image_file), 3, image_file)
     labels = _parse_idx(read_verified(label_file), 1, label_file)
-    X = images.reshape(len(images), -1).astype(dtype)
-    X /= 255              # in place: 30x faster than uint8 / float64(255), same values
+    X = _decoded_copy(image_file, dtype)
+    if X is None:
+        images = _parse_idx(read_verified(image_file), 3, image_file)
+        X = images.reshape(len(images), -1).astype(dtype)
+        X /= 255              # in place: 30x faster than uint8 / float64(255), same values
+        _save_decoded(image_file, X)
     y = labels.astype(np.int64)
     X.flags.writeable = y.flags.writeable = False
     return X, y
+
+
+# Decoding a split costs about 1.2 s per process (0.75 s of it first-touching 376 MB of
+# fresh memory for the float64 array), which every benchmark process paid. The decoded
+# array is therefore kept beside the downloads as .npy and memory-mapped (0.3 s, the
+# sha256 of the array included). It is used only while its source file is unchanged
+# (path, size, mtime) and its bytes match the sha256 recorded when it was written;
+# otherwise it is rebuilt from the verified source. Writing it is best effort.
+
+def _decoded_path(image_file: Path, dtype: str) -> Path:
+    return cache_dir() / "decoded" / f"{image_file.name.split('.')[0]}-{np.dtype(dtype).name}.npy"
+
+
+def _stamp(image_file: Path) -> dict:
+    st = image_file.stat()
+    return {"source": str(image_file), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _decoded_copy(image_file: Path, dtype: str) -> np.ndarray | None:
+    target = _decoded_path(image_file, dtype)
+    try:
+        meta = json.loads(target.with_suffix(".json").read_text())
+        if {k: meta.get(k) for k in ("source", "size", "mtime_ns")} != _stamp(image_file):
+            return None
+        with open(target, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            if hashlib.sha256(m).hexdigest() != meta["sha256"]:
+                return None
+        X = np.load(target, mmap_mode="r").view(np.ndarray)   # keeps the mapping alive
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    n = SIZES["train" if image_file.name.startswith("train") else "test"]
+    return X if X.shape == (n, N_FEATURES) and X.dtype == np.dtype(dtype) else None
+
+
+def _save_decoded(image_file: Path, X: np.ndarray) -> None:
+    target = _decoded_path(image_file, X.dtype.str)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npy.tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, X)
+            with open(tmp, "rb") as f:
+                digest = hashlib.file_digest(f, "sha256").hexdigest()
+            os.chmod(tmp, 0o644)         # mkstemp makes it private; it holds public data
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        target.with_suffix(".json").write_text(json.dumps({**_stamp(image_file), "sha256": digest}))
+    except OSError:
+        pass      # a read-only cache costs only the decoding time next time
 
 
 def status(path=None) -> list[tuple[str, str, str]]:

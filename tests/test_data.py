@@ -33,7 +33,8 @@ def real_dir():
 
 
 @pytest.fixture
-def copy_of_test_split(tmp_path):
+def copy_of_test_split(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "cache_dir", lambda: tmp_path / "cache")   # decoded copies too
     for name in data.SPLITS["test"]:
         shutil.copy(data._file_in(real_dir(), name), tmp_path)
     return tmp_path
@@ -49,6 +50,44 @@ def test_explicit_path_and_uncompressed_files(copy_of_test_split):
         gz.unlink()
     X2, y2 = load_fashion_mnist("test", path=copy_of_test_split)
     np.testing.assert_array_equal(X2, X)
+
+
+def decoded_load(directory):
+    data._load.cache_clear()             # a new process: only the files on disk remain
+    return load_fashion_mnist("test", path=directory)
+
+
+def test_decoded_copy_is_memory_mapped_and_equal(copy_of_test_split):
+    first = decoded_load(copy_of_test_split)          # decodes and writes the copy
+    npy = data._decoded_path(copy_of_test_split / "t10k-images-idx3-ubyte", "float64")
+    assert npy.exists() and not isinstance(first[0].base, np.memmap)
+    second = decoded_load(copy_of_test_split)
+    assert isinstance(second[0].base, np.memmap)      # read from the copy
+    np.testing.assert_array_equal(second[0], first[0])
+    np.testing.assert_array_equal(second[1], first[1])
+    assert not second[0].flags.writeable
+
+
+def test_tampered_decoded_copy_is_rebuilt(copy_of_test_split):
+    good = decoded_load(copy_of_test_split)[0].copy()
+    npy = data._decoded_path(copy_of_test_split / "t10k-images-idx3-ubyte", "float64")
+    raw = bytearray(npy.read_bytes())
+    raw[-8:] = np.float64(7.0).tobytes()               # last pixel 7.0: not a pixel value
+    npy.write_bytes(bytes(raw))
+    X, _ = decoded_load(copy_of_test_split)
+    assert not isinstance(X.base, np.memmap)           # refused, decoded from the source again
+    np.testing.assert_array_equal(X, good)
+    np.testing.assert_array_equal(decoded_load(copy_of_test_split)[0], good)   # and rewritten
+
+
+def test_decoded_copy_never_hides_a_corrupted_source(copy_of_test_split):
+    decoded_load(copy_of_test_split)
+    source = copy_of_test_split / "t10k-images-idx3-ubyte.gz"
+    raw = bytearray(gzip.decompress(source.read_bytes()))
+    raw[1000] ^= 0xFF
+    source.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(DataError, match="corrupted"):
+        decoded_load(copy_of_test_split)
 
 
 def test_truncated_file_is_refused(copy_of_test_split):
