@@ -2,7 +2,7 @@
 kernel x backend, plus the variants, what one epoch learns, the physical limits and
 the cold start. See the README's asv section for the budget and the workflow."""
 import kernels
-from kernels.bench import coldstart, limits, report
+from kernels.bench import coldstart, limits, report, scaling
 from kernels.bench.threads import pin
 from kernels.bench import workloads
 from kernels.data import load_fashion_mnist
@@ -137,3 +137,43 @@ class ColdStart:
 
     track_compile_seconds.unit = track_cached_first_call_seconds.unit = "seconds"
 
+
+
+class ScalingK:
+    """Seconds per example against the minibatch size K (the scaling sweep's K axis at
+    its quick grid, float64, dh 50, one pinned thread, cache-hot), so the history keeps
+    the curves. One sweep of the K and dh axes per run, in ``setup_cache`` (asv keys its
+    cache on the function, so ScalingWidth shares it); each parameter reads its point."""
+
+    params = [list(kernels.KERNELS), ["numba", "numpy", "jax", "example-loop"],
+              list(scaling.QUICK_GRID["K"])]
+    param_names = ["kernel", "backend", "K"]
+    axis = "K"
+    rounds = 1
+    timeout = 600
+
+    def setup_cache(self):
+        pin(1)
+        grid = {axis: scaling.QUICK_GRID[axis] for axis in ("K", "dh")}
+        return scaling.sweep(grid, quick=True, slow=False, progress=False)
+
+    def setup(self, sweep, kernel, backend, size):
+        found = scaling.points_of(sweep, kernel=kernel, backend=backend, dtype="float64",
+                                  **{**scaling.BASE, self.axis: size})
+        if not found:
+            raise NotImplementedError(f"{kernel}/{backend} not measured here")
+        self.point = found[0]
+
+    def track_seconds_per_example(self, sweep, kernel, backend, size):
+        return float(f"{self.point.seconds_per_example:.3g}")
+
+    track_seconds_per_example.unit = "seconds per example"
+
+
+class ScalingWidth(ScalingK):
+    """Seconds per example of the MLP kernels against the hidden width dh (K = 100)."""
+
+    params = [["mlp_fprop", "mlp_bprop", "mlp_epoch"], ["numba", "numpy", "jax", "example-loop"],
+              list(scaling.QUICK_GRID["dh"])]
+    param_names = ["kernel", "backend", "dh"]
+    axis = "dh"

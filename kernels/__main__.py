@@ -1,10 +1,11 @@
-"""Command line: ``python -m kernels {report,data,agree,autotune,train,evaluate}``.
+"""Command line: ``python -m kernels {report,scaling,data,agree,autotune,train,evaluate}``.
 
 Every failure caused by the user's input, files or environment ends as one line on
 stderr and a non-zero exit, never a traceback (``main``'s error boundary)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 
@@ -37,11 +38,7 @@ def cmd_report(args) -> int:
     """Time every kernel x backend (and peers) per epoch on Fashion-MNIST against the
     machine's physical limit, with pinned threads, and print the table."""
     from .bench import report
-    from .registry import KERNELS
-    kernels = tuple(args.kernels.split(",")) if args.kernels else KERNELS
-    unknown = [k for k in kernels if k not in KERNELS]
-    if unknown:
-        raise ValueError(f"unknown kernel(s) {', '.join(unknown)}; valid: {', '.join(KERNELS)}")
+    kernels = _kernels(args.kernels)
     result = report.run(kernels, args.dtype, args.dh, threads=args.threads, quick=args.quick,
                         examples=args.examples,
                         peer_names=None if args.peers is None else tuple(filter(None, args.peers.split(","))))
@@ -53,22 +50,54 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _kernels(text: str | None) -> tuple[str, ...]:
+    """The kernels of a comma-separated --kernels (default all), each checked."""
+    from .registry import KERNELS
+    if not text:
+        return KERNELS
+    kernels = tuple(text.split(","))
+    unknown = [k for k in kernels if k not in KERNELS]
+    if unknown:
+        raise ValueError(f"unknown kernel(s) {', '.join(unknown)}; valid: {', '.join(KERNELS)}")
+    return kernels
+
+
 def cmd_autotune(args) -> int:
-    """Time the backends of every kernel here at a few sizes and both dtypes, and record
+    """Time the backends of every kernel here along the K axis, both dtypes, and record
     the winners, which kernels.fastest then uses in every later process."""
     from rich.console import Console
     from rich.table import Table
     from .bench import tuning
     from .select import record_path
-    results = tuning.run(threads=args.threads)
-    t = Table(title="fastest backend per kernel, dtype and rows per call", title_justify="left")
-    for col in ("kernel", "dtype", "rows", "winner", "margin over runner-up"):
+    results = tuning.run(threads=args.threads, quick=args.quick)
+    t = Table(title="fastest backend per kernel, dtype and minibatch size K", title_justify="left")
+    for col in ("kernel", "dtype", "K", "winner", "margin over runner-up"):
         t.add_column(col)
     for kernel, dtype, size, winner, margin in tuning.winners(results):
         t.add_row(kernel, dtype, str(size), winner, "" if margin is None else f"{margin:.2f}x")
     console = Console()
     console.print(t)
     console.print(f"recorded in {record_path()}")
+    return 0
+
+
+def cmd_scaling(args) -> int:
+    """Sweep K, dh and the image side per kernel x backend x dtype; print the fitted cost
+    models and the crossovers, write scaling.json and the plots into --out."""
+    from pathlib import Path
+    from .bench import scaling, scaling_plots
+    kernels = _kernels(args.kernels)
+    dtypes = tuple(args.dtype.split(","))
+    bad = [d for d in dtypes if d not in ("float64", "float32")]
+    if bad:
+        raise ValueError(f"--dtype takes float64 and/or float32, comma-separated; got {', '.join(bad)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = scaling.sweep(kernels=kernels, dtypes=dtypes, threads=args.threads, quick=args.quick)
+    scaling_plots.print_summary(result)
+    (out / "scaling.json").write_text(json.dumps(result, indent=1))
+    files = scaling_plots.write_plots(result, out)
+    print("wrote", ", ".join(str(f) for f in [out / "scaling.json", *files]))
     return 0
 
 
@@ -141,7 +170,17 @@ def main(argv=None) -> int:
     p = sub.add_parser("autotune", help=cmd_autotune.__doc__)
     p.add_argument("--threads", type=positive, help="pin BLAS and numba threads (recorded in the "
                    "fingerprint; default: leave the environment as it is)")
+    p.add_argument("--quick", action="store_true", help="five sizes K and fewer rounds (about a minute)")
     p.set_defaults(run=cmd_autotune)
+    p = sub.add_parser("scaling", help=cmd_scaling.__doc__)
+    p.add_argument("--quick", action="store_true", help="fewer sizes, float64, short timings (under 2 min)")
+    p.add_argument("--dtype", default="float64", help="float64 and/or float32, comma-separated "
+                   "(default float64)")
+    p.add_argument("--kernels", help="comma-separated subset of the kernels")
+    p.add_argument("--threads", type=positive, default=1, help="BLAS and numba threads (default 1)")
+    p.add_argument("--out", default="scaling", metavar="DIR",
+                   help="directory for scaling.json and the PNG plots (default ./scaling)")
+    p.set_defaults(run=cmd_scaling)
     from .app.models import MODELS
     from .app.train import Settings
     from .ops.mlp import ACTIVATIONS

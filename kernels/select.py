@@ -4,8 +4,9 @@ First that applies:
 1. an explicit choice: ``kernels.use(...)`` (a context manager) or the environment
    variable ``KERNELS_BACKEND`` (``numpy``, or per kernel ``softmax:numpy,mlp_epoch:numba``);
    an unknown or unavailable name is an error, never a silent fallback;
-2. this machine's autotune record (``python -m kernels autotune``) for the dtype and
-   the size class of the call;
+2. this machine's autotune record (``python -m kernels autotune``) for the dtype, at
+   the measured minibatch size nearest (in log scale) to the call's rows; the record
+   holds the K axis of the scaling sweep, so its crossovers are where the choice changes;
 3. the shipped ranking: the ``rank`` field of each registry entry.
 An unavailable backend is never chosen by 2 or 3: the next one is. The plain-Python
 backends are chosen only when nothing else can run.
@@ -24,7 +25,6 @@ from typing import Callable
 
 from .registry import KERNELS, BackendUnavailable, backends, entry, get
 
-SIZE_CLASSES = (1, 100, 10_000)      # rows per call that autotune measures
 ENV = "KERNELS_BACKEND"
 
 _override: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("kernels_use", default={})
@@ -74,11 +74,11 @@ def _explicit(kernel: str) -> tuple[str, str] | None:
     return None
 
 
-def size_class(size: int | None) -> int:
-    """The measured size class nearest (in log scale) to a call of ``size`` rows."""
-    if size is None:
-        return 100
-    return min(SIZE_CLASSES, key=lambda c: abs(math.log(max(size, 1)) - math.log(c)))
+def size_class(size: int | None, measured) -> int | None:
+    """Of the ``measured`` sizes, the one nearest (in log scale) to a call of ``size``
+    rows (None: 100, the benchmarks' K); None when nothing was measured."""
+    size = 100 if size is None else max(int(size), 1)
+    return min(measured, key=lambda c: abs(math.log(size) - math.log(c)), default=None)
 
 
 # ---- the autotune record -------------------------------------------------------------
@@ -119,8 +119,9 @@ _record_cache: dict[str, object] = {}
 
 
 def _valid_results(results) -> dict:
-    """``{kernel: {dtype: {size class: {backend: seconds}}}}`` with only positive, finite
-    timings; raises ValueError naming the first thing of the wrong type or value."""
+    """``{kernel: {dtype: {K: {backend: seconds}}}}`` with only positive integer sizes K
+    and positive, finite timings; raises ValueError naming the first thing of the wrong
+    type or value."""
     def table(value, where):
         if not isinstance(value, dict):
             raise ValueError(f"{where} is {type(value).__name__}, not a table")
@@ -129,6 +130,8 @@ def _valid_results(results) -> dict:
         for dtype, by_size in table(by_dtype, f"results[{kernel!r}]").items():
             for size, timings in table(by_size, f"results[{kernel!r}][{dtype!r}]").items():
                 where = f"results[{kernel!r}][{dtype!r}][{size!r}]"
+                if not (isinstance(size, str) and size.isdigit() and int(size) > 0):
+                    raise ValueError(f"{where}: the size {size!r} is not a positive integer")
                 for backend, seconds in table(timings, where).items():
                     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
                             or not math.isfinite(seconds) or seconds <= 0:
@@ -140,7 +143,7 @@ _record_cache: dict[str, object] = {}
 
 
 def load_record() -> dict | None:
-    """This machine's autotune timings ``{kernel: {dtype: {size class: {backend: s}}}}``, or
+    """This machine's autotune timings ``{kernel: {dtype: {K: {backend: s}}}}``, or
     None when there is none, it is unreadable or malformed, or it was measured elsewhere
     (each warned once, in one line; never an exception)."""
     path = record_path()
@@ -216,16 +219,18 @@ def choose(kernel: str, *, dtype=None, size: int | None = None) -> tuple[str, st
         get(kernel, name)                 # BackendUnavailable saying why
         return name, why
     dtype = "float64" if dtype is None else str(getattr(dtype, "name", dtype))
-    key = (kernel, dtype, size_class(size))
+    by_size = (load_record() or {}).get(kernel, {}).get(dtype, {})
+    measured = size_class(size, [int(s) for s in by_size])
+    key = (kernel, dtype, measured)
     if key not in _choice_cache:
         # import only what may be picked: the measured backends, then the ranking in order
         # (an unranked backend such as jax is never imported unless the record names it)
-        timings = ((load_record() or {}).get(kernel, {}).get(dtype, {}).get(str(key[2]), {}))
-        measured = [b for b in backends(kernel)
-                    if b in timings and not entry(kernel, b).slow and _runs(kernel, b)]
-        if measured:
-            best = min(measured, key=timings.get)
-            _choice_cache[key] = best, f"autotune record ({dtype}, size class {key[2]})"
+        timings = by_size.get(str(measured), {})
+        usable = [b for b in backends(kernel)
+                  if b in timings and not entry(kernel, b).slow and _runs(kernel, b)]
+        if usable:
+            best = min(usable, key=timings.get)
+            _choice_cache[key] = best, f"autotune record ({dtype}, K = {measured})"
         else:
             rank = lambda b: (entry(kernel, b).rank is None, entry(kernel, b).rank or 0)
             best = next(b for b in sorted(backends(kernel), key=rank) if _runs(kernel, b))
@@ -244,5 +249,5 @@ def _runs(kernel: str, backend: str) -> bool:
 def fastest(kernel: str, *, dtype=None, size: int | None = None) -> Callable:
     """The registered callable of the backend chosen for ``kernel`` (no wrapper):
     ``fastest(k) is get(k, b)``. ``dtype`` and ``size`` (rows per call) pick the
-    autotune size class; see the module docstring for the order of the rules."""
+    nearest size the autotune record measured; see the module docstring for the order of the rules."""
     return get(kernel, choose(kernel, dtype=dtype, size=size)[0])

@@ -8,7 +8,7 @@ import kernels
 from benchmarks import bench_epochs
 from kernels.__main__ import main
 from kernels.bench import limits, report
-from kernels.bench.workloads import SPECS, Workload
+from kernels.bench.workloads import SPECS, Workload, upsample
 
 # Written out by hand, not derived from the registry: a backend registered without a
 # benchmark, or a benchmark class that drops one, fails here.
@@ -41,15 +41,34 @@ def test_every_backend_has_an_asv_benchmark(kernel):
 
 def test_mlp_flop_model():
     # docs/design.md, section 7: 2 N dh (2d + 3m), about 9.6 GFLOP at dh = 50
-    flop = {k: SPECS[k].work(60_000, 50, 8) for k in ("mlp_fprop", "mlp_bprop", "mlp_epoch")}
+    flop = {k: SPECS[k].flop(60_000, 600, 50, 8, 784) for k in ("mlp_fprop", "mlp_bprop", "mlp_epoch")}
     assert flop["mlp_epoch"] == 2 * 60_000 * 50 * (2 * 784 + 3 * 10)
     assert flop["mlp_epoch"] == pytest.approx(9.588e9)
     assert flop["mlp_fprop"] + flop["mlp_bprop"] == flop["mlp_epoch"]
 
 
 def test_stream_byte_model():
-    assert SPECS["gradient_norm"].work(60_000, 50, 8) == pytest.approx(752.64e6)
-    assert SPECS["softmax"].work(60_000, 50, 4) == 2 * 60_000 * 10 * 4
+    assert SPECS["gradient_norm"].bytes(60_000, 600, 50, 8, 784) == pytest.approx(752.64e6)
+    assert SPECS["softmax"].bytes(60_000, 600, 50, 4, 784) == 2 * 60_000 * 10 * 4
+
+
+def test_roofline_models():
+    # the byte models of the MLP count the parameters once per call (read, and written
+    # back by the epoch's update): at K = 1 they dominate, at K = 60,000 the images do
+    params = 50 * 785 + 10 * 51
+    epoch = Workload("mlp_epoch", K=1, n=100)
+    assert epoch.work(100, "bytes") == 8 * (100 * 785 + 100 * 2 * params)
+    assert Workload("mlp_epoch", K=100, n=100).work(100, "bytes") == 8 * (100 * 785 + 2 * params)
+    assert Workload("gradient_norm", n=10, scale=2).work(10, "flop") == 8 * 10 * 56 * 56
+    with pytest.raises(ValueError, match="only gradient_norm"):
+        Workload("softmax", n=10, scale=2)
+
+
+def test_upsampled_images_hold_the_same_picture():
+    X = np.arange(2 * 784, dtype=float).reshape(2, 784)
+    big = upsample(X, 3).reshape(2, 84, 84)
+    np.testing.assert_array_equal(big[:, ::3, ::3], X.reshape(2, 28, 28))
+    np.testing.assert_array_equal(big[:, 2::3, 1::3], X.reshape(2, 28, 28))
 
 
 def test_limit_seconds():

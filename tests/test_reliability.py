@@ -174,7 +174,7 @@ def test_autotune_refuses_an_unwritable_cache_before_timing(monkeypatch):
     from kernels.bench import tuning
     monkeypatch.setattr(select, "record_path", lambda: __import__("pathlib").Path("/dev/null/x/autotune.json"))
     timed = []
-    monkeypatch.setattr(tuning, "Workload", lambda *a, **k: timed.append(1))
+    monkeypatch.setattr(tuning.scaling, "sweep", lambda *a, **k: timed.append(1))
     with pytest.raises(OSError, match="cannot write the autotune record in /dev/null/x"):
         tuning.run(kernels=("softmax",), progress=False)
     assert not timed

@@ -91,20 +91,28 @@ def test_autotune_record_by_dtype_and_size_class():
         "float64": {"1": {"numpy": 2e-9, "numba": 1e-9}, "100": {"numpy": 1e-9, "numba": 3e-9}},
         "float32": {"100": {"numpy": 5e-9, "numba": 1e-9}},
     }})
-    assert select.choose("softmax") == ("numpy", "autotune record (float64, size class 100)")
-    assert kernels.fastest("softmax", size=3) is kernels.get("softmax", "numba")       # class 1
-    assert kernels.fastest("softmax", size=250) is kernels.get("softmax", "numpy")     # class 100
+    assert select.choose("softmax") == ("numpy", "autotune record (float64, K = 100)")
+    assert kernels.fastest("softmax", size=3) is kernels.get("softmax", "numba")       # K = 1
+    assert kernels.fastest("softmax", size=250) is kernels.get("softmax", "numpy")     # K = 100
     assert kernels.fastest("softmax", dtype="float32") is kernels.get("softmax", "numba")
     import numpy as np
     assert kernels.fastest("softmax", dtype=np.float32) is kernels.get("softmax", "numba")
-    # sizes with no measurement fall back to the shipped ranking
-    assert select.choose("softmax", size=50_000)[1] == "shipped ranking"
+    # beyond the measured range: the nearest measured size
+    assert select.choose("softmax", size=50_000) == ("numpy", "autotune record (float64, K = 100)")
+    # a kernel or dtype the record does not hold: the shipped ranking
     assert select.choose("mlp_epoch")[1] == "shipped ranking"
 
 
-def test_size_classes():
-    assert [select.size_class(s) for s in (None, 1, 9, 11, 100, 999, 1001, 60_000)] \
-        == [100, 1, 1, 100, 100, 100, 10_000, 10_000]
+def test_size_classes_are_the_nearest_measured_size_in_log_scale():
+    measured = [1, 16, 100, 1024, 60_000]
+    assert [select.size_class(s, measured) for s in (None, 1, 3, 5, 11, 100, 320, 330, 10**6)] \
+        == [100, 1, 1, 16, 16, 100, 100, 1024, 60_000]
+    assert select.size_class(7, []) is None
+
+
+def test_record_sizes_must_be_positive_integers():
+    with pytest.raises(ValueError, match="'abc' is not a positive integer"):
+        select._valid_results({"softmax": {"float64": {"abc": {"numpy": 1.0}}}})
 
 
 def test_record_never_makes_python_the_choice():
@@ -158,8 +166,7 @@ def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     run_python("""
         from kernels.bench import tuning
-        tuning.run(kernels=("softmax",), dtypes=("float64",), sizes=(100,), rounds=1,
-                         progress=False)
+        tuning.run(kernels=("softmax",), dtypes=("float64",), quick=True, progress=False)
     """, env=env)
     record = json.loads((tmp_path / "kernels" / "autotune.json").read_text())
     timings = record["results"]["softmax"]["float64"]["100"]
@@ -170,4 +177,5 @@ def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
         print(select.choose("softmax"))
     """, env=env)
     winner = min(timings, key=timings.get)
-    assert out.strip() == str((winner, "autotune record (float64, size class 100)"))
+    assert out.strip() == str((winner, "autotune record (float64, K = 100)"))
+    assert set(record["results"]["softmax"]["float64"]) == {"1", "16", "100", "1024", "60000"}

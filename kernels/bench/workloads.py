@@ -28,15 +28,18 @@ class Spec:
     ``build(X, y, K, dh) -> inputs``; ``call(fn, inputs, batches, out)`` runs the first
     ``batches`` minibatches and returns the last result (``out``: one array receiving
     every block's output through ``out=``, or None); ``slice``: minibatches a slow
-    backend runs; ``bound``: "flop" or "bytes"; ``work(N, dh, itemsize)``: the FLOP or
-    bytes of an epoch over N examples.
+    backend runs. Work models of an epoch over N examples in ``calls`` calls:
+    ``flop(N, calls, dh, itemsize, pixels)`` and ``bytes(...)`` (what crosses the
+    kernel's interface: inputs read, outputs written, parameters per call); ``bound``
+    says which one the physical limit divides by its rate ("flop" or "bytes").
     """
 
     build: Callable
     call: Callable
     slice: int
     bound: str
-    work: Callable
+    flop: Callable
+    bytes: Callable
     streams: bool = False          # takes out=: a streaming epoch can be measured
 
 
@@ -50,6 +53,20 @@ def _call_blocks(fn, inputs, batches, out):
     for i, block in enumerate(inputs["blocks"][:batches]):
         result = fn(block) if out is None else fn(block, out=out[i * K:i * K + len(block)])
     return result
+
+
+def _images(X):
+    side = math.isqrt(X.shape[1])      # 28, or 28 * scale for upsampled images
+    return X.reshape(-1, side, side)
+
+
+def upsample(X: np.ndarray, scale: int) -> np.ndarray:
+    """(N, 784) images -> (N, 784 scale^2): each pixel repeated into a scale x scale block
+    (nearest-neighbour upsampling), so the larger images hold the same pictures."""
+    if scale == 1:
+        return X
+    images = X.reshape(-1, *IMAGE_SHAPE).repeat(scale, axis=1).repeat(scale, axis=2)
+    return images.reshape(len(X), -1)
 
 
 def _logits(X, y, K, dh):
@@ -94,23 +111,43 @@ def _call_epoch(fn, inputs, batches, out):
 def _mlp_flop(per_example):
     # matrix-product FLOP only (element-wise work is under 1 %); per_example(d, m) counts
     # the products: fprop x W1^T, hs W2^T; bprop g_oa^T hs, g_oa W2, g_ha^T x
-    return lambda N, dh, itemsize: 2.0 * N * dh * per_example(N_FEATURES, N_CLASSES)
+    return lambda N, calls, dh, itemsize, pixels: 2.0 * N * dh * per_example(N_FEATURES, N_CLASSES)
+
+
+def _mlp_bytes(per_example, param_passes):
+    # per_example(d, dh, m): values read or written per example; the parameters
+    # (dh d + dh + m dh + m values) read or written param_passes times per call
+    def model(N, calls, dh, itemsize, pixels):
+        params = dh * (N_FEATURES + 1) + N_CLASSES * (dh + 1)
+        return itemsize * (N * per_example(N_FEATURES, dh, N_CLASSES) + calls * param_passes * params)
+    return model
 
 
 SPECS: dict[str, Spec] = {
+    # the gradient norm: 2 differences, 2 halvings, 2 squares, 1 sum, 1 sqrt per pixel
     "gradient_norm": Spec(
-        build=lambda X, y, K, dh: {"blocks": blocks(X.reshape(-1, *IMAGE_SHAPE), K)},
+        build=lambda X, y, K, dh: {"blocks": blocks(_images(X), K)},
         call=_call_blocks, slice=20, bound="bytes", streams=True,
-        work=lambda N, dh, itemsize: 2.0 * N * N_FEATURES * itemsize),
+        flop=lambda N, calls, dh, itemsize, pixels: 8.0 * N * pixels,
+        bytes=lambda N, calls, dh, itemsize, pixels: 2.0 * N * pixels * itemsize),
+    # softmax: max, subtract, exponential (counted as one), sum, scale per logit
     "softmax": Spec(
         build=_logits, call=_call_blocks, slice=600, bound="bytes", streams=True,
-        work=lambda N, dh, itemsize: 2.0 * N * N_CLASSES * itemsize),
+        flop=lambda N, calls, dh, itemsize, pixels: 5.0 * N * N_CLASSES,
+        bytes=lambda N, calls, dh, itemsize, pixels: 2.0 * N * N_CLASSES * itemsize),
+    # fprop: x read, ha hs oa os written, parameters read
     "mlp_fprop": Spec(build=_mlp_inputs, call=_call_fprop, slice=2, bound="flop",
-                      work=_mlp_flop(lambda d, m: d + m)),
+                      flop=_mlp_flop(lambda d, m: d + m),
+                      bytes=_mlp_bytes(lambda d, dh, m: d + 2 * dh + 2 * m, 1)),
+    # bprop: x and the forward arrays read, parameters read, gradients written
     "mlp_bprop": Spec(build=_bprop_inputs, call=_call_bprop, slice=2, bound="flop",
-                      work=_mlp_flop(lambda d, m: d + 2 * m)),
+                      flop=_mlp_flop(lambda d, m: d + 2 * m),
+                      bytes=_mlp_bytes(lambda d, dh, m: d + 2 * dh + 2 * m, 2)),
+    # epoch: x and the label (8 bytes, counted as one value) read, parameters read and
+    # written per minibatch
     "mlp_epoch": Spec(build=_mlp_inputs, call=_call_epoch, slice=1, bound="flop",
-                      work=_mlp_flop(lambda d, m: 2 * d + 3 * m)),
+                      flop=_mlp_flop(lambda d, m: 2 * d + 3 * m),
+                      bytes=_mlp_bytes(lambda d, dh, m: d + 1, 2)),
 }
 
 
@@ -130,6 +167,7 @@ class Workload:
     dh: int = 50
     n: int | None = None          # examples used; None: the whole training set
     stream: bool = False
+    scale: int = 1                # images upsampled scale x scale (gradient_norm only)
     inputs: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -139,6 +177,11 @@ class Workload:
         X, y = load_fashion_mnist("train", dtype=self.dtype)
         X, y = X[:self.n], y[:self.n]
         self.n = len(X)
+        if self.scale != 1:
+            if self.kernel != "gradient_norm":
+                raise ValueError("only gradient_norm takes images of another size (scale)")
+            X = upsample(X, self.scale)
+        self.pixels = X.shape[1]
         self.inputs = self.spec.build(X, y, self.K, self.dh)
         self.out = None
         if self.stream:
@@ -175,8 +218,15 @@ class Workload:
     def limit_seconds(self, rates: dict[str, float], N: int | None = None) -> float:
         """The physical limit of an epoch over N examples (default 60,000): FLOP / peak
         FLOP/s, or bytes / copy bandwidth, from ``rates`` measured in the same run."""
-        work = self.spec.work(N or SIZES["train"], self.dh, np.dtype(self.dtype).itemsize)
-        return work / rates["peak_flops" if self.spec.bound == "flop" else "copy_bandwidth"]
+        return self.work(N, self.spec.bound) / rates["peak_flops" if self.spec.bound == "flop"
+                                                     else "copy_bandwidth"]
+
+    def work(self, N: int | None = None, model: str = "flop") -> float:
+        """FLOP (``model="flop"``) or bytes (``"bytes"``) of an epoch over N examples
+        (default 60,000) in minibatches of K, with this workload's dh, dtype and images."""
+        N = N or SIZES["train"]
+        fn = self.spec.flop if model == "flop" else self.spec.bytes
+        return fn(N, -(-N // self.K), self.dh, np.dtype(self.dtype).itemsize, self.pixels)
 
 
 def outcome(result) -> list[np.ndarray]:

@@ -1,0 +1,228 @@
+"""``python -m kernels scaling``: how each backend's cost grows with the work.
+
+Three axes, each through the points of ``GRID`` (``QUICK_GRID`` with ``--quick``), on
+real Fashion-MNIST: minibatch size K (every kernel, dh = 50, 28 x 28 images), hidden
+width dh (the MLP kernels at K = 100) and image side (gradient_norm at K = 100, the
+images upsampled by pixel repetition). Each point times enough calls of K examples to
+last about ``budget`` seconds (at most one epoch: 60,000 examples, or 60,000 / scale^2
+upsampled images), the median of a few rounds after a warm-up call with the same
+shapes; so a backend at small K runs a slice of the epoch, and its seconds per
+example are reported marked as such (``sliced``). A plain-Python point whose call,
+predicted from the previous point, would exceed ``cap`` seconds is skipped and says so. Outputs are
+discarded between calls: these are cache-hot figures, like the report's cache-hot rows.
+
+From the points: a cost model per kernel x backend x dtype, ``seconds per call =
+overhead + work per call / rate`` (work = FLOP for the MLP, bytes for the others, the
+models of ``workloads.SPECS``), fitted by non-negative least squares on relative error;
+the crossovers, where the fastest backend changes along an axis; and the record that
+``kernels.fastest(kernel, size=K)`` reads (the K axis, seconds per example).
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..data import SIZES
+from ..registry import KERNELS, available, entry, get
+from .report import machine, time_runs
+from .workloads import Workload
+
+GRID = {"K": (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000),
+        "dh": (10, 50, 100, 500, 1000),
+        "side": (28, 56, 112, 224)}
+QUICK_GRID = {"K": (1, 16, 100, 1024, 60_000), "dh": (10, 100, 1000), "side": (28, 112)}
+AXIS_KERNELS = {"K": KERNELS, "dh": ("mlp_fprop", "mlp_bprop", "mlp_epoch"),
+                "side": ("gradient_norm",)}
+BASE = {"K": 100, "dh": 50, "side": 28}     # the other axes' values on each axis
+MODE = "cache-hot: each call's output discarded before the next"
+
+
+@dataclass
+class Point:
+    """One kernel x backend x dtype at one size: the median seconds per call of K examples."""
+
+    kernel: str
+    backend: str
+    dtype: str
+    K: int
+    dh: int
+    side: int
+    examples: int = 0               # examples timed (the epoch has SIZES["train"] / scale^2)
+    seconds_per_call: float | None = None
+    flop_per_call: float = 0.0
+    bytes_per_call: float = 0.0
+    skipped: str | None = None      # why it was not timed
+
+    @property
+    def seconds_per_example(self) -> float | None:
+        return None if self.seconds_per_call is None else self.seconds_per_call / self.K
+
+    def size(self, axis: str) -> int:
+        return getattr(self, axis)
+
+    @property
+    def sliced(self) -> bool:
+        """Timed on fewer examples than one epoch holds (extrapolated per example)."""
+        return self.examples + self.K <= _epoch_examples(self.side)
+
+
+def _epoch_examples(side: int) -> int:
+    # the upsampled epochs hold as many pixels as the 28 x 28 one (memory stays at 376 MB)
+    return SIZES["train"] // (side // 28) ** 2
+
+
+def measure(point: Point, budget: float, rounds: int, cap: float, predicted: float | None) -> Point:
+    """Time ``point`` in place (or mark it skipped) and return it."""
+    slow = entry(point.kernel, point.backend).slow
+    if slow and predicted is not None and predicted > cap:
+        point.skipped = f"a call would take about {predicted:.3g} s (cap {cap:g} s)"
+        return point
+    fn = get(point.kernel, point.backend)
+    make = lambda n: Workload(point.kernel, K=point.K, dtype=point.dtype, dh=point.dh, n=n,
+                              scale=point.side // 28)
+    K = point.K
+    work = make(K)
+    probe = time_runs(work, fn, 1, 1 if slow else 2)[-1]  # the first call of a compiled backend compiles
+    if slow and probe > cap:
+        point.skipped = f"one call took {probe:.3g} s (cap {cap:g} s)"
+        return point
+    calls = max(1, min(round(budget / probe), _epoch_examples(point.side) // K))
+    if calls > 1:
+        work = make(calls * K)
+        if not slow:
+            work.warm_up(fn, work.batches)          # a jax epoch compiles per number of minibatches
+    times = time_runs(work, fn, work.batches, 1 if slow and probe * calls > budget else rounds)
+    point.examples = work.n
+    point.seconds_per_call = statistics.median(times) / work.batches
+    point.flop_per_call = work.work(K, "flop")
+    point.bytes_per_call = work.work(K, "bytes")
+    return point
+
+
+def plan(grid: dict, kernels=KERNELS, dtypes=("float64",), slow: bool = True) -> list[tuple]:
+    """``(axis, Point)`` for every axis point, kernel, available backend and dtype, in
+    increasing size along each axis (so that a point can predict the next). A point at
+    the base values of every axis is listed once, on the first axis that has it."""
+    seen, rows = set(), []
+    for axis, sizes in grid.items():
+        for kernel in (k for k in AXIS_KERNELS[axis] if k in kernels):
+            for dtype in dtypes:
+                for backend in available(kernel):
+                    if entry(kernel, backend).slow and not slow:
+                        continue
+                    for size in sorted(sizes):
+                        values = {**BASE, axis: size}
+                        key = (kernel, backend, dtype, *values.values())
+                        if key not in seen:
+                            seen.add(key)
+                            rows.append((axis, Point(kernel, backend, dtype, **values)))
+    return rows
+
+
+def sweep(grid=None, kernels=KERNELS, dtypes=("float64",), threads: int | None = 1,
+          quick: bool = False, slow: bool = True, progress: bool = True) -> dict:
+    """Measure every point of ``plan`` (the process pinned to ``threads`` cores; None:
+    the environment's setting, as autotune leaves it); the result holds the machine,
+    the rates of each dtype, the points, the fits and the crossovers."""
+    from rich.progress import Progress
+    from . import limits
+    from .threads import pin
+    grid = grid or (QUICK_GRID if quick else GRID)
+    budget, rounds, cap = (0.03, 3, 1.0) if quick else (0.25, 5, 10.0)
+    if threads is not None:
+        pin(threads)
+    rates = {dt: limits.measure(dt, quick=True, threads=threads or 1) for dt in dtypes}
+    todo = plan(grid, kernels, dtypes, slow)
+    points, last = [], {}
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("scaling", total=len(todo))
+        for axis, p in todo:
+            bar.update(task, description=f"{p.kernel} {p.backend} {p.dtype} {axis}={p.size(axis)}")
+            series = (axis, p.kernel, p.backend, p.dtype)
+            prev = last.get(series)
+            predicted = None if prev is None else prev.seconds_per_call * _work_ratio(prev, p)
+            points.append(measure(p, budget, rounds, cap, predicted))
+            if p.seconds_per_call is not None:
+                last[series] = p
+            bar.advance(task)
+    result = {"machine": machine(threads, rates[dtypes[0]]), "rates": rates, "mode": MODE,
+              "grid": {a: list(s) for a, s in grid.items()}, "quick": quick,
+              "points": [asdict(p) for p in points]}
+    result["fits"] = fits(result)
+    result["crossovers"] = crossovers(result)
+    return result
+
+
+def _work_ratio(prev: Point, p: Point) -> float:
+    # how much more work a call of p does than a call of prev (both dimensions that move)
+    return (p.K / prev.K) * (p.dh / prev.dh if p.kernel.startswith("mlp") else 1) * (p.side / prev.side) ** 2
+
+
+def points_of(result: dict, **where) -> list[Point]:
+    """The measured points matching ``where`` (field = value), as Points."""
+    pts = [Point(**d) for d in result["points"]]
+    return [p for p in pts if p.seconds_per_call is not None
+            and all(getattr(p, k) == v for k, v in where.items())]
+
+
+def bound_work(p: Point) -> float:
+    """The work per call that the kernel's physical limit divides by its rate."""
+    from .workloads import SPECS
+    return p.flop_per_call if SPECS[p.kernel].bound == "flop" else p.bytes_per_call
+
+
+def fits(result: dict) -> list[dict]:
+    """Per kernel x backend x dtype, ``seconds per call = overhead + work / rate`` fitted
+    to every measured point (all axes) by non-negative least squares on relative
+    error; with the fit's median and largest relative error."""
+    from scipy.optimize import nnls
+    out = []
+    series = {(p.kernel, p.backend, p.dtype) for p in points_of(result)}
+    for kernel, backend, dtype in sorted(series):
+        pts = points_of(result, kernel=kernel, backend=backend, dtype=dtype)
+        if len(pts) < 3:
+            continue
+        t = np.array([p.seconds_per_call for p in pts])
+        w = np.array([bound_work(p) for p in pts])
+        (overhead, inverse_rate), _ = nnls(np.column_stack([np.ones_like(w), w]) / t[:, None], np.ones_like(t))
+        errors = np.abs((overhead + w * inverse_rate) / t - 1)
+        out.append({"kernel": kernel, "backend": backend, "dtype": dtype, "points": len(pts),
+                    "overhead_us": 1e6 * overhead,
+                    "rate": math.inf if inverse_rate == 0 else 1 / inverse_rate,
+                    "unit": "FLOP/s" if bound_work(pts[0]) == pts[0].flop_per_call else "B/s",
+                    "median_error": float(np.median(errors)), "max_error": float(errors.max())})
+    return out
+
+
+def crossovers(result: dict) -> list[dict]:
+    """Where the fastest backend (of those measured at both sizes) changes along each
+    axis: the two sizes around the change and the winners on either side."""
+    out = []
+    for axis, sizes in result["grid"].items():
+        for kernel in AXIS_KERNELS[axis]:
+            for dtype in result["rates"]:
+                winners = []
+                for size in sorted(sizes):
+                    values = {**BASE, axis: size}
+                    pts = points_of(result, kernel=kernel, dtype=dtype, **values)
+                    if pts:
+                        winners.append((size, min(pts, key=lambda p: p.seconds_per_call).backend))
+                for (a, wa), (b, wb) in zip(winners, winners[1:]):
+                    if wa != wb:
+                        out.append({"axis": axis, "kernel": kernel, "dtype": dtype,
+                                    "between": [a, b], "from": wa, "to": wb})
+    return out
+
+
+def selection(result: dict) -> dict:
+    """The K axis as the record ``kernels.fastest`` reads: seconds per example of every
+    backend it may pick, ``{kernel: {dtype: {K: {backend: seconds}}}}``."""
+    record: dict = {}
+    for p in points_of(result, dh=BASE["dh"], side=BASE["side"]):
+        if not entry(p.kernel, p.backend).slow:
+            record.setdefault(p.kernel, {}).setdefault(p.dtype, {}).setdefault(
+                str(p.K), {})[p.backend] = p.seconds_per_example
+    return record

@@ -1,0 +1,173 @@
+"""Tables and plots of a scaling sweep (``scaling.sweep``): time per example against each
+axis with the physical limit and the fitted cost models, speed-up over numpy, and the
+roofline of every measured point."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .scaling import AXIS_KERNELS, BASE, bound_work, points_of
+from .workloads import SPECS
+
+COLORS = {"python": "tab:gray", "example-loop": "tab:brown", "numpy": "tab:blue",
+          "numba": "tab:red", "jax": "tab:green"}
+AXIS_LABEL = {"K": "minibatch size K (examples per call)", "dh": "hidden units dh (K = 100)",
+              "side": "image side in pixels (K = 100)"}
+
+
+def _limit_per_example(result: dict, p) -> float:
+    rates = result["rates"][p.dtype]
+    rate = rates["peak_flops" if SPECS[p.kernel].bound == "flop" else "copy_bandwidth"]
+    return bound_work(p) / rate / p.K
+
+
+def _fit(result: dict, kernel: str, backend: str, dtype: str) -> dict | None:
+    return next((f for f in result["fits"] if (f["kernel"], f["backend"], f["dtype"])
+                 == (kernel, backend, dtype)), None)
+
+
+def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: Path) -> None:
+    """One column per (axis, kernel): seconds per example (log-log) with the limit and
+    each backend's fitted model, and below it the speed-up over numpy."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(2, len(panels), figsize=(4.2 * len(panels), 7.5), squeeze=False,
+                             sharex="col", gridspec_kw={"height_ratios": [2, 1]})
+    for col, (axis, kernel) in enumerate(panels):
+        top, bottom = axes[0, col], axes[1, col]
+        fixed = {k: v for k, v in BASE.items() if k != axis}
+        pts = points_of(result, kernel=kernel, dtype=dtype, **fixed)
+        by_backend: dict[str, list] = {}
+        for p in sorted(pts, key=lambda p: p.size(axis)):
+            by_backend.setdefault(p.backend, []).append(p)
+        numpy = {p.size(axis): p.seconds_per_example for p in by_backend.get("numpy", [])}
+        for backend, series in by_backend.items():
+            x = np.array([p.size(axis) for p in series])
+            y = np.array([p.seconds_per_example for p in series])
+            c = COLORS.get(backend)
+            top.plot(x, y, "o-", color=c, label=backend, markersize=4)
+            sliced = [p.sliced for p in series]
+            top.plot(x[sliced], y[sliced], "o", mfc="white", color=c, markersize=4)
+            f = _fit(result, kernel, backend, dtype)
+            if f:
+                work = np.array([bound_work(p) for p in series])
+                K = np.array([p.K for p in series])
+                top.plot(x, (f["overhead_us"] * 1e-6 + work / f["rate"]) / K, ":", color=c, linewidth=1)
+            ratio = [(s, numpy[s] / p.seconds_per_example) for s, p in zip(x, series) if s in numpy]
+            if ratio:
+                bottom.plot(*zip(*ratio), "o-", color=c, markersize=4)
+        limit = sorted((p.size(axis), _limit_per_example(result, p)) for p in by_backend.get("numpy", pts))
+        if limit:
+            top.plot(*zip(*limit), "-", color="black", linewidth=2, label="physical limit")
+        for c in result["crossovers"]:
+            if (c["axis"], c["kernel"], c["dtype"]) == (axis, kernel, dtype):
+                top.axvline(float(np.sqrt(np.prod(c["between"]))), color="purple", linestyle="--",
+                            linewidth=0.8)
+        top.set(xscale="log", yscale="log", title=f"{kernel}", ylabel="seconds per example")
+        bottom.set(xscale="log", yscale="log", xlabel=AXIS_LABEL[axis], ylabel="speed-up over numpy")
+        bottom.axhline(1, color="black", linewidth=0.5)
+        top.legend(fontsize=7)
+    m = result["machine"]
+    fig.suptitle(f"{m['cpu']}, {m['threads']} pinned thread(s), {dtype}; {result['mode']}; "
+                 f"dotted: fitted overhead + work / rate; open: slice of the epoch; "
+                 f"dashed purple: crossover", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def roofline(result: dict, path: Path) -> None:
+    """Achieved GFLOP/s against FLOP per byte for every measured point, one panel per
+    dtype, under the measured compute roof (np.dot) and bandwidth roof (np.copyto)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    markers = dict(zip(SPECS, "osD^v"))
+    dtypes = list(result["rates"])
+    fig, axes = plt.subplots(1, len(dtypes), figsize=(7 * len(dtypes), 5.5), squeeze=False)
+    for ax, dtype in zip(axes[0], dtypes):
+        pts = points_of(result, dtype=dtype)
+        intensity = np.array([p.flop_per_call / p.bytes_per_call for p in pts])
+        for p, i in zip(pts, intensity):
+            ax.plot(i, p.flop_per_call / p.seconds_per_call / 1e9, markers[p.kernel],
+                    color=COLORS.get(p.backend), markersize=4, alpha=0.7)
+        rates = result["rates"][dtype]
+        x = np.logspace(np.log10(intensity.min() / 2), np.log10(intensity.max() * 2), 200)
+        ax.plot(x, np.minimum(rates["peak_flops"], rates["copy_bandwidth"] * x) / 1e9, "k-", linewidth=2)
+        ax.text(x[-1], rates["peak_flops"] / 1e9, f"{rates['peak_flops'] / 1e9:.0f} GFLOP/s ", ha="right",
+                va="bottom", fontsize=8)
+        ax.text(x[0], rates["copy_bandwidth"] * x[0] / 1e9, f" {rates['copy_bandwidth'] / 1e9:.0f} GB/s",
+                va="bottom", fontsize=8, rotation=30)
+        for name, c in COLORS.items():
+            ax.plot([], [], "o", color=c, label=name)
+        for name, mk in markers.items():
+            ax.plot([], [], mk, color="black", mfc="none", label=name)
+        ax.set(xscale="log", yscale="log", xlabel="arithmetic intensity (FLOP per byte crossing "
+               "the kernel's interface)", ylabel="achieved GFLOP/s", title=dtype)
+        ax.legend(fontsize=7, ncol=2)
+    m = result["machine"]
+    fig.suptitle(f"Roofline, every point of the sweep: {m['cpu']}, {m['threads']} pinned thread(s)",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_plots(result: dict, directory: Path) -> list[Path]:
+    """Per dtype: the K axis (every kernel) and the widths (dh of the MLP kernels, image
+    side of gradient_norm); and the roofline. Returns the files written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = []
+    for dtype in result["rates"]:
+        for name, axes in (("K", ("K",)), ("width", ("dh", "side"))):
+            panels = [(a, k) for a in axes for k in AXIS_KERNELS[a]
+                      if points_of(result, kernel=k, dtype=dtype)]
+            if panels:
+                files.append(directory / f"scaling-{name}-{dtype}.png")
+                axis_figure(result, dtype, panels, files[-1])
+    files.append(directory / "roofline.png")
+    roofline(result, files[-1])
+    return files
+
+
+def print_summary(result: dict) -> None:
+    """The fitted models, the crossovers and the per-example table of the K axis."""
+    from rich.console import Console
+    from rich.table import Table
+    console = Console()
+    m = result["machine"]
+    t = Table(title=f"seconds per example vs K ({result['mode']}) - {m['cpu']}, {m['threads']} "
+                    f"thread(s); ~ slice of the epoch", title_justify="left")
+    sizes = result["grid"]["K"]
+    for col in ("kernel", "dtype", "backend", *map(str, sizes)):
+        t.add_column(col, justify="right" if col.isdigit() else "left")
+    for p0 in sorted({(p.kernel, p.dtype, p.backend) for p in points_of(result, dh=50, side=28)}):
+        pts = {p.K: p for p in points_of(result, kernel=p0[0], dtype=p0[1], backend=p0[2], dh=50, side=28)}
+        cells = [(("~" if pts[K].sliced else "") + f"{pts[K].seconds_per_example:.3g}")
+                 if K in pts else "" for K in sizes]
+        t.add_row(*p0, *cells)
+    console.print(t)
+    f = Table(title="fitted cost model: seconds per call = overhead + work / rate", title_justify="left")
+    for col in ("kernel", "dtype", "backend", "overhead (us/call)", "rate", "% of roof",
+                "median error", "max error", "points"):
+        f.add_column(col, justify="left" if col in ("kernel", "dtype", "backend") else "right")
+    for fit in result["fits"]:
+        rates = result["rates"][fit["dtype"]]
+        roof = rates["peak_flops" if fit["unit"] == "FLOP/s" else "copy_bandwidth"]
+        scale, unit = (1e9, "GFLOP/s") if fit["unit"] == "FLOP/s" else (1e9, "GB/s")
+        f.add_row(fit["kernel"], fit["dtype"], fit["backend"], f"{fit['overhead_us']:.3g}",
+                  f"{fit['rate'] / scale:.3g} {unit}", f"{100 * fit['rate'] / roof:.3g}",
+                  f"{100 * fit['median_error']:.0f} %", f"{100 * fit['max_error']:.0f} %", str(fit["points"]))
+    console.print(f)
+    console.print("crossovers (the fastest backend changes between the two sizes):")
+    for c in result["crossovers"]:
+        console.print(f"  {c['kernel']} {c['dtype']}, {c['axis']} {c['between'][0]} -> "
+                      f"{c['between'][1]}: {c['from']} -> {c['to']}")
+    skipped = [p for p in result["points"] if p["skipped"]]
+    if skipped:
+        console.print(f"{len(skipped)} points skipped (too slow), e.g. "
+                      + "; ".join(f"{p['kernel']} {p['backend']} K={p['K']} dh={p['dh']}: {p['skipped']}"
+                                  for p in skipped[:3]))
+    console.print(f"threads: {m['thread_settings']}; process pinned to cores {m['affinity']}")

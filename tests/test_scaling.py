@@ -1,0 +1,101 @@
+"""The scaling sweep: its cost-model fit and crossovers on constructed points, and a quick
+sweep end to end on real Fashion-MNIST (sizes, files, selection record)."""
+import json
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+
+import kernels
+from benchmarks import bench_epochs
+from kernels.__main__ import main
+from kernels.bench import scaling
+from kernels.bench.scaling import Point
+
+
+def constructed(series):
+    """A sweep result holding points whose times follow ``seconds(K)`` per backend."""
+    points = []
+    for backend, seconds in series.items():
+        for K in scaling.GRID["K"]:
+            p = Point("softmax", backend, "float64", K, 50, 28, examples=60_000,
+                      seconds_per_call=seconds(K), flop_per_call=50.0 * K, bytes_per_call=160.0 * K)
+            points.append(asdict(p))
+    result = {"points": points, "grid": {"K": list(scaling.GRID["K"])}, "rates": {"float64": {}}}
+    return result
+
+
+def test_fit_recovers_overhead_and_rate():
+    result = constructed({"numba": lambda K: 2e-6 + 160.0 * K / 4e9,
+                          "numpy": lambda K: 20e-6 + 160.0 * K / 8e9})
+    fits = {f["backend"]: f for f in scaling.fits(result)}
+    assert fits["numba"]["overhead_us"] == pytest.approx(2.0, rel=1e-6)
+    assert fits["numba"]["rate"] == pytest.approx(4e9, rel=1e-6)
+    assert fits["numpy"]["overhead_us"] == pytest.approx(20.0, rel=1e-6)
+    assert fits["numba"]["unit"] == "B/s" and fits["numba"]["max_error"] < 1e-9
+
+
+def test_fit_reports_a_bad_fit():
+    result = constructed({"numba": lambda K: 1e-6 * K ** 2})       # not overhead + linear work
+    (fit,) = scaling.fits(result)
+    assert fit["max_error"] > 0.5
+
+
+def test_crossover_where_the_winner_changes():
+    # numpy: 20 us + 2 ns/row; numba: 2 us + 4 ns/row: numba wins below 9,000 rows
+    result = constructed({"numba": lambda K: 2e-6 + 4e-9 * K, "numpy": lambda K: 20e-6 + 2e-9 * K})
+    assert scaling.crossovers(result) == [{"axis": "K", "kernel": "softmax", "dtype": "float64",
+                                           "between": [4096, 60_000], "from": "numba", "to": "numpy"}]
+    record = scaling.selection(result)["softmax"]["float64"]
+    assert min(record["1"], key=record["1"].get) == "numba"
+    assert record["60000"]["numpy"] == pytest.approx((20e-6 + 2e-9 * 60_000) / 60_000)
+
+
+def test_plan_lists_the_shared_base_point_once():
+    rows = scaling.plan(scaling.GRID, kernels=("mlp_epoch",), slow=False)
+    keys = [(p.backend, p.K, p.dh) for _, p in rows]
+    assert len(keys) == len(set(keys))
+    assert ("numpy", 100, 50) in keys and ("numpy", 100, 1000) in keys and ("numpy", 1, 50) in keys
+    assert not any(p.backend == "python" for _, p in rows)       # slow=False: no plain Python
+
+
+def test_quick_sweep_end_to_end(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["scaling", "--quick", "--kernels", "softmax,gradient_norm", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "fitted cost model" in printed and "crossovers" in printed
+    result = json.loads((tmp_path / "scaling.json").read_text())
+    assert result["mode"].startswith("cache-hot")
+    measured = {(p.kernel, p.backend, p.K, p.side) for p in scaling.points_of(result)}
+    for backend in kernels.available("softmax"):
+        if backend != "python":                       # the compiled and array backends: every K
+            assert {("softmax", backend, K, 28) for K in scaling.QUICK_GRID["K"]} <= measured
+    for side in scaling.QUICK_GRID["side"]:           # gradient_norm on upsampled images too
+        assert ("gradient_norm", "numpy", 100, side) in measured
+    for p in scaling.points_of(result):
+        assert p.seconds_per_call > 0 and p.examples >= p.K
+        assert p.examples <= 60_000 // (p.side // 28) ** 2
+    for p in result["points"]:                        # a point is timed or says why not
+        assert (p["seconds_per_call"] is None) == (p["skipped"] is not None)
+    # each crossover is a real change of the fastest backend between neighbouring sizes
+    for c in result["crossovers"]:
+        for size, winner in zip(c["between"], (c["from"], c["to"])):
+            pts = scaling.points_of(result, kernel=c["kernel"], dtype=c["dtype"],
+                                    **{**scaling.BASE, c["axis"]: size})
+            assert min(pts, key=lambda p: p.seconds_per_call).backend == winner
+    for name in ("scaling-K-float64.png", "scaling-width-float64.png", "roofline.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_scaling_refuses_a_bad_dtype():
+    with pytest.raises(SystemExit, match="kernels scaling: --dtype takes float64 and/or float32"):
+        main(["scaling", "--quick", "--dtype", "float16"])
+
+
+def test_asv_scaling_classes_cover_the_compiled_and_array_backends():
+    for cls, axis in ((bench_epochs.ScalingK, "K"), (bench_epochs.ScalingWidth, "dh")):
+        assert cls.params[2] == list(scaling.QUICK_GRID[axis])
+        for kernel in cls.params[0]:
+            fast = {b for b in kernels.backends(kernel) if b != "python"}
+            assert fast <= set(cls.params[1])
+    assert set(bench_epochs.ScalingK.params[0]) == set(kernels.KERNELS)
