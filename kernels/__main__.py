@@ -36,12 +36,26 @@ def cmd_agree(args) -> int:
 
 def cmd_report(args) -> int:
     """Time every kernel x backend (and peers) per epoch on Fashion-MNIST against the
-    machine's physical limit, with pinned threads, and print the table."""
+    machine's physical limit, with pinned threads, and print the table; with several
+    --threads or --dtype, also numba's epochs at every setting, in the same run."""
     from .bench import report
     kernels = _kernels(args.kernels)
-    result = report.run(kernels, args.dtype, args.dh, threads=args.threads, quick=args.quick,
+    threads, dtypes = args.threads, args.dtype
+    if max(threads) > 1:
+        # numba sizes its thread pool when first imported: start it with the most threads
+        from .bench.threads import pin
+        pin(max(threads))
+        try:
+            import numba  # noqa: F401
+        except ImportError:
+            pass
+    result = report.run(kernels, dtypes[0], args.dh, threads=threads[0], quick=args.quick,
                         examples=args.examples,
                         peer_names=None if args.peers is None else tuple(filter(None, args.peers.split(","))))
+    if len(threads) > 1 or len(dtypes) > 1:
+        from .bench import variants
+        result["variants"] = variants.run(kernels, dtypes, threads, args.dh, 3 if args.quick else 5,
+                                          args.examples)
     report.print_report(result)
     if args.json:
         report.save_json(result, args.json)
@@ -87,10 +101,7 @@ def cmd_scaling(args) -> int:
     from pathlib import Path
     from .bench import scaling, scaling_plots
     kernels = _kernels(args.kernels)
-    dtypes = tuple(args.dtype.split(","))
-    bad = [d for d in dtypes if d not in ("float64", "float32")]
-    if bad:
-        raise ValueError(f"--dtype takes float64 and/or float32, comma-separated; got {', '.join(bad)}")
+    dtypes = tuple(args.dtype)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = scaling.sweep(kernels=kernels, dtypes=dtypes, threads=args.threads, quick=args.quick)
@@ -131,6 +142,20 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def thread_list(text: str) -> list[int]:
+    """--threads: one count or several, comma-separated (each >= 1)."""
+    return [positive(t) for t in text.split(",")]
+
+
+def dtype_list(text: str) -> list[str]:
+    """--dtype: float64 and/or float32, comma-separated."""
+    dtypes = text.split(",")
+    bad = [d for d in dtypes if d not in ("float64", "float32")]
+    if bad or len(set(dtypes)) != len(dtypes):
+        raise argparse.ArgumentTypeError(f"takes float64 and/or float32 once each, comma-separated; got {text}")
+    return dtypes
+
+
 def nonnegative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -155,9 +180,11 @@ def main(argv=None) -> int:
     p.add_argument("-n", type=int, default=250, help="training examples to use (default 250)")
     p.set_defaults(run=cmd_agree)
     p = sub.add_parser("report", help=cmd_report.__doc__)
-    p.add_argument("--threads", type=positive, default=1, help="BLAS and numba threads (default 1)")
+    p.add_argument("--threads", type=thread_list, default=[1], help="BLAS and numba threads "
+                   "(default 1); several, comma-separated, add numba's epochs at each (same run)")
     p.add_argument("--dh", type=positive, default=50, help="MLP hidden units (default 50)")
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    p.add_argument("--dtype", type=dtype_list, default=["float64"], help="float64 (default) or "
+                   "float32; both, comma-separated, add numba's epochs in each (same run)")
     p.add_argument("--kernels", help="comma-separated subset of the kernels")
     p.add_argument("--quick", action="store_true", help="fewer rounds, smaller extrapolation slices")
     p.add_argument("--examples", type=positive, help="time only the first N training examples "
@@ -174,8 +201,8 @@ def main(argv=None) -> int:
     p.set_defaults(run=cmd_autotune)
     p = sub.add_parser("scaling", help=cmd_scaling.__doc__)
     p.add_argument("--quick", action="store_true", help="fewer sizes, float64, short timings (under 2 min)")
-    p.add_argument("--dtype", default="float64", help="float64 and/or float32, comma-separated "
-                   "(default float64)")
+    p.add_argument("--dtype", type=dtype_list, default=["float64"], help="float64 and/or float32, "
+                   "comma-separated (default float64)")
     p.add_argument("--kernels", help="comma-separated subset of the kernels")
     p.add_argument("--threads", type=positive, default=1, help="BLAS and numba threads (default 1)")
     p.add_argument("--out", default="scaling", metavar="DIR",

@@ -1,5 +1,6 @@
 """The benchmark suites cover the registry, and the report's parts that can be tested honestly."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -153,3 +154,27 @@ def test_report_refuses_bad_threads(capsys):
     with pytest.raises(SystemExit):
         main(["report", "--threads", "0"])
     assert "must be an integer >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+@pytest.mark.skipif("numba" not in kernels.available("softmax"), reason="numba not installed")
+def test_same_run_variants_of_threads_and_dtype(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    out_json = tmp_path / "r.json"
+    assert main(["report", "--quick", "--examples", "300", "--kernels", "softmax,mlp_epoch",
+                 "--dh", "8", "--peers", "", "--threads", "1,2", "--dtype", "float64,float32",
+                 "--json", str(out_json)]) == 0
+    assert "same run, rounds interleaved" in capsys.readouterr().out
+    result = json.loads(out_json.read_text())
+    assert result["machine"]["threads"] == 1 and {r["dtype"] for r in result["rows"]} == {"float64"}
+    rows = {(r["kernel"], r["dtype"], r["threads"]): r for r in result["variants"]["rows"]}
+    assert set(rows) == {(k, d, n) for k in ("softmax", "mlp_epoch")
+                         for d in ("float64", "float32") for n in (1, 2)}
+    for (kernel, dtype, n), r in rows.items():
+        assert r["seconds_min"] <= r["seconds_per_epoch"] <= r["seconds_max"] and r["extrapolated"]
+        assert r["speedup_vs_threads"] == pytest.approx(
+            rows[kernel, dtype, 1]["seconds_per_epoch"] / r["seconds_per_epoch"])
+        assert r["speedup_vs_float64"] == pytest.approx(
+            rows[kernel, "float64", n]["seconds_per_epoch"] / r["seconds_per_epoch"])
+        assert r["mode"] == ("streaming" if kernel == "softmax" else "")
+    assert sorted(os.sched_getaffinity(0)) == result["machine"]["affinity"]     # back to one core

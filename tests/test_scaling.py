@@ -87,9 +87,11 @@ def test_quick_sweep_end_to_end(tmp_path, capsys, monkeypatch):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_scaling_refuses_a_bad_dtype():
-    with pytest.raises(SystemExit, match="kernels scaling: --dtype takes float64 and/or float32"):
-        main(["scaling", "--quick", "--dtype", "float16"])
+@pytest.mark.parametrize("command", ["scaling", "report"])
+def test_bad_dtype_list_is_refused(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--quick", "--dtype", "float64,float16"])
+    assert "takes float64 and/or float32 once each" in capsys.readouterr().err
 
 
 def test_asv_scaling_classes_cover_the_compiled_and_array_backends():

@@ -60,3 +60,28 @@ def measure(dtype="float64", quick: bool = False, threads: int = 1) -> dict[str,
     return {"peak_flops": peak_flops(dtype, rounds=rounds),
             "copy_bandwidth": copy_bandwidth(rounds=rounds, threads=threads),
             "exp_rate": exp_rate(dtype, rounds=rounds)}
+
+
+def products_seconds(dtype="float64", dh: int = 50, K: int = 100, rounds: int = 5) -> float:
+    """Seconds of the five matrix products of one MLP epoch alone, as ``np.dot`` calls
+    into preallocated outputs on the real minibatches: x W1^T, hs W2^T (forward),
+    g_oa^T hs, g_oa W2, g_ha^T x (backward). What the BLAS reaches at the epoch's own
+    shapes: no backend that calls this BLAS for its products can beat it, so it is the
+    attainable bound beside the FLOP limit (which uses a large square product)."""
+    from ..data import N_CLASSES, load_fashion_mnist
+    X = load_fashion_mnist("train", dtype=dtype)[0]
+    rng = np.random.default_rng(0)
+    W1, W2 = rng.standard_normal((dh, X.shape[1])).astype(dtype), rng.standard_normal((N_CLASSES, dh)).astype(dtype)
+    hs, g_oa = np.empty((K, dh), dtype), rng.standard_normal((K, N_CLASSES)).astype(dtype)
+    g_ha, oa = rng.standard_normal((K, dh)).astype(dtype), np.empty((K, N_CLASSES), dtype)
+    dW1, dW2, g_hs = np.empty_like(W1), np.empty_like(W2), np.empty((K, dh), dtype)
+    blocks = [X[i:i + K] for i in range(0, len(X) - K + 1, K)]
+
+    def epoch():
+        for x in blocks:
+            np.dot(x, W1.T, out=hs)
+            np.dot(hs, W2.T, out=oa)
+            np.dot(g_oa.T, hs, out=dW2)
+            np.dot(g_oa, W2, out=g_hs)
+            np.dot(g_ha.T, x, out=dW1)
+    return _median_seconds(epoch, rounds)

@@ -127,6 +127,8 @@ def run(kernels=KERNELS, dtype="float64", dh=50, K=100, threads=1, quick=False,
         task = bar.add_task("measuring", total=len(plan) + 1)
         bar.update(task, description="machine limits")
         rates = limits.measure(dtype, quick, threads)
+        if "mlp_epoch" in kernels:
+            rates["mlp_products_seconds"] = limits.products_seconds(dtype, dh, K, 3 if quick else 5)
         bar.advance(task)
         works = {}
         for kernel, name, fn, is_peer, stream in plan:
@@ -244,11 +246,23 @@ def print_report(result: dict) -> None:
                   "streaming = every output written into one preallocated array (out=), the fair "
                   "comparison with the bandwidth limit; cache-hot = each output discarded, so the "
                   "allocator reuses one cache-hot buffer")
+    products = m.get("mlp_products_seconds")
+    epoch = {r["backend"]: r for r in result["rows"] if r["kernel"] == "mlp_epoch" and not r["peer"]}
+    if products and epoch:
+        best = min(epoch.values(), key=lambda r: r["seconds_per_epoch"])
+        limit = best["seconds_per_epoch"] * best["pct_of_limit"] / 100
+        console.print(f"mlp_epoch's five matrix products alone (np.dot into preallocated arrays at the "
+                      f"epoch's shapes): {products:.3g} s per epoch = {100 * limit / products:.3g} % of "
+                      f"the FLOP limit, the bound any backend calling this BLAS can reach; "
+                      f"{best['backend']}'s epoch is {100 * products / best['seconds_per_epoch']:.3g} % of it")
     if result.get("noisy"):
         console.print(f"[yellow]warning: spread (max - min) / median above "
                       f"{SPREAD_WARNING:.0%} in: {', '.join(result['noisy'])}[/yellow]")
     console.print(f"threads: {m['thread_settings']}; process pinned to cores {m['affinity']}; versions: "
                   + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v))
+    if result.get("variants"):
+        from . import variants
+        console.print(variants.table(result["variants"], m))
     console.print("kernels.fastest() here picks: " + ", ".join(
         f"{k} -> {v['backend']} ({v['why']})" for k, v in result["fastest"].items()))
     cold = result.get("cold_start")

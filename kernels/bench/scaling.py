@@ -7,8 +7,9 @@ images upsampled by pixel repetition). Each point times enough calls of K exampl
 last about ``budget`` seconds (at most one epoch: 60,000 examples, or 60,000 / scale^2
 upsampled images), the median of a few rounds after a warm-up call with the same
 shapes; so a backend at small K runs a slice of the epoch, and its seconds per
-example are reported marked as such (``sliced``). A plain-Python point whose call,
-predicted from the previous point, would exceed ``cap`` seconds is skipped and says so. Outputs are
+example are reported marked as such (``sliced``). A point whose call, predicted from the
+previous point or probed, would exceed ``cap`` seconds (plain Python; 2 ``cap`` for the
+others) is skipped and says so. Outputs are
 discarded between calls: these are cache-hot figures, like the report's cache-hot rows.
 
 From the points: a cost model per kernel x backend x dtype, ``seconds per call =
@@ -75,26 +76,32 @@ def _epoch_examples(side: int) -> int:
 
 
 def measure(point: Point, budget: float, rounds: int, cap: float, predicted: float | None) -> Point:
-    """Time ``point`` in place (or mark it skipped) and return it."""
+    """Time ``point`` in place (or mark it skipped) and return it. ``cap`` applies to
+    the plain-Python backends, and 2 ``cap`` to the others."""
     slow = entry(point.kernel, point.backend).slow
-    if slow and predicted is not None and predicted > cap:
-        point.skipped = f"a call would take about {predicted:.3g} s (cap {cap:g} s)"
+    limit = cap if slow else 2 * cap
+    if predicted is not None and predicted > limit:
+        point.skipped = f"a call would take about {predicted:.3g} s (cap {limit:g} s)"
         return point
     fn = get(point.kernel, point.backend)
     make = lambda n: Workload(point.kernel, K=point.K, dtype=point.dtype, dh=point.dh, n=n,
                               scale=point.side // 28)
     K = point.K
     work = make(K)
-    probe = time_runs(work, fn, 1, 1 if slow else 2)[-1]  # the first call of a compiled backend compiles
-    if slow and probe > cap:
-        point.skipped = f"one call took {probe:.3g} s (cap {cap:g} s)"
+    # one call, twice for a compiled backend (the first compiles): the probe
+    times = time_runs(work, fn, 1, 1 if slow else 2)[-1:]
+    if times[0] > limit:
+        point.skipped = f"one call took {times[0]:.3g} s (cap {limit:g} s)"
         return point
-    calls = max(1, min(round(budget / probe), _epoch_examples(point.side) // K))
+    calls = max(1, min(round(budget / times[0]), _epoch_examples(point.side) // K))
     if calls > 1:
         work = make(calls * K)
         if not slow:
             work.warm_up(fn, work.batches)          # a jax epoch compiles per number of minibatches
-    times = time_runs(work, fn, work.batches, 1 if slow and probe * calls > budget else rounds)
+        times = []
+    # rounds within about rounds x budget; a call longer than that is timed once (the probe)
+    more = max(1, min(rounds, round(rounds * budget / (times[0] * calls if times else budget))))
+    times += time_runs(work, fn, work.batches, more - len(times))
     point.examples = work.n
     point.seconds_per_call = statistics.median(times) / work.batches
     point.flop_per_call = work.work(K, "flop")
@@ -131,6 +138,8 @@ def sweep(grid=None, kernels=KERNELS, dtypes=("float64",), threads: int | None =
     from . import limits
     from .threads import pin
     grid = grid or (QUICK_GRID if quick else GRID)
+    # quick: even a compiled backend skips a call over 2 s (the example-loop MLP at
+    # K = 60,000 takes 7 s per call, and its per-example curve is flat)
     budget, rounds, cap = (0.03, 3, 1.0) if quick else (0.25, 5, 10.0)
     if threads is not None:
         pin(threads)

@@ -1,0 +1,75 @@
+"""Same-run variants for the report (``--threads 1,2``, ``--dtype float64,float32``): the
+numba backend's epoch of each kernel at every dtype x thread count, timed in one
+process with the rounds interleaved (round 1 of every setting, then round 2, ...), so
+that a slow minute of a shared machine hits every setting alike and the speed-ups are
+ratios of one run. Kernels that take ``out=`` run their streaming epoch."""
+from __future__ import annotations
+
+import itertools
+import statistics
+
+from ..registry import available, get
+from .report import time_runs
+from .threads import pin
+from .workloads import SPECS, Workload
+
+BACKEND = "numba"
+
+
+def run(kernels, dtypes, threads, dh: int = 50, rounds: int = 5, examples=None,
+        progress: bool = True) -> dict:
+    """``{"rows": [...], "threads": [...], "dtypes": [...]}``: per kernel x dtype x threads
+    the median, min and max seconds per epoch (extrapolated when ``examples`` < 60,000),
+    and the speed-ups of each thread count over the first and of float32 over float64."""
+    from rich.progress import Progress
+    kernels = [k for k in kernels if BACKEND in available(k)]
+    works = {(k, dt): Workload(k, 100, dt, dh, examples, stream=SPECS[k].streams)
+             for k in kernels for dt in dtypes}
+    fn = {k: get(k, BACKEND) for k in kernels}
+    settings = list(itertools.product(kernels, dtypes, threads))
+    times: dict[tuple, list[float]] = {s: [] for s in settings}
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("variants", total=rounds * len(settings))
+        for n in threads:                      # compile every setting once, untimed
+            pin(n)
+            for k, dt in works:
+                works[k, dt].warm_up(fn[k], works[k, dt].batches)
+        for _ in range(rounds):
+            for kernel, dtype, n in settings:
+                bar.update(task, description=f"{kernel} {dtype} {n} thread(s)")
+                pin(n)
+                work = works[kernel, dtype]
+                times[kernel, dtype, n] += time_runs(work, fn[kernel], work.batches, 1)
+                bar.advance(task)
+    pin(threads[0])
+    rows = []
+    for kernel, dtype, n in settings:
+        scale = Workload.full_batches(100) / works[kernel, dtype].batches
+        t = [x * scale for x in times[kernel, dtype, n]]
+        rows.append({"kernel": kernel, "backend": BACKEND, "dtype": dtype, "threads": n,
+                     "mode": "streaming" if SPECS[kernel].streams else "",
+                     "seconds_per_epoch": statistics.median(t), "seconds_min": min(t),
+                     "seconds_max": max(t), "extrapolated": scale > 1})
+    median = {(r["kernel"], r["dtype"], r["threads"]): r["seconds_per_epoch"] for r in rows}
+    for r in rows:
+        r["speedup_vs_threads"] = median[r["kernel"], r["dtype"], threads[0]] / r["seconds_per_epoch"]
+        f64 = median.get((r["kernel"], "float64", r["threads"]))
+        r["speedup_vs_float64"] = None if f64 is None else f64 / r["seconds_per_epoch"]
+    return {"rows": rows, "threads": list(threads), "dtypes": list(dtypes), "rounds": rounds}
+
+
+def table(result: dict, machine: dict):
+    """A rich Table of the variants."""
+    from rich.table import Table
+    t = Table(title=f"same run, rounds interleaved: {BACKEND} per epoch (K = 100) by dtype and "
+                    f"threads - {machine['cpu']}", title_justify="left")
+    for col in ("kernel", "dtype", "threads", "mode", "s / epoch", "min - max",
+                f"x {result['threads'][0]} thread(s)", "x float64"):
+        t.add_column(col, justify="left" if col in ("kernel", "dtype", "mode") else "right")
+    for r in result["rows"]:
+        fmt = lambda v: "" if v is None else f"{v:.2f}"
+        t.add_row(r["kernel"], r["dtype"], str(r["threads"]), r["mode"],
+                  f"{'~' if r['extrapolated'] else ''}{r['seconds_per_epoch']:.4g}",
+                  f"{r['seconds_min']:.3g} - {r['seconds_max']:.3g}",
+                  fmt(r["speedup_vs_threads"]), fmt(r["speedup_vs_float64"]))
+    return t
