@@ -140,7 +140,7 @@ def sweep(grid=None, kernels=KERNELS, dtypes=("float64",), threads: int | None =
     grid = grid or (QUICK_GRID if quick else GRID)
     # quick: even a compiled backend skips a call over 2 s (the example-loop MLP at
     # K = 60,000 takes 7 s per call, and its per-example curve is flat)
-    budget, rounds, cap = (0.03, 3, 1.0) if quick else (0.25, 5, 10.0)
+    budget, rounds, cap = (0.03, 3, 1.0) if quick else (0.15, 3, 10.0)
     if threads is not None:
         pin(threads)
     rates = {dt: limits.measure(dt, quick=True, threads=threads or 1) for dt in dtypes}
