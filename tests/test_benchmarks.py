@@ -112,10 +112,13 @@ def test_quick_report_end_to_end(tmp_path, capsys, monkeypatch):
                  "--dh", "8", "--peers", "scipy,torch", "--json", str(out_json), "--plot", str(out_png)]) == 0
     printed = capsys.readouterr().out
     assert "softmax" in printed and "% of limit" in printed and "scipy (peer)" in printed
+    assert "softmax, compute-side bound" in printed and "five matrix products alone" in printed
     result = json.loads(out_json.read_text())
     m = result["machine"]
-    for key in ("cpu", "cores", "threads", "versions", "peak_flops", "copy_bandwidth", "exp_rate"):
+    for key in ("cpu", "cores", "threads", "versions", "peak_flops", "copy_bandwidth", "exp_rate",
+                "mlp_products_seconds"):
         assert key in m
+    assert m["mlp_products_seconds"] > 0
     assert m["threads"] == 1 and m["peak_flops"] > 0 and m["copy_bandwidth"] > 0
     rows = result["rows"]
     expected = {("softmax", b) for b in kernels.available("softmax")} \

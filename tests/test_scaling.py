@@ -101,3 +101,13 @@ def test_asv_scaling_classes_cover_the_compiled_and_array_backends():
             fast = {b for b in kernels.backends(kernel) if b != "python"}
             assert fast <= set(cls.params[1])
     assert set(bench_epochs.ScalingK.params[0]) == set(kernels.KERNELS)
+
+
+def test_fit_unit_follows_the_kernels_bound():
+    # float32 gradient_norm moves 8 bytes and does 8 FLOP per pixel: the unit must come
+    # from the kernel's bound, not from comparing the two numbers
+    points = [asdict(Point("gradient_norm", "numba", "float32", K, 50, 28, examples=60_000,
+                           seconds_per_call=1e-6 + K * 6272 / 1e10, flop_per_call=6272.0 * K,
+                           bytes_per_call=6272.0 * K)) for K in (1, 16, 100)]
+    (fit,) = scaling.fits({"points": points})
+    assert fit["unit"] == "B/s" and fit["rate"] == pytest.approx(1e10)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..data import N_CLASSES, SIZES
 from ..registry import KERNELS, available, entry, get
 from ..select import choose, cpu_model
 from . import limits, peers
@@ -255,6 +256,14 @@ def print_report(result: dict) -> None:
                       f"epoch's shapes): {products:.3g} s per epoch = {100 * limit / products:.3g} % of "
                       f"the FLOP limit, the bound any backend calling this BLAS can reach; "
                       f"{best['backend']}'s epoch is {100 * products / best['seconds_per_epoch']:.3g} % of it")
+    soft = [r for r in result["rows"] if r["kernel"] == "softmax" and not r["peer"]]
+    if soft:
+        exp_bound = SIZES["train"] * N_CLASSES / m["exp_rate"]   # the epoch's exponentials
+        line = ", ".join(f"{r['backend']}{' ' + r['mode'] if r['mode'] else ''} "
+                         f"{100 * exp_bound / r['seconds_per_epoch']:.3g} %"
+                         for r in soft if r["backend"] != "python")
+        console.print(f"softmax, compute-side bound: its 600,000 exponentials at np.exp's measured "
+                      f"rate take {exp_bound:.3g} s per epoch; as % of it: {line}")
     if result.get("noisy"):
         console.print(f"[yellow]warning: spread (max - min) / median above "
                       f"{SPREAD_WARNING:.0%} in: {', '.join(result['noisy'])}[/yellow]")

@@ -29,7 +29,7 @@ import numpy as np
 from ..data import SIZES
 from ..registry import KERNELS, available, entry, get
 from .report import machine, time_runs
-from .workloads import Workload
+from .workloads import SPECS, Workload
 
 GRID = {"K": (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000),
         "dh": (10, 50, 100, 500, 1000),
@@ -179,7 +179,6 @@ def points_of(result: dict, **where) -> list[Point]:
 
 def bound_work(p: Point) -> float:
     """The work per call that the kernel's physical limit divides by its rate."""
-    from .workloads import SPECS
     return p.flop_per_call if SPECS[p.kernel].bound == "flop" else p.bytes_per_call
 
 
@@ -201,7 +200,7 @@ def fits(result: dict) -> list[dict]:
         out.append({"kernel": kernel, "backend": backend, "dtype": dtype, "points": len(pts),
                     "overhead_us": 1e6 * overhead,
                     "rate": math.inf if inverse_rate == 0 else 1 / inverse_rate,
-                    "unit": "FLOP/s" if bound_work(pts[0]) == pts[0].flop_per_call else "B/s",
+                    "unit": "FLOP/s" if SPECS[kernel].bound == "flop" else "B/s",
                     "median_error": float(np.median(errors)), "max_error": float(errors.max())})
     return out
 
