@@ -17,6 +17,8 @@ except ImportError:
     scaling = None
 # the sweep's quick grid, written here so that the parameters exist on every commit
 SCALING_K, SCALING_DH = [1, 16, 100, 1024, 60_000], [10, 100, 1000]
+# every backend the sweep times (all but plain Python); n/a where a kernel lacks one
+SWEPT = sorted({b for k in kernels.KERNELS for b in compiled_or_array(k)})
 
 
 class GradientNorm(common._Epoch):
@@ -153,7 +155,7 @@ class ScalingK:
     the curves. One sweep of the K and dh axes per run, in ``setup_cache`` (asv keys its
     cache on the function, so ScalingWidth shares it); each parameter reads its point."""
 
-    params = [list(kernels.KERNELS), ["numba", "numpy", "jax", "example-loop"], SCALING_K]
+    params = [list(kernels.KERNELS), SWEPT, SCALING_K]
     param_names = ["kernel", "backend", "K"]
     axis = "K"
     rounds = 1
@@ -184,7 +186,6 @@ class ScalingK:
 class ScalingWidth(ScalingK):
     """Seconds per example of the MLP kernels against the hidden width dh (K = 100)."""
 
-    params = [["mlp_fprop", "mlp_bprop", "mlp_epoch"], ["numba", "numpy", "jax", "example-loop"],
-              SCALING_DH]
+    params = [["mlp_fprop", "mlp_bprop", "mlp_epoch"], SWEPT, SCALING_DH]
     param_names = ["kernel", "backend", "dh"]
     axis = "dh"

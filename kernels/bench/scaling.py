@@ -104,8 +104,7 @@ def measure(point: Point, budget: float, rounds: int, cap: float, predicted: flo
     times += time_runs(work, fn, work.batches, more - len(times))
     point.examples = work.n
     point.seconds_per_call = statistics.median(times) / work.batches
-    point.flop_per_call = work.work(K, "flop")
-    point.bytes_per_call = work.work(K, "bytes")
+    point.flop_per_call, point.bytes_per_call = per_call(point, "flop"), per_call(point, "bytes")
     return point
 
 
@@ -152,7 +151,8 @@ def sweep(grid=None, kernels=KERNELS, dtypes=("float64",), threads: int | None =
             bar.update(task, description=f"{p.kernel} {p.backend} {p.dtype} {axis}={p.size(axis)}")
             series = (axis, p.kernel, p.backend, p.dtype)
             prev = last.get(series)
-            predicted = None if prev is None else prev.seconds_per_call * _work_ratio(prev, p)
+            predicted = None if prev is None else \
+                prev.seconds_per_call * per_call(p, SPECS[p.kernel].bound) / per_call(prev, SPECS[p.kernel].bound)
             points.append(measure(p, budget, rounds, cap, predicted))
             if p.seconds_per_call is not None:
                 last[series] = p
@@ -165,9 +165,12 @@ def sweep(grid=None, kernels=KERNELS, dtypes=("float64",), threads: int | None =
     return result
 
 
-def _work_ratio(prev: Point, p: Point) -> float:
-    # how much more work a call of p does than a call of prev (both dimensions that move)
-    return (p.K / prev.K) * (p.dh / prev.dh if p.kernel.startswith("mlp") else 1) * (p.side / prev.side) ** 2
+def per_call(p: Point, model: str) -> float:
+    """FLOP (``model="flop"``) or bytes (``"bytes"``) of one call of K examples at the
+    point's sizes, from the kernel's models in ``workloads.SPECS``."""
+    spec = SPECS[p.kernel]
+    return (spec.flop if model == "flop" else spec.bytes)(p.K, 1, p.dh, np.dtype(p.dtype).itemsize,
+                                                          p.side ** 2)
 
 
 def points_of(result: dict, **where) -> list[Point]:
