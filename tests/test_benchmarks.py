@@ -110,13 +110,15 @@ def test_streaming_epoch_writes_every_output_in_place():
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_copy_bandwidth_copies_every_slice(threads, monkeypatch):
-    """The threaded copy must cover the whole buffer, or the 'limit' would be too fast."""
-    copied = []
-    real = np.copyto
-    monkeypatch.setattr(limits.np, "copyto", lambda dst, src: (copied.append(src.size), real(dst, src)))
-    assert limits.copy_bandwidth(nbytes=8 * 1001, rounds=1, threads=threads) > 0
-    assert copied[-threads:] and sum(copied[-threads:]) == 1001
+@pytest.mark.parametrize("rate, op", [("copy_bandwidth", "copyto"), ("store_bandwidth", "multiply")])
+def test_bandwidths_cover_every_slice(rate, op, threads, monkeypatch):
+    """The threaded stream must cover the whole buffer, or the 'limit' would be too fast."""
+    seen = []
+    real = getattr(np, op)
+    monkeypatch.setattr(limits.np, op, lambda *a, **kw: (seen.append(a[1 if op == "copyto" else 0].size),
+                                                        real(*a, **kw))[1])
+    assert getattr(limits, rate)(nbytes=8 * 1001, rounds=1, threads=threads) > 0
+    assert seen[-threads:] and sum(seen[-threads:]) == 1001
 
 
 def test_extrapolation():
@@ -128,14 +130,15 @@ def test_extrapolation():
 def test_quick_report_end_to_end(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "250")            # rich wraps headers on a narrow terminal
     out_json, out_png = tmp_path / "r.json", tmp_path / "r.png"
-    assert main(["report", "--quick", "--examples", "300", "--kernels", "softmax,mlp_epoch",
+    assert main(["report", "--quick", "--examples", "300", "--kernels", "gradient_norm,softmax,mlp_epoch",
                  "--dh", "8", "--peers", "scipy,torch", "--json", str(out_json), "--plot", str(out_png)]) == 0
     printed = capsys.readouterr().out
     assert "softmax" in printed and "% of limit" in printed and "scipy (peer)" in printed
     assert "softmax, compute-side bound" in printed and "five matrix products alone" in printed
+    assert "gradient_norm, ordinary-store ceiling" in printed
     result = json.loads(out_json.read_text())
     m = result["machine"]
-    for key in ("cpu", "cores", "threads", "versions", "peak_flops", "copy_bandwidth", "exp_rate",
+    for key in ("cpu", "cores", "threads", "versions", "peak_flops", "copy_bandwidth", "store_bandwidth", "exp_rate",
                 "mlp_products_seconds"):
         assert key in m
     assert m["mlp_products_seconds"] > 0
@@ -163,9 +166,9 @@ def test_quick_report_end_to_end(tmp_path, capsys, monkeypatch):
             assert r["max_diff_vs_numba"] < 1e-10
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert set(result["cold_start"]) == {"compile", "cached"}
-    assert set(result["fastest"]) == {"softmax", "mlp_epoch"}
+    assert set(result["fastest"]) == {"gradient_norm", "softmax", "mlp_epoch"}
     assert result["fastest"]["softmax"]["backend"] in kernels.available("softmax")
-    assert "kernels.fastest() here picks: softmax ->" in printed
+    assert "kernels.fastest() here picks: gradient_norm -> " in printed and ", softmax -> " in printed
 
 
 def test_report_refuses_unknown_kernel():

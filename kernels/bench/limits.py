@@ -29,22 +29,38 @@ def peak_flops(dtype="float64", n: int = 2048, rounds: int = 5) -> float:
 
 
 def copy_bandwidth(nbytes: int = 512 * 2 ** 20, rounds: int = 5, threads: int = 1) -> float:
-    """Bytes/s of a large ``np.copyto`` counted as bytes read + bytes written.
+    """Bytes/s of a large ``np.copyto`` counted as bytes read + bytes written: the
+    bandwidth limit (docs/design.md sec. 7). memcpy writes a copy this large with
+    non-temporal stores, so memory sees two streams (read, write).
 
     With ``threads`` > 1 the copy is split into that many slices copied at once
     (``np.copyto`` releases the GIL), since one core alone cannot saturate the memory bus.
     """
+    return _stream_rate(np.copyto, nbytes, rounds, threads)
+
+
+def store_bandwidth(nbytes: int = 512 * 2 ** 20, rounds: int = 5, threads: int = 1) -> float:
+    """Bytes/s, counted as copy_bandwidth counts them, of ``np.multiply(src, 1.0, out=dst)``:
+    the same stream written with ordinary stores, as a compiled loop writes its output.
+    Each line written is first read into the cache (write-allocate), a third stream the
+    copy's non-temporal stores avoid: the ceiling of a kernel that reads its input once
+    and writes its output with ordinary stores (context for gradient_norm; not the limit)."""
+    return _stream_rate(lambda dst, src: np.multiply(src, 1.0, out=dst), nbytes, rounds, threads)
+
+
+def _stream_rate(op, nbytes: int, rounds: int, threads: int) -> float:
+    """(bytes read + bytes written) / s of ``op(dst, src)`` over ``nbytes`` of float64."""
     src = np.ones(nbytes // 8)
-    dst = np.empty_like(src)
+    dst = np.zeros_like(src)          # written once: its pages are faulted in before timing
     if threads == 1:
-        return 2.0 * src.nbytes / _median_seconds(lambda: np.copyto(dst, src), rounds)
+        return 2.0 * src.nbytes / _median_seconds(lambda: op(dst, src), rounds)
     from concurrent.futures import ThreadPoolExecutor
     cuts = np.linspace(0, len(src), threads + 1).astype(int)
     pieces = [(dst[a:b], src[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
     with ThreadPoolExecutor(threads) as pool:
-        def copy():
-            list(pool.map(lambda piece: np.copyto(*piece), pieces))
-        return 2.0 * src.nbytes / _median_seconds(copy, rounds)
+        def run():
+            list(pool.map(lambda piece: op(*piece), pieces))
+        return 2.0 * src.nbytes / _median_seconds(run, rounds)
 
 
 def exp_rate(dtype="float64", n: int = 4 * 2 ** 20, rounds: int = 5) -> float:
@@ -59,6 +75,7 @@ def measure(dtype="float64", quick: bool = False, threads: int = 1) -> dict[str,
     rounds = 3 if quick else 7
     return {"peak_flops": peak_flops(dtype, rounds=rounds),
             "copy_bandwidth": copy_bandwidth(rounds=rounds, threads=threads),
+            "store_bandwidth": store_bandwidth(rounds=rounds, threads=threads),
             "exp_rate": exp_rate(dtype, rounds=rounds)}
 
 
