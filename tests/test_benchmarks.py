@@ -1,8 +1,10 @@
 """The benchmark suites cover the registry, and the report's parts that can be tested honestly."""
 import json
 import os
+import re
 import resource
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,3 +206,23 @@ def test_same_run_variants_of_threads_and_dtype(tmp_path, capsys, monkeypatch):
             rows[kernel, "float64", n]["seconds_per_epoch"] / r["seconds_per_epoch"])
         assert r["mode"] == ("streaming" if kernel == "softmax" else "")
     assert sorted(os.sched_getaffinity(0)) == result["machine"]["affinity"]     # back to one core
+
+
+def test_offline_pages_point_asv_at_packaged_files(tmp_path, monkeypatch):
+    """asv's own index.html: every CDN tag rewritten to vendor/ or dropped; an unknown
+    CDN file or a missing packaged file is refused before the page is touched."""
+    from benchmarks import offline_pages
+    asv = pytest.importorskip("asv")
+    page = (Path(asv.__file__).parent / "www" / "index.html").read_text()
+    rewritten, needed = offline_pages.rewrite(page)
+    assert "https://" not in "".join(re.findall(r"<(?:script|link)[^>]*>", rewritten))
+    assert "integrity=" not in rewritten and "orderBars" not in rewritten
+    assert set(needed) == set(offline_pages.LOCAL)
+    with pytest.raises(ValueError, match="no local copy"):
+        offline_pages.rewrite('<script src="https://cdn.example/new-plugin.js"></script>')
+
+    (tmp_path / "index.html").write_text(page)
+    monkeypatch.setitem(offline_pages.LOCAL, "md5.min.js", ("node-blueimp-md5", str(tmp_path / "absent.js")))
+    with pytest.raises(FileNotFoundError, match="not installed: node-blueimp-md5"):
+        offline_pages.install(tmp_path)
+    assert (tmp_path / "index.html").read_text() == page and not (tmp_path / "vendor").exists()
