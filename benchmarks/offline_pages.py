@@ -48,9 +48,8 @@ _TAG = re.compile(r'<(script|link)\b[^>]*?(?:src|href)="(https?://[^"]+)"[^>]*>(
 
 def rewrite(html: str, vendor: str = "vendor") -> tuple[str, list[str]]:
     """The page with every CDN script/stylesheet tag pointed at its packaged file in
-    ``vendor/`` (its
-    integrity hash removed: the packaged file is not byte-identical to the CDN's) or,
-    for DROPPED files, removed; and the files it now needs. A CDN reference that is
+    ``vendor/`` (its integrity hash removed: the packaged file is not byte-identical to
+    the CDN's) or, for DROPPED files, removed; and the files it now needs. A CDN reference that is
     neither in LOCAL nor DROPPED raises ValueError (a newer asv asks for something new)."""
     needed = []
 
