@@ -1,5 +1,7 @@
 """What the asv and pytest-benchmark suites share: skipping unavailable backends and the
 setup of one epoch benchmark (docs/design.md, section 6)."""
+import functools
+
 import kernels
 from kernels.bench.threads import pin
 from kernels.bench.workloads import Workload
@@ -45,20 +47,21 @@ class Prepared:
             # a 5-12 s epoch whose per-example cost is what dh = 50 already shows; the
             # scaling sweep covers its width
             raise NotImplementedError("example-loop is timed at dh = 50 only")
-        key = (kernel, backend, dh, dtype, threads)
-        if key not in _PREPARED:
-            fn = backend_or_skip(kernel, backend)
-            work = Workload(kernel, K=100, dh=dh, dtype=dtype)
-            batches = work.slice_for(entry(kernel, backend).slow)
-            # compile for the shapes about to be timed: one minibatch, or for mlp_epoch
-            # (one call per epoch) the whole epoch, since a jax scan compiles per number
-            # of minibatches
-            work.warm_up(fn, batches if kernel == "mlp_epoch" else 1)
-            _PREPARED[key] = fn, work, batches
-        self.fn, self.work, self.batches = _PREPARED[key]
+        self.fn, self.work, self.batches = _prepared(kernel, backend, dh, dtype, threads)
 
 
-_PREPARED = {}     # (kernel, backend, dh, dtype, threads) -> (callable, Workload, batches)
+@functools.cache
+def _prepared(kernel, backend, dh, dtype, threads):
+    """The backend, its Workload and the minibatches timed, warmed up once per process
+    and setting (``threads`` is in the key because the warm-up with the threads the
+    caller pinned compiles numba's serial or parallel variant)."""
+    fn = backend_or_skip(kernel, backend)
+    work = Workload(kernel, K=100, dh=dh, dtype=dtype)
+    batches = work.slice_for(entry(kernel, backend).slow)
+    # compile for the shapes about to be timed: one minibatch, or for mlp_epoch (one
+    # call per epoch) the whole epoch, since a jax scan compiles per number of minibatches
+    work.warm_up(fn, batches if kernel == "mlp_epoch" else 1)
+    return fn, work, batches
 
 
 class _Epoch(Prepared):   # asv discovers every public class of the suite: private base

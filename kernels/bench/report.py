@@ -256,8 +256,11 @@ def print_report(result: dict) -> None:
                       f"epoch's shapes): {products:.3g} s per epoch = {100 * limit / products:.3g} % of "
                       f"the FLOP limit, the bound any backend calling this BLAS can reach; "
                       f"{best['backend']}'s epoch is {100 * products / best['seconds_per_epoch']:.3g} % of it")
-    grad = [r for r in result["rows"] if r["kernel"] == "gradient_norm" and not r["peer"]
-            and r["backend"] != "python"]
+
+    def backend_rows(kernel):      # the kernel's rows but plain Python and the peers
+        return [r for r in result["rows"] if r["kernel"] == kernel and not r["peer"] and r["backend"] != "python"]
+
+    grad = backend_rows("gradient_norm")
     if grad and m.get("store_bandwidth"):
         ceiling = m["store_bandwidth"] / m["copy_bandwidth"]    # as a fraction of the limit
         line = ", ".join(f"{r['backend']} {r['mode']} {r['pct_of_limit'] / ceiling:.3g} %" for r in grad)
@@ -265,12 +268,12 @@ def print_report(result: dict) -> None:
                       f"(np.multiply into a preallocated array) runs at {m['store_bandwidth'] / 1e9:.1f} "
                       f"GB/s = {100 * ceiling:.3g} % of the copy limit (memcpy's non-temporal stores "
                       f"skip reading each output line first); as % of it: {line}")
-    soft = [r for r in result["rows"] if r["kernel"] == "softmax" and not r["peer"]]
+    soft = backend_rows("softmax")
     if soft:
         exp_bound = SIZES["train"] * N_CLASSES / m["exp_rate"]   # the epoch's exponentials
         line = ", ".join(f"{r['backend']}{' ' + r['mode'] if r['mode'] else ''} "
                          f"{100 * exp_bound / r['seconds_per_epoch']:.3g} %"
-                         for r in soft if r["backend"] != "python")
+                         for r in soft)
         console.print(f"softmax, compute-side bound: its 600,000 exponentials at np.exp's measured "
                       f"rate take {exp_bound:.3g} s per epoch; as % of it: {line}")
     if result.get("noisy"):
