@@ -222,7 +222,14 @@ def test_offline_pages_point_asv_at_packaged_files(tmp_path, monkeypatch):
         offline_pages.rewrite('<script src="https://cdn.example/new-plugin.js"></script>')
 
     (tmp_path / "index.html").write_text(page)
-    monkeypatch.setitem(offline_pages.LOCAL, "md5.min.js", ("node-blueimp-md5", str(tmp_path / "absent.js")))
+    # every packaged file present (stand-ins in tmp_path) but md5's, whatever this machine has
+    packaged = tmp_path / "packaged"
+    packaged.mkdir()
+    for name, (package, source) in list(offline_pages.LOCAL.items()):
+        stand_in = packaged / Path(source).name
+        if name != "md5.min.js":
+            stand_in.write_text("/* packaged */")
+        monkeypatch.setitem(offline_pages.LOCAL, name, (package, str(stand_in)))
     with pytest.raises(FileNotFoundError, match="not installed: node-blueimp-md5"):
         offline_pages.install(tmp_path)
     assert (tmp_path / "index.html").read_text() == page and not (tmp_path / "vendor").exists()
