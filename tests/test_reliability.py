@@ -133,7 +133,8 @@ def _writer(path, seed, rounds):
 
 def test_concurrent_writers_never_crash_or_tear(tmp_path):
     path = tmp_path / "autotune.json"
-    context = multiprocessing.get_context("fork")
+    # spawn: the test process may hold jax's threads, and fork after threads can deadlock
+    context = multiprocessing.get_context("spawn")
     writers = [context.Process(target=_writer, args=(path, seed, 150)) for seed in range(4)]
     for w in writers:
         w.start()
