@@ -43,9 +43,10 @@ URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-HOW_TO_FIX = ("Get a good copy with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), "
-              "point KERNELS_DATA_DIR at a directory holding the four original files, or delete "
-              "the bad file from the cache and run `python -m kernels data` to download it.")
+HOW_TO_GET = ("Get a good copy with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu) "
+              "or point KERNELS_DATA_DIR at a directory holding the four original files")
+HOW_TO_FIX = (f"{HOW_TO_GET}, or delete the bad file from the cache and run `python -m kernels "
+              f"data` to download it.")
 
 
 class DataError(RuntimeError):
@@ -99,7 +100,7 @@ def locate(split: str, path=None, download: bool = True) -> tuple[str, Path]:
         return "downloaded into the user cache", _download(names)
     where = "; ".join(f"{d} ({label})" for label, d in searched)
     raise DataError(f"Fashion-MNIST files {', '.join(names)} (.gz or not) not found in: "
-                    f"{where}. {HOW_TO_FIX}")
+                    f"{where}. {HOW_TO_GET}.")
 
 
 def _download(names) -> Path:
@@ -241,14 +242,19 @@ def _save_decoded(image_file: Path, X: np.ndarray) -> None:
 def status(path=None) -> list[tuple[str, str, str]]:
     """For each of the four files: ``(name, where it was found, "ok" or the error)``.
 
-    Fetches the files when they are nowhere to be found (as loading would).
+    Fetches the files when they are nowhere to be found (as loading would). A split
+    whose files are not found is one row naming both; when no split is found at all,
+    DataError is raised (one message, not one per file).
     """
-    rows = []
+    rows, missing = [], []
     for split, names in SPLITS.items():
         try:
             label, directory = locate(split, path)
         except DataError as exc:
-            rows += [(name, "not found", str(exc)) for name in names]
+            if "not found" not in str(exc):
+                raise
+            missing.append(exc)
+            rows.append((" and ".join(names), "not found", str(exc)))
             continue
         for name in names:
             file = _file_in(directory, name)
@@ -257,4 +263,7 @@ def status(path=None) -> list[tuple[str, str, str]]:
                 rows.append((name, f"{file} ({label})", "ok: sha256 matches"))
             except DataError as exc:
                 rows.append((name, f"{file} ({label})", str(exc)))
+    if len(missing) == len(SPLITS):
+        raise missing[0] if path is None else DataError(
+            f"no Fashion-MNIST file found in {path} (path argument). {HOW_TO_GET}.")
     return rows

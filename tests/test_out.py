@@ -54,7 +54,9 @@ def test_bad_out_is_refused_before_any_write(kernel, backend):
     x = data(kernel)
     for out, error, message in [
         (np.zeros((1, *x.shape[1:])), ValueError, "out must have shape"),
-        (np.zeros(x.shape, np.float32), ValueError, "dtype float64"),
+        (np.zeros(x.shape, np.float32), TypeError, "dtype float64"),
+        (np.zeros(x.shape, np.int64), TypeError, "dtype float64"),      # NumPy: a casting TypeError
+        ((np.zeros_like(x), np.zeros_like(x)), ValueError, "exactly one array"),
         (x.tolist(), TypeError, "out must be a NumPy array"),
     ]:
         with pytest.raises(error, match=message):
@@ -64,3 +66,24 @@ def test_bad_out_is_refused_before_any_write(kernel, backend):
     with pytest.raises(ValueError, match="read-only"):
         fn(x, out=frozen)
     assert not frozen.any()
+
+
+@pytest.mark.parametrize("kernel,backend", CASES)
+def test_out_as_a_one_element_tuple_and_big_endian_data(kernel, backend):
+    """NumPy's conventions: out=(array,) is the array; big-endian floats are taken, in
+    and out, and give the native result."""
+    fn = runnable(kernel, backend)
+    x = data(kernel)
+    expected = ORACLES[kernel](x)
+    out = np.empty_like(x)
+    assert fn(x, out=(out,)) is out
+    np.testing.assert_allclose(out, expected, **tol(np.float64))
+    for dtype in (">f8", ">f4"):
+        big = x.astype(dtype)
+        native = np.dtype(dtype).newbyteorder("=")
+        result = fn(big)
+        assert result.dtype == native
+        np.testing.assert_allclose(result, ORACLES[kernel](big.astype(native)), **tol(native))
+        big_out = np.zeros(x.shape, dtype)
+        assert fn(big, out=big_out) is big_out
+        np.testing.assert_allclose(big_out, result, **tol(native))

@@ -219,7 +219,14 @@ def sgd_loop(forward: Callable, backward: Callable, update: Callable) -> Callabl
 
 def evaluate_scores(scores: Callable, X, y, chunk: int = 10_000):
     """Error rate (proportion misclassified, in [0, 1]), mean loss and predicted classes
-    (N,) of any classifier whose ``scores(x, y) -> (oa (K, m), mean loss)``, in chunks."""
+    (N,) of any classifier whose ``scores(x, y) -> (oa (K, m), mean loss)``, in chunks.
+    Raises ValueError for an empty set or an X whose rows do not match y."""
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or y.shape != (len(X),):
+        raise ValueError(f"X must be (N, d) with one label in y (N,) per row; got X {X.shape}, "
+                         f"y {y.shape}")
+    if len(y) == 0:
+        raise ValueError("nothing to evaluate: X and y are empty (the error rate is undefined)")
     predicted, loss = np.empty(len(y), np.int64), 0.0
     for start in range(0, len(y), chunk):
         oa, chunk_loss = scores(X[start:start + chunk], y[start:start + chunk])

@@ -21,9 +21,14 @@ def check_rate(name: str, value) -> float:
     an np.float32 never lowers a float64 update to float32."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number; got {value!r}")
-    if not math.isfinite(value) or value < 0:
+    try:
+        rate = float(value)
+    except OverflowError:                       # a Python int beyond float's range
+        raise ValueError(f"{name} must be finite and >= 0; got an integer beyond "
+                         f"float's range") from None
+    if not math.isfinite(rate) or rate < 0:
         raise ValueError(f"{name} must be finite and >= 0; got {value}")
-    return float(value)
+    return rate
 
 
 def check_batch(p, x, y, lam) -> tuple[np.ndarray, np.ndarray, float]:
@@ -75,4 +80,10 @@ def check_epoch(p, X, y, batch_size, lr, lam):
         raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
     lr = check_rate("lr", lr)
     X, y, lam = check_batch(p, X, y, lam)
+    shared = [k for k, a in p.arrays().items() if np.shares_memory(a, X) or np.shares_memory(a, y)]
+    if shared:
+        # the epoch updates p as it goes: backends would read rows already changed (or,
+        # copying first, not), so the result would depend on the backend
+        raise ValueError(f"X or y shares memory with the parameter {', '.join(shared)}, which the "
+                         f"epoch updates in place; pass a copy (X.copy())")
     return X, y, int(min(batch_size, len(X))), lr, lam
