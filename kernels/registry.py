@@ -49,27 +49,29 @@ def register(kernel: str, name: str, target: str, *, needs=(), slow=False, rank=
     return entry
 
 
-# The shipped ranking, measured by `python -m kernels report` (README, "Performance"):
-# compiled loops beat array code, which beats the per-example loop, on every kernel in
-# float64; plain Python is the reference. jax has no rank: autotune picks it where it
-# measures faster. Module names never shadow numpy, numba or jax.
-_STRATEGIES = {  # backend: (module inside the kernel's folder, needs, slow, rank)
-    "numba": ("jit", ("numba",), False, 0),
-    "numpy": ("vectorized", (), False, 1),
-    "example-loop": ("example_loop", (), False, 2),
-    "python": ("loops", (), True, 3),
-    "jax": ("xla", ("jax",), False, None),
+# The shipped ranking, measured by `python -m kernels report` (docs/results): compiled
+# loops beat array code, which beats the per-example loop, on every kernel in float64;
+# plain Python is the reference. Unranked backends (jax, numba-serial) are picked only
+# where autotune measures them faster. Module names never shadow numpy, numba or jax.
+_STRATEGIES = {  # backend: (module inside the kernel's folder, function suffix, needs, slow, rank)
+    "numba": ("jit", "", ("numba",), False, 0),
+    "numpy": ("vectorized", "", (), False, 1),
+    "example-loop": ("example_loop", "", (), False, 2),
+    "python": ("loops", "", (), True, 3),
+    "jax": ("xla", "", ("jax",), False, None),
+    # numba's loops on one thread where "numba" splits them over its threads
+    "numba-serial": ("jit", "_serial", ("numba",), False, None),
 }
 for _kernel, _folder, _function, _names in (
-    ("gradient_norm", "gradient_norm", "gradient_norm", ("python", "numpy", "numba", "jax")),
+    ("gradient_norm", "gradient_norm", "gradient_norm", ("python", "numpy", "numba", "jax", "numba-serial")),
     ("softmax", "softmax", "softmax", ("python", "numpy", "numba", "jax")),
     ("mlp_fprop", "mlp", "fprop", ("python", "example-loop", "numpy", "numba", "jax")),
     ("mlp_bprop", "mlp", "bprop", ("python", "example-loop", "numpy", "numba", "jax")),
-    ("mlp_epoch", "mlp", "epoch", ("python", "example-loop", "numpy", "numba", "jax")),
+    ("mlp_epoch", "mlp", "epoch", ("python", "example-loop", "numpy", "numba", "jax", "numba-serial")),
 ):
     for _name in _names:
-        _module, _needs, _slow, _rank = _STRATEGIES[_name]
-        register(_kernel, _name, f"kernels.ops.{_folder}.{_module}:{_function}",
+        _module, _suffix, _needs, _slow, _rank = _STRATEGIES[_name]
+        register(_kernel, _name, f"kernels.ops.{_folder}.{_module}:{_function}{_suffix}",
                  needs=_needs, slow=_slow, rank=_rank)
 
 KERNELS: tuple[str, ...] = tuple(_TABLE)

@@ -23,6 +23,8 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from .registry import KERNELS, BackendUnavailable, backends, entry, get
 
 ENV = "KERNELS_BACKEND"
@@ -74,10 +76,34 @@ def _explicit(kernel: str) -> tuple[str, str] | None:
     return None
 
 
+def check_size(size) -> int:
+    """Rows per call as a positive int (None: 100, the benchmarks' K; below 1: 1).
+    TypeError for a non-number, ValueError for NaN or an infinity."""
+    if size is None:
+        return 100
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, float, np.integer, np.floating)):
+        raise TypeError(f"size must be a number of rows (an integer); got {size!r}")
+    if not math.isfinite(size):
+        raise ValueError(f"size must be a finite number of rows; got {size}")
+    return max(int(size), 1)
+
+
+def check_dtype(dtype) -> str:
+    """The dtype's name (``np.float32``, ``"f4"``, ``float`` -> ``"float32"``/``"float64"``;
+    None: float64); TypeError for anything NumPy does not read as a dtype."""
+    if dtype is None:
+        return "float64"
+    try:
+        return np.dtype(dtype).name
+    except TypeError as exc:
+        raise TypeError(f"dtype must be a NumPy dtype such as 'float64' or np.float32; "
+                        f"got {dtype!r}") from exc
+
+
 def size_class(size: int | None, measured) -> int | None:
     """Of the ``measured`` sizes, the one nearest (in log scale) to a call of ``size``
     rows (None: 100, the benchmarks' K); None when nothing was measured."""
-    size = 100 if size is None else max(int(size), 1)
+    size = check_size(size)
     return min(measured, key=lambda c: abs(math.log(size) - math.log(c)), default=None)
 
 
@@ -99,10 +125,20 @@ def fingerprint() -> dict:
         except PackageNotFoundError:
             return None
 
-    return {"cpu": cpu_model(), "cores": os.cpu_count(),
-            "threads": {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")},
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "conditions": conditions(),
             "numpy": numpy.__version__, "numba": installed("numba"), "jax": installed("jax"),
             "kernels": installed("kernels")}
+
+
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def conditions() -> dict:
+    """The process's thread conditions, read without importing numba or a BLAS: the thread
+    variables (unset: each library's default, one thread per core) and the cores the
+    process may run on. A record measured under other conditions is not used."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"threads": {v: os.environ.get(v) for v in THREAD_VARIABLES}, "allowed_cores": cores}
 
 
 def cpu_model() -> str:
@@ -115,27 +151,30 @@ def cpu_model() -> str:
         return platform.processor() or platform.machine()
 
 
-_record_cache: dict[str, object] = {}
-
-
-def _valid_results(results) -> dict:
-    """``{kernel: {dtype: {K: {backend: seconds}}}}`` with only positive integer sizes K
-    and positive, finite timings; raises ValueError naming the first thing of the wrong
-    type or value."""
+def _valid_results(results, what: str = "results") -> dict:
+    """``{kernel: {dtype: {K: {backend: value}}}}`` of known kernels and backends with only
+    positive integer sizes K and finite values, positive for ``results`` (seconds per
+    example), >= 0 for ``spread``; raises ValueError naming the first thing wrong."""
     def table(value, where):
         if not isinstance(value, dict):
             raise ValueError(f"{where} is {type(value).__name__}, not a table")
         return value
-    for kernel, by_dtype in table(results, "'results'").items():
-        for dtype, by_size in table(by_dtype, f"results[{kernel!r}]").items():
-            for size, timings in table(by_size, f"results[{kernel!r}][{dtype!r}]").items():
-                where = f"results[{kernel!r}][{dtype!r}][{size!r}]"
+    for kernel, by_dtype in table(results, repr(what)).items():
+        if kernel not in KERNELS:
+            raise ValueError(f"it names the kernel {kernel!r}, which this version does not know")
+        for dtype, by_size in table(by_dtype, f"{what}[{kernel!r}]").items():
+            for size, values in table(by_size, f"{what}[{kernel!r}][{dtype!r}]").items():
+                where = f"{what}[{kernel!r}][{dtype!r}][{size!r}]"
                 if not (isinstance(size, str) and size.isdigit() and int(size) > 0):
                     raise ValueError(f"{where}: the size {size!r} is not a positive integer")
-                for backend, seconds in table(timings, where).items():
-                    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
-                            or not math.isfinite(seconds) or seconds <= 0:
-                        raise ValueError(f"{where}[{backend!r}] = {seconds!r} is not a time in seconds")
+                for backend, value in table(values, where).items():
+                    if backend not in backends(kernel):
+                        raise ValueError(f"it names the backend {backend!r} of {kernel}, which "
+                                         f"this version does not know")
+                    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                            or not math.isfinite(value) or value < 0 or (value == 0 and what == "results"):
+                        raise ValueError(f"{where}[{backend!r}] = {value!r} is not a "
+                                         f"{'time in seconds' if what == 'results' else 'spread'}")
     return results
 
 
@@ -143,8 +182,10 @@ _record_cache: dict[str, object] = {}
 
 
 def load_record() -> dict | None:
-    """This machine's autotune timings ``{kernel: {dtype: {K: {backend: s}}}}``, or
-    None when there is none, it is unreadable or malformed, or it was measured elsewhere
+    """This machine's autotune record ``{"results": {kernel: {dtype: {K: {backend: s}}}},
+    "spread": {same keys: relative spread of the backend's ratio to the winner}}``, or
+    None when there is none, it is unreadable or malformed, names a kernel or backend this
+    version does not know, or was measured on another machine, version or thread setting
     (each warned once, in one line; never an exception)."""
     path = record_path()
     key = str(path)
@@ -156,13 +197,14 @@ def load_record() -> dict | None:
             record = json.loads(path.read_text())
             if not isinstance(record, dict) or "results" not in record:
                 raise ValueError("no 'results' table")
-            results = _valid_results(record["results"])
+            _valid_results(record["results"])
+            _valid_results(record.setdefault("spread", {}), "spread")
             if record.get("fingerprint") != fingerprint():
                 warnings.warn(f"ignoring the autotune record {path}: it was measured on another "
-                              f"machine, thread setting or version; run `python -m kernels autotune`",
-                              stacklevel=3)
+                              f"machine, version or thread setting (thread variables, allowed "
+                              f"cores); run `python -m kernels autotune` here", stacklevel=3)
             else:
-                result = results
+                result = record
     except (OSError, ValueError) as exc:        # JSONDecodeError and UnicodeError are ValueErrors
         warnings.warn(f"ignoring the unreadable autotune record {path} ({exc}); run "
                       f"`python -m kernels autotune` to make a new one", stacklevel=3)
@@ -184,13 +226,15 @@ def check_writable() -> Path:
     return path
 
 
-def save_record(results: dict) -> Path:
-    """Write the timings with this machine's fingerprint; later processes use them.
+def save_record(results: dict, spread: dict | None = None) -> Path:
+    """Write the timings (seconds per example) and their spreads (see ``choose``) with
+    this machine's fingerprint; later processes with the same fingerprint use them.
 
     Each writer writes its own temporary file and renames it over the record (atomic on
     POSIX), so concurrent writers never collide and readers never see half a record."""
     path = check_writable()
-    text = json.dumps({"fingerprint": fingerprint(), "results": _valid_results(results)}, indent=1)
+    text = json.dumps({"fingerprint": fingerprint(), "results": _valid_results(results),
+                       "spread": _valid_results(spread or {}, "spread")}, indent=1)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".autotune-", suffix=".json")
     try:
         with os.fdopen(fd, "w") as f:
@@ -199,9 +243,15 @@ def save_record(results: dict) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    forget()
+    return path
+
+
+def forget() -> None:
+    """Drop what this process remembers of the record and its choices: the next call
+    reads the record again (after it was replaced, or the cache directory moved)."""
     _record_cache.clear()
     _choice_cache.clear()
-    return path
 
 
 # ---- the choice ------------------------------------------------------------------------
@@ -210,32 +260,58 @@ _choice_cache: dict[tuple, tuple[str, str]] = {}
 
 
 def choose(kernel: str, *, dtype=None, size: int | None = None) -> tuple[str, str]:
-    """``(backend, why)``: the backend ``fastest`` returns and the rule that picked it."""
+    """``(backend, why)``: the backend ``fastest`` returns and the rule that picked it.
+
+    From the autotune record, at the measured K nearest ``size``: the fastest measured
+    backend, but only when it beats the shipped ranking's choice by more than the
+    measured spread of their ratio (``margin > 1 + spread``); otherwise the record
+    says "tie" and the ranking stands."""
     backends(kernel)                      # KeyError listing the kernels for a bad name
+    size, dtype = check_size(size), check_dtype(dtype)
     explicit = _explicit(kernel)
     if explicit:
         name, why = explicit
         entry(kernel, name)               # KeyError listing the valid backends
         get(kernel, name)                 # BackendUnavailable saying why
         return name, why
-    dtype = "float64" if dtype is None else str(getattr(dtype, "name", dtype))
-    by_size = (load_record() or {}).get(kernel, {}).get(dtype, {})
+    record = load_record() or {"results": {}, "spread": {}}
+    by_size = record["results"].get(kernel, {}).get(dtype, {})
     measured = size_class(size, [int(s) for s in by_size])
     key = (kernel, dtype, measured)
     if key not in _choice_cache:
-        # import only what may be picked: the measured backends, then the ranking in order
-        # (an unranked backend such as jax is never imported unless the record names it)
-        timings = by_size.get(str(measured), {})
-        usable = [b for b in backends(kernel)
-                  if b in timings and not entry(kernel, b).slow and _runs(kernel, b)]
-        if usable:
-            best = min(usable, key=timings.get)
-            _choice_cache[key] = best, f"autotune record ({dtype}, K = {measured})"
-        else:
-            rank = lambda b: (entry(kernel, b).rank is None, entry(kernel, b).rank or 0)
-            best = next(b for b in sorted(backends(kernel), key=rank) if _runs(kernel, b))
-            _choice_cache[key] = best, "shipped ranking"
+        spread = record["spread"].get(kernel, {}).get(dtype, {}).get(str(measured), {})
+        _choice_cache[key] = choose_from(kernel, by_size.get(str(measured), {}), spread,
+                                         f"{dtype}, K = {measured}")
     return _choice_cache[key]
+
+
+def choose_from(kernel: str, timings: dict[str, float], spread: dict[str, float],
+                where: str) -> tuple[str, str]:
+    """``(backend, why)`` from one point of the record: ``timings`` (backend: seconds)
+    and ``spread`` (backend: relative spread of its ratio to the ranked backend)."""
+    # import only what may be picked: the measured backends, then the ranking in order
+    # (an unranked backend such as jax is never imported unless the record names it)
+    first = ranked(kernel)
+    usable = [b for b in backends(kernel)
+              if b in timings and not entry(kernel, b).slow and _runs(kernel, b)]
+    if not usable:
+        return first, "shipped ranking"
+    best = min(usable, key=timings.get)
+    if best == first or first not in timings:
+        return best, f"autotune record ({where}: measured fastest)"
+    margin = timings[first] / timings[best]
+    if margin > 1 + spread.get(best, 0.0):
+        return best, (f"autotune record ({where}: {margin:.2f}x faster than {first}, "
+                      f"spread {spread.get(best, 0.0):.1%})")
+    return first, (f"shipped ranking (autotune record, {where}: tie, {best} {margin:.2f}x "
+                    f"within the spread {spread.get(best, 0.0):.1%})")
+
+
+def ranked(kernel: str) -> str:
+    """The shipped ranking's choice: the runnable backend of lowest ``rank`` (unranked
+    ones after every ranked one)."""
+    rank = lambda b: (entry(kernel, b).rank is None, entry(kernel, b).rank or 0)
+    return next(b for b in sorted(backends(kernel), key=rank) if _runs(kernel, b))
 
 
 def _runs(kernel: str, backend: str) -> bool:

@@ -22,11 +22,11 @@ def run_python(code, env=None):
     return out.stdout, out.stderr
 
 
-def write_record(results, fingerprint=None):
+def write_record(results, fingerprint=None, spread=None):
     select.record_path().write_text(json.dumps(
-        {"fingerprint": fingerprint or select.fingerprint(), "results": results}))
-    select._record_cache.clear()
-    select._choice_cache.clear()
+        {"fingerprint": fingerprint or select.fingerprint(), "results": results,
+         "spread": spread or {}}))
+    select.forget()
 
 
 @needs_numba
@@ -91,14 +91,18 @@ def test_autotune_record_by_dtype_and_size_class():
         "float64": {"1": {"numpy": 2e-9, "numba": 1e-9}, "100": {"numpy": 1e-9, "numba": 3e-9}},
         "float32": {"100": {"numpy": 5e-9, "numba": 1e-9}},
     }})
-    assert select.choose("softmax") == ("numpy", "autotune record (float64, K = 100)")
+    assert select.choose("softmax")[0] == "numpy"
+    assert select.choose("softmax")[1].startswith("autotune record")
     assert kernels.fastest("softmax", size=3) is kernels.get("softmax", "numba")       # K = 1
     assert kernels.fastest("softmax", size=250) is kernels.get("softmax", "numpy")     # K = 100
     assert kernels.fastest("softmax", dtype="float32") is kernels.get("softmax", "numba")
     import numpy as np
-    assert kernels.fastest("softmax", dtype=np.float32) is kernels.get("softmax", "numba")
+    for name in (np.float32, "f4", np.dtype("float32"), "float32"):
+        assert kernels.fastest("softmax", dtype=name) is kernels.get("softmax", "numba")
+    for name in (np.float64, float, "f8", None):
+        assert kernels.fastest("softmax", dtype=name) is kernels.get("softmax", "numpy")
     # beyond the measured range: the nearest measured size
-    assert select.choose("softmax", size=50_000) == ("numpy", "autotune record (float64, K = 100)")
+    assert select.choose("softmax", size=50_000)[0] == "numpy"
     # a kernel or dtype the record does not hold: the shipped ranking
     assert select.choose("mlp_epoch")[1] == "shipped ranking"
 
@@ -176,6 +180,48 @@ def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
         from kernels import select
         print(select.choose("softmax"))
     """, env=env)
-    winner = min(timings, key=timings.get)
-    assert out.strip() == str((winner, "autotune record (float64, K = 100)"))
+    backend, why = eval(out)
+    assert backend in timings and "autotune record" in why
     assert set(record["results"]["softmax"]["float64"]) == {"1", "16", "100", "1024", "60000"}
+    assert set(record["spread"]["softmax"]["float64"]["100"]) <= set(timings)
+
+
+@needs_numba
+def test_a_pick_overrides_the_ranking_only_beyond_its_spread():
+    # numpy measured 5 % faster than numba (the ranking's choice)
+    results = {"softmax": {"float64": {"100": {"numpy": 1.00e-8, "numba": 1.05e-8}}}}
+    write_record(results, spread={"softmax": {"float64": {"100": {"numpy": 0.10}}}})
+    backend, why = select.choose("softmax")
+    assert backend == "numba" and "tie" in why                  # 5 % is within a 10 % spread
+    write_record(results, spread={"softmax": {"float64": {"100": {"numpy": 0.02}}}})
+    assert select.choose("softmax")[0] == "numpy"               # 5 % beyond a 2 % spread
+
+
+@pytest.mark.parametrize("size,error", [(float("inf"), ValueError), (-float("inf"), ValueError),
+                                        (float("nan"), ValueError), ("100", TypeError),
+                                        (True, TypeError)])
+def test_bad_size_is_a_clear_error(size, error):
+    with pytest.raises(error, match="size must be"):
+        kernels.fastest("softmax", size=size)
+
+
+def test_bad_dtype_is_a_clear_error():
+    with pytest.raises(TypeError, match="dtype must be a NumPy dtype"):
+        kernels.fastest("softmax", dtype="float99")
+
+
+@pytest.mark.parametrize("results,named", [
+    ({"softmax": {"float64": {"100": {"cupy": 1e-9, "numpy": 1e-8}}}}, "backend 'cupy'"),
+    ({"conv2d": {"float64": {"100": {"numpy": 1e-8}}}}, "kernel 'conv2d'"),
+])
+def test_record_naming_an_unknown_backend_is_ignored_with_a_warning(results, named):
+    write_record(results)
+    with pytest.warns(UserWarning, match=f"{named}.*does not know"):
+        assert select.choose("softmax")[1] == "shipped ranking"
+
+
+def test_record_of_other_thread_conditions_is_ignored(monkeypatch):
+    write_record({"softmax": {"float64": {"100": {"numpy": 1e-9, "numba": 1.0}}}})
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")       # this process now differs
+    with pytest.warns(UserWarning, match="thread setting"):
+        assert select.choose("softmax")[1] == "shipped ranking"

@@ -1,35 +1,144 @@
-"""``python -m kernels autotune``: the K axis of the scaling sweep (every backend that
-``kernels.fastest`` may pick, both dtypes, real Fashion-MNIST minibatches), recorded in
-this machine's cache; ``kernels.fastest(kernel, size=rows)`` then picks the winner at
-the measured K nearest to the call's rows."""
+"""``python -m kernels autotune``: which backend ``kernels.fastest`` should hand out on
+this machine, measured as a user's process runs it.
+
+Conditions: the process keeps the thread settings it was started with (numba's thread
+pool, BLAS threads, affinity), as a default user process has them; nothing is pinned
+unless ``--threads`` asks, and those conditions go into the record's fingerprint, so a
+process started otherwise ignores the record. numba's split-over-threads and one-thread
+variants (``numba`` and ``numba-serial``) are both measured, so the thread count is part
+of the choice.
+
+Per kernel, dtype and minibatch size K, every backend ``fastest`` may pick runs real
+Fashion-MNIST minibatches of K, compiled and warmed with the timed shapes first, in
+``PASSES`` passes over the backends. In a pass each backend first runs untimed for
+``SETTLE`` seconds, then its best of ``CALLS`` timed calls is its figure: a backend
+timed right after another finds that one's BLAS or numba threads still spinning
+(measured here: numba's epoch 10x slower right after numpy's), which a user's process,
+calling one backend, never sees. Recorded per backend: the median of its pass figures
+in seconds per example, and its spread, the larger (max - min) / min of its figures
+and the ranked backend's; ``choose`` lets it override the ranking only when its margin
+exceeds ``1 + spread``.
+"""
 from __future__ import annotations
 
-from ..registry import KERNELS
-from ..select import check_writable, save_record
-from . import scaling
+import statistics
+
+from ..registry import KERNELS, available, entry, get
+from ..select import check_writable, choose_from, ranked, save_record
+from .stopwatch import time_runs
+from .workloads import SPECS, Workload
+
+SIZES = (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000)
+QUICK_SIZES = (1, 16, 100, 1024, 60_000)
+PASSES, CALLS, SETTLE = 3, 3, 0.15
 
 
-def run(kernels=KERNELS, dtypes=("float64", "float32"), threads: int | None = None, quick: bool = False,
-        progress: bool = True, save: bool = True) -> dict:
-    """Seconds per example of every non-plain-Python backend along the K axis (the
-    process pinned to ``threads`` cores when given; else the environment's setting), as
-    ``{kernel: {dtype: {K: {backend: seconds}}}}``; saved as the record."""
+def run(kernels=KERNELS, dtypes=("float64", "float32"), threads: int | None = None,
+        quick: bool = False, progress: bool = True, save: bool = True,
+        sizes: tuple[int, ...] | None = None, examples: int | None = None) -> dict:
+    """Measure and (``save``) record ``{"results": {kernel: {dtype: {K: {backend: s}}}},
+    "spread": {...}, "passes": {...}}``: seconds per example (median of the passes) and
+    each backend's spread against the ranked backend. ``threads``: pin first
+    (else the process's own settings); ``examples``: at most this many examples per
+    timed call sequence (a slice, for tests)."""
+    from rich.progress import Progress
     if save:
         check_writable()              # before minutes of timing, not after
-    grid = {"K": (scaling.QUICK_GRID if quick else scaling.GRID)["K"]}
-    sweep = scaling.sweep(grid, kernels, dtypes, threads=threads, quick=quick, slow=False,
-                          progress=progress)
-    results = scaling.selection(sweep)
+    if threads is not None:
+        from .threads import pin
+        pin(threads)
+    sizes = sizes or (QUICK_SIZES if quick else SIZES)
+    budget, cap = (0.01, 2.0) if quick else (0.04, 10.0)
+    plan = [(k, dt, K) for k in kernels for dt in dtypes for K in sizes]
+    results: dict = {}
+    spread: dict = {}
+    passes: dict = {}
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("autotune", total=len(plan))
+        for kernel, dtype, K in plan:
+            bar.update(task, description=f"{kernel} {dtype} K = {K}")
+            times = measure_point(kernel, dtype, K, budget, cap, examples)
+            if times:
+                key = str(K)
+                results.setdefault(kernel, {}).setdefault(dtype, {})[key] = \
+                    {b: statistics.median(t) for b, t in times.items()}
+                spread.setdefault(kernel, {}).setdefault(dtype, {})[key] = spreads(kernel, times)
+                passes.setdefault(kernel, {}).setdefault(dtype, {})[key] = times
+            bar.advance(task)
     if save:
-        save_record(results)
-    return results
+        save_record(results, spread)
+    return {"results": results, "spread": spread, "passes": passes}
 
 
-def winners(results: dict):
-    """Rows ``(kernel, dtype, K, winner, margin)``; margin = runner-up time / winner's."""
+def candidates(kernel: str) -> list[str]:
+    """The backends ``fastest`` may pick: available and not plain Python."""
+    return [b for b in available(kernel) if not entry(kernel, b).slow]
+
+
+def measure_point(kernel: str, dtype: str, K: int, budget: float, cap: float,
+                  examples: int | None = None) -> dict[str, list[float]]:
+    """Seconds per example of each candidate at minibatch size K, one figure per pass
+    (see the module docstring). Each timed call runs as many minibatches of K as last
+    about ``budget`` seconds (at most an epoch; at least one; at most ``examples``
+    examples); a backend whose single minibatch takes over ``cap`` seconds is left out."""
+    works, fns = {}, {}
+    if SPECS[kernel].one_call:
+        # a user calls it once per epoch: its per-call costs (thread-pool limits, dispatch)
+        # are spread over many minibatches, so time long calls as they are
+        budget *= 10
+    for backend in candidates(kernel):
+        fn = get(kernel, backend)
+        probe = Workload(kernel, K=K, dtype=dtype, n=K)
+        probe.warm_up(fn)                       # compile with the real shapes and dtype
+        first = min(time_runs(probe, fn, 1, 3))
+        if first > cap:
+            continue
+        calls = max(1, min(round(budget / first), Workload.full_batches(K)))
+        n = calls * K if examples is None else max(K, min(calls * K, examples))
+        work = Workload(kernel, K=K, dtype=dtype, n=n)
+        work.warm_up(fn, work.batches)           # a jax epoch compiles per number of minibatches
+        works[backend], fns[backend] = work, fn
+    times: dict[str, list[float]] = {b: [] for b in works}
+    for _ in range(PASSES):
+        for backend, work in works.items():
+            settle(work, fns[backend])
+            best = min(time_runs(work, fns[backend], work.batches, CALLS))
+            times[backend].append(best / work.n)
+    return times
+
+
+def settle(work, fn) -> None:
+    """Run ``fn`` untimed for ``SETTLE`` seconds (at least once): the threads of the
+    backend timed before go idle, this one's are running."""
+    import time
+    end = time.perf_counter() + SETTLE
+    while True:
+        work.run(fn)
+        if time.perf_counter() > end:
+            return
+
+
+def spreads(kernel: str, times: dict[str, list[float]]) -> dict[str, float]:
+    """Per backend b other than the ranked one R: the larger relative spread
+    ``(max - min) / min`` of b's pass figures and of R's."""
+    reference = ranked(kernel)
+    if reference not in times:
+        return {}
+    spread = lambda t: (max(t) - min(t)) / min(t)
+    return {b: max(spread(t), spread(times[reference])) for b, t in times.items() if b != reference}
+
+
+def winners(measured: dict):
+    """Rows ``(kernel, dtype, K, pick, margin, spread, why)``: what ``fastest`` picks from
+    this record, the fastest backend's margin over the ranked one and its spread."""
+    results, spread = measured["results"], measured["spread"]
     for kernel, by_dtype in results.items():
         for dtype, by_size in by_dtype.items():
             for size, timings in sorted(by_size.items(), key=lambda kv: int(kv[0])):
-                ranked = sorted(timings, key=timings.get)
-                margin = timings[ranked[1]] / timings[ranked[0]] if len(ranked) > 1 else None
-                yield kernel, dtype, int(size), ranked[0], margin
+                pick, why = choose_from(kernel, timings, spread[kernel][dtype].get(size, {}),
+                                        f"{dtype}, K = {size}")
+                best = min(timings, key=timings.get)
+                reference = ranked(kernel)
+                margin = timings[reference] / timings[best] if reference in timings else None
+                yield (kernel, dtype, int(size), pick, margin,
+                       spread[kernel][dtype].get(size, {}).get(best, 0.0), why)

@@ -41,6 +41,7 @@ class Spec:
     flop: Callable
     bytes: Callable
     streams: bool = False          # takes out=: a streaming epoch can be measured
+    one_call: bool = False         # the backend takes the whole epoch in one call
 
 
 def blocks(a: np.ndarray, K: int) -> list[np.ndarray]:
@@ -145,7 +146,7 @@ SPECS: dict[str, Spec] = {
                       bytes=_mlp_bytes(lambda d, dh, m: d + 2 * dh + 2 * m, 2)),
     # epoch: x and the label (8 bytes, counted as one value) read, parameters read and
     # written per minibatch
-    "mlp_epoch": Spec(build=_mlp_inputs, call=_call_epoch, slice=1, bound="flop",
+    "mlp_epoch": Spec(build=_mlp_inputs, call=_call_epoch, slice=1, bound="flop", one_call=True,
                       flop=_mlp_flop(lambda d, m: 2 * d + 3 * m),
                       bytes=_mlp_bytes(lambda d, dh, m: d + 1, 2)),
 }

@@ -48,3 +48,9 @@ def gradient_norm(u, g):
     """one compiled pass: each pixel read once and written once (images over numba's
     threads when it has more than one)."""
     (_parallel if len(u) > 1 and threads() > 1 else _serial)(u, g, u.dtype.type(0.5))
+
+
+@kernel
+def gradient_norm_serial(u, g):
+    """one compiled pass on the calling thread, whatever numba's thread count."""
+    _serial(u, g, u.dtype.type(0.5))

@@ -257,11 +257,16 @@ def backward(p: Params, x: np.ndarray, y: np.ndarray, fwd: Forward, lam: float) 
     return g
 
 
-def run(p: Params, X: np.ndarray, y: np.ndarray, batch_size: int, lr: float, lam: float):
-    """The whole epoch in compiled code (no Python call per minibatch); see _epoch."""
+def _arguments(p: Params, X, y, batch_size, lr, lam) -> tuple:
     code = ACTIVATIONS.index(p.activation)
     # lr and lam in the parameters' dtype: float32 updates then stay float32 (16 lanes)
-    args = (p.W1, p.b1, p.W2, p.b2, code, X, y, batch_size, p.dtype.type(lr), p.dtype.type(lam))
+    return p.W1, p.b1, p.W2, p.b2, code, X, y, batch_size, p.dtype.type(lr), p.dtype.type(lam)
+
+
+def run(p: Params, X: np.ndarray, y: np.ndarray, batch_size: int, lr: float, lam: float):
+    """The whole epoch in compiled code (no Python call per minibatch), the hidden units
+    split over numba's threads when it has more than one; see _epoch."""
+    args = _arguments(p, X, y, batch_size, lr, lam)
     n = threads()
     if n == 1:
         return _epoch(*args)
@@ -270,4 +275,12 @@ def run(p: Params, X: np.ndarray, y: np.ndarray, batch_size: int, lr: float, lam
         return _epoch_parallel(*args, n)
 
 
+def run_serial(p: Params, X: np.ndarray, y: np.ndarray, batch_size: int, lr: float, lam: float):
+    """The whole epoch in compiled code on the calling thread, whatever numba's thread
+    count (its products on BLAS's threads): where fork/join per minibatch costs more
+    than the split saves (small K)."""
+    return _epoch(*_arguments(p, X, y, batch_size, lr, lam))
+
+
 fprop, bprop, epoch = fprop_kernel(forward), bprop_kernel(backward), epoch_kernel(run)
+epoch_serial = epoch_kernel(run_serial)
