@@ -2,7 +2,7 @@
 kernel x backend, plus the variants, what one epoch learns, the physical limits and
 the cold start. See the README's asv section for the budget and the workflow."""
 import kernels
-from kernels.bench import coldstart, limits, report
+from kernels.bench import coldstart, limits, stopwatch
 from kernels.bench.threads import pin
 from kernels.bench import workloads
 from kernels.data import load_fashion_mnist
@@ -62,8 +62,8 @@ class PlainPython(common.Prepared):
         self.prepare(kernel, "python")
 
     def track_epoch_seconds_extrapolated(self, kernel):
-        seconds = report.time_run(self.work, self.fn, self.batches, rounds=3)
-        return round(report.extrapolate(seconds, self.batches, self.work.batches), 3)
+        seconds = stopwatch.time_run(self.work, self.fn, self.batches, rounds=3)
+        return round(stopwatch.extrapolate(seconds, self.batches, self.work.batches), 3)
 
     track_epoch_seconds_extrapolated.unit = "seconds (extrapolated)"
 

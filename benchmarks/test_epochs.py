@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels.bench.threads import pin
+from kernels.bench.threads import pinned
 from kernels.bench.workloads import Workload, outcome
 from kernels.registry import entry
 
@@ -26,19 +26,19 @@ def workload(kernel):
 
 @pytest.mark.parametrize("kernel,backend", CASES)
 def test_epoch(benchmark, kernel, backend):
-    pin(1)
-    try:
-        fn = kernels.get(kernel, backend)
-    except kernels.BackendUnavailable as exc:
-        pytest.skip(str(exc))
-    work = workload(kernel)
-    slow = entry(kernel, backend).slow
-    batches = work.slice_for(slow)
-    work.warm_up(fn, batches)                           # JIT compile outside the measurement
-    benchmark.group = f"{kernel} K=100" + (f" plain-Python slice of {batches} minibatches" if slow
-                                           else " whole epoch")
-    benchmark.extra_info.update(batches=batches, epoch_factor=work.batches / batches,
-                                extrapolated=slow, threads=1)
-    result = benchmark.pedantic(work.run, args=(fn, batches), rounds=1 if slow else 3,
-                                iterations=1, warmup_rounds=0)
-    assert all(np.all(np.isfinite(a)) for a in outcome(result))
+    with pinned(1):
+        try:
+            fn = kernels.get(kernel, backend)
+        except kernels.BackendUnavailable as exc:
+            pytest.skip(str(exc))
+        work = workload(kernel)
+        slow = entry(kernel, backend).slow
+        batches = work.slice_for(slow)
+        work.warm_up(fn, batches)                           # JIT compile outside the measurement
+        benchmark.group = f"{kernel} K=100" + (f" plain-Python slice of {batches} minibatches" if slow
+                                               else " whole epoch")
+        benchmark.extra_info.update(batches=batches, epoch_factor=work.batches / batches,
+                                    extrapolated=slow, threads=1)
+        result = benchmark.pedantic(work.run, args=(fn, batches), rounds=1 if slow else 3,
+                                    iterations=1, warmup_rounds=0)
+        assert all(np.all(np.isfinite(a)) for a in outcome(result))

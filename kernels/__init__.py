@@ -5,7 +5,8 @@ Public API (docs/design.md, section 3)::
 
     kernels.KERNELS, kernels.backends(k), kernels.available(k), kernels.get(k, b),
     kernels.fastest(k), kernels.use(...), kernels.gradient_norm(images, out=None),
-    kernels.softmax(z, out=None), kernels.mlp_epoch(p, X, y, ...), kernels.mlp (params)
+    kernels.softmax(z, out=None), kernels.mlp_epoch(p, X, y, ...), kernels.mlp (params),
+    kernels.tolerance(k, dtype) (within which backends agree)
 
 Layout: this package is the library (registry, selection, data, ``ops/`` with one
 folder per kernel); ``kernels.bench`` is the measuring harness and ``kernels.app`` the
@@ -14,13 +15,13 @@ package imports NumPy only; backends load on first use.
 """
 from __future__ import annotations
 
-from .ops import mlp
+from .ops import mlp, tolerance
 from .registry import KERNELS, BackendUnavailable, available, backends, get
 from .select import fastest, use
 
 __version__ = "0.2.0"
 __all__ = ["KERNELS", "BackendUnavailable", "available", "backends", "get", "fastest", "use",
-           "mlp", *KERNELS]
+           "mlp", "tolerance", *KERNELS]
 
 
 def __getattr__(name: str):

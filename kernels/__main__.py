@@ -1,7 +1,7 @@
-"""Command line: ``python -m kernels {report,scaling,data,agree,autotune,train,evaluate}``.
+"""Command line: ``python -m kernels {report,scaling,autotune,data,agree,train,evaluate}``.
 
 Every failure caused by the user's input, files or environment ends as one line on
-stderr and a non-zero exit, never a traceback (``main``'s error boundary)."""
+stderr and a non-zero exit, never a traceback (``main`` catches them)."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,7 @@ def cmd_data(args) -> int:
     from .data import status
     rows = status(args.path)
     for name, where, verdict in rows:
-        print(f"{name:26s} {where}\n{'':26s} {verdict}")
+        print(f"{name}: {where}: {verdict}")
     return 0 if all(v.startswith("ok") for _, _, v in rows) else 1
 
 
@@ -36,11 +36,17 @@ def cmd_agree(args) -> int:
 
 def cmd_report(args) -> int:
     """Time every kernel x backend (and peers) per epoch on Fashion-MNIST against the
-    machine's physical limit, with pinned threads, and print the table; with several
-    --threads or --dtype, also numba's epochs at every setting, in the same run."""
-    from .bench import report
+    machine's physical limit, with pinned threads; print the tables and a summary and
+    save JSON, Markdown and a chart; with several --threads or --dtype, also numba's
+    epochs at every setting, in the same run."""
+    from pathlib import Path
+    from .bench import outputs, render, report
+    from .bench.peers import check_names
     kernels = _kernels(args.kernels)
     threads, dtypes = args.threads, args.dtype
+    peer_names = None if args.peers is None else check_names(filter(None, args.peers.split(",")))
+    out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("report"))
+    _cores(max(threads))
     if max(threads) > 1:
         # numba sizes its thread pool when first imported: start it with the most threads
         from .bench.threads import pin
@@ -50,18 +56,24 @@ def cmd_report(args) -> int:
         except ImportError:
             pass
     result = report.run(kernels, dtypes[0], args.dh, threads=threads[0], quick=args.quick,
-                        examples=args.examples,
-                        peer_names=None if args.peers is None else tuple(filter(None, args.peers.split(","))))
+                        examples=args.examples, peer_names=peer_names)
     if len(threads) > 1 or len(dtypes) > 1:
         from .bench import variants
         result["variants"] = variants.run(kernels, dtypes, threads, args.dh, 3 if args.quick else 5,
                                           args.examples)
-    report.print_report(result)
-    if args.json:
-        report.save_json(result, args.json)
-    if args.plot:
-        report.plot(result, args.plot)
+    render.print_report(result)
+    files = outputs.save_report(result, out)
+    print("wrote:", *files, sep="\n  ")
     return 0
+
+
+def _cores(threads: int) -> None:
+    """Raise ValueError unless this process may run on ``threads`` cores."""
+    import os
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if threads > allowed:
+        raise ValueError(f"--threads {threads} asks for more cores than the {allowed} this "
+                         f"process may use")
 
 
 def _kernels(text: str | None) -> tuple[str, ...]:
@@ -83,14 +95,22 @@ def cmd_autotune(args) -> int:
     from rich.table import Table
     from .bench import tuning
     from .select import record_path
-    results = tuning.run(threads=args.threads, quick=args.quick)
-    t = Table(title="fastest backend per kernel, dtype and minibatch size K", title_justify="left")
-    for col in ("kernel", "dtype", "K", "winner", "margin over runner-up"):
-        t.add_column(col)
-    for kernel, dtype, size, winner, margin in tuning.winners(results):
-        t.add_row(kernel, dtype, str(size), winner, "" if margin is None else f"{margin:.2f}x")
-    console = Console()
+    measured = tuning.run(threads=args.threads, quick=args.quick)
+    t = Table(title="what kernels.fastest picks per kernel, dtype and minibatch size K",
+              title_justify="left")
+    for col, justify in (("kernel", "left"), ("dtype", "left"), ("K", "right"), ("pick", "left"),
+                         ("best", "right"), ("spread", "right")):
+        t.add_column(col, justify=justify)
+    for kernel, dtype, size, pick, margin, spread, why in tuning.winners(measured):
+        t.add_row(kernel, dtype, str(size), pick + (" (tie)" if "tie" in why else ""),
+                  "" if margin is None else f"{margin:.2f}x", f"{spread:.1%}")
+    console = Console(width=max(80, Console().width))
     console.print(t)
+    console.print("best: the fastest backend's margin over the shipped ranking's choice "
+                  f"({', '.join(sorted({tuning.ranked(k) for k in measured['results']}))}); "
+                  f"spread: (max - min) / min of the {tuning.PASSES} passes' figures (the larger of "
+                  "the two backends'); a pick overrides the ranking only when the margin exceeds "
+                  "1 + spread, otherwise tie")
     console.print(f"recorded in {record_path()}")
     return 0
 
@@ -102,9 +122,11 @@ def cmd_scaling(args) -> int:
     from .bench import scaling, scaling_plots
     kernels = _kernels(args.kernels)
     dtypes = tuple(args.dtype)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _cores(args.threads)
+    from .bench import outputs
+    out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("scaling"))
     result = scaling.sweep(kernels=kernels, dtypes=dtypes, threads=args.threads, quick=args.quick)
+    out.mkdir(parents=True, exist_ok=True)
     scaling_plots.print_summary(result)
     (out / "scaling.json").write_text(json.dumps(result, indent=1))
     files = scaling_plots.write_plots(result, out)
@@ -171,13 +193,16 @@ def positive(text: str) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kernels", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m kernels",
+        description="The same ML kernels as Python loops, NumPy, Numba and JAX, proven equal and "
+                    "timed per epoch on Fashion-MNIST. Each command has its own --help.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("data", help=cmd_data.__doc__)
     p.add_argument("--path", help="a directory holding the four IDX files")
     p.set_defaults(run=cmd_data)
     p = sub.add_parser("agree", help=cmd_agree.__doc__)
-    p.add_argument("-n", type=int, default=250, help="training examples to use (default 250)")
+    p.add_argument("-n", type=positive, default=250, help="training examples to use (default 250)")
     p.set_defaults(run=cmd_agree)
     p = sub.add_parser("report", help=cmd_report.__doc__)
     p.add_argument("--threads", type=thread_list, default=[1], help="BLAS and numba threads "
@@ -191,8 +216,8 @@ def main(argv=None) -> int:
                    "(figures extrapolated to the epoch)")
     p.add_argument("--peers", help="comma-separated peers to time (default: every one installed: "
                    "scipy, torch, torch.compile, scikit-learn); '' for none")
-    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    p.add_argument("--plot", metavar="PATH", help="also draw a PNG bar chart")
+    p.add_argument("--out", metavar="DIR", help="folder for report.json, report.md and report.png "
+                   "(default: a new kernels-results/report-DATE-TIME)")
     p.set_defaults(run=cmd_report)
     p = sub.add_parser("autotune", help=cmd_autotune.__doc__)
     p.add_argument("--threads", type=positive, help="pin BLAS and numba threads (recorded in the "
@@ -205,24 +230,30 @@ def main(argv=None) -> int:
                    "comma-separated (default float64)")
     p.add_argument("--kernels", help="comma-separated subset of the kernels")
     p.add_argument("--threads", type=positive, default=1, help="BLAS and numba threads (default 1)")
-    p.add_argument("--out", default="scaling", metavar="DIR",
-                   help="directory for scaling.json and the PNG plots (default ./scaling)")
+    p.add_argument("--out", metavar="DIR", help="folder for scaling.json and the PNG plots "
+                   "(default: a new kernels-results/scaling-DATE-TIME)")
     p.set_defaults(run=cmd_scaling)
     from .app.models import MODELS
     from .app.train import Settings
     from .ops.mlp import ACTIVATIONS
     p = sub.add_parser("train", help=cmd_train.__doc__)
-    p.add_argument("--model", choices=tuple(MODELS), default=Settings.model)
+    p.add_argument("--model", choices=tuple(MODELS), default=Settings.model,
+                   help="what to train (default %(default)s)")
     p.add_argument("--features", choices=("pixels", "gradient-norm"), default="pixels",
                    help="inputs of softmax regression (default pixels)")
     p.add_argument("--backend", help="backend of every kernel used (default: kernels.fastest)")
-    p.add_argument("--epochs", type=positive, default=Settings.epochs)
+    p.add_argument("--epochs", type=positive, default=Settings.epochs,
+                   help="passes over the training set (default %(default)s)")
     p.add_argument("--hidden", type=positive, default=Settings.hidden, help="hidden units (default %(default)s)")
-    p.add_argument("--activation", choices=ACTIVATIONS, default=Settings.activation)
+    p.add_argument("--activation", choices=ACTIVATIONS, default=Settings.activation,
+                   help="hidden activation (default %(default)s)")
     p.add_argument("--lr", type=float, default=Settings.lr, help="learning rate (default %(default)s)")
-    p.add_argument("--batch-size", type=positive, default=Settings.batch_size)
-    p.add_argument("--weight-decay", type=float, default=Settings.weight_decay, help="L2 coefficient lam")
-    p.add_argument("--seed", type=int, default=Settings.seed)
+    p.add_argument("--batch-size", type=positive, default=Settings.batch_size,
+                   help="minibatch size K (default %(default)s)")
+    p.add_argument("--weight-decay", type=float, default=Settings.weight_decay, help="L2 coefficient lam (default %(default)s)")
+    p.add_argument("--seed", type=int, default=Settings.seed,
+                   help="seed of the initial weights, the validation split and shuffling "
+                        "(default %(default)s)")
     p.add_argument("--shuffle", action="store_true", help="reshuffle the training set every epoch")
     p.add_argument("--valid", type=nonnegative, default=Settings.valid,
                    help="validation examples split off the 60,000 (default %(default)s)")
@@ -233,7 +264,8 @@ def main(argv=None) -> int:
     p.add_argument("--lr-gamma", type=float, default=Settings.lr_gamma,
                    help="(default %(default)s; 1 keeps lr constant)")
     p.add_argument("--clip", type=float, help="clip each gradient entry to [-C, C]")
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="(default %(default)s)")
     p.add_argument("--limit", type=positive, help="use only the first N training and test examples")
     p.add_argument("--out", required=True, metavar="DIR", help="where log.csv, curves.png, "
                    "model.npz and summary.json go (must not hold a run already)")

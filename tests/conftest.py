@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels.bench.agree import tolerance
 from kernels.data import load_fashion_mnist
 
 def tol(dtype, kernel="softmax"):
-    """The tolerances of docs/design.md, section 5 (one table, kernels.bench.agree)."""
-    return tolerance(kernel, dtype)
+    """The tolerances of docs/design.md, section 5 (one table, kernels.tolerance)."""
+    return kernels.tolerance(kernel, dtype)
 
 
 def runnable(kernel, backend):
@@ -49,8 +48,6 @@ def no_user_choices(monkeypatch, tmp_path_factory):
     record = tmp_path_factory.mktemp("cache") / "autotune.json"
     monkeypatch.setattr(select, "record_path", lambda: record)
     monkeypatch.delenv("KERNELS_BACKEND", raising=False)
-    select._record_cache.clear()
-    select._choice_cache.clear()
+    select.forget()
     yield
-    select._record_cache.clear()
-    select._choice_cache.clear()
+    select.forget()

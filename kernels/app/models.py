@@ -4,18 +4,18 @@ gradient-norm feature (softmax, gradient_norm)."""
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
 from ..data import IMAGE_SHAPE, N_CLASSES
 from ..ops import mlp
 from ..registry import get
-from ..select import fastest
 
 
-def kernel(name: str, backend: str | None):
-    """The backend asked for, or the fastest one here."""
-    return get(name, backend) if backend else fastest(name)
+def kernel(name: str, s) -> Callable:
+    """The callable of kernel ``name`` on the backend the settings ``s`` run it on."""
+    return get(name, s.backends()[name])
 
 
 class MLP:
@@ -31,14 +31,14 @@ class MLP:
     def epoch(self, X, y, lr, progress) -> float:
         s, K = self.s, self.s.batch_size
         if s.clip:
-            fprop, bprop = kernel("mlp_fprop", s.backend), kernel("mlp_bprop", s.backend)
+            fprop, bprop = kernel("mlp_fprop", s), kernel("mlp_bprop", s)
             def update(p, g, lr):
                 for name, grad in g.arrays().items():
                     getattr(p, name[1:])[...] -= lr * np.clip(grad, -s.clip, s.clip)
             # the library's all-or-nothing epoch around a loop with a clipped update
             step = mlp.epoch_kernel(mlp.sgd_loop(fprop, bprop, update))
         else:
-            step = kernel("mlp_epoch", s.backend)
+            step = kernel("mlp_epoch", s)
         # the epoch in chunks of whole minibatches: the same SGD sequence, with progress
         chunk, total = 50 * K, 0.0
         for start in range(0, len(X), chunk):
@@ -48,7 +48,7 @@ class MLP:
         return total / len(X)
 
     def scores(self, X, y):
-        fwd = kernel("mlp_fprop", self.s.backend)(self.p, X, y)
+        fwd = kernel("mlp_fprop", self.s)(self.p, X, y)
         return fwd.oa, fwd.loss
 
     def state(self) -> dict[str, np.ndarray]:
@@ -70,11 +70,11 @@ class SoftmaxRegression:
     def features(self, X):
         if self.s.features == "pixels":
             return X
-        g = kernel("gradient_norm", self.s.backend)(X.reshape(-1, *IMAGE_SHAPE))
+        g = kernel("gradient_norm", self.s)(X.reshape(-1, *IMAGE_SHAPE))
         return g.reshape(len(X), -1)
 
     def _forward(self, x, y):
-        os = kernel("softmax", self.s.backend)(x @ self.W.T + self.b)
+        os = kernel("softmax", self.s)(x @ self.W.T + self.b)
         picked = os[np.arange(len(y)), y]
         with np.errstate(divide="ignore"):
             return os, float(-np.log(picked).mean())

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import N_CLASSES, SIZES, load_fashion_mnist
+from ..data import N_CLASSES, N_FEATURES, SIZES, load_fashion_mnist
 from ..ops import mlp
 from ..registry import get
+from ..select import choose
 from .models import MODELS, standardize, standardizer
 
 # A run has diverged when its mean training loss exceeds this many times the loss of a
@@ -24,6 +25,9 @@ DIVERGENCE_FACTOR = 3.0
 
 COLUMNS = ("epoch", "train_error", "train_loss", "valid_error", "valid_loss", "test_error",
            "test_loss", "lr", "seconds")
+# the printed table, 80 columns wide: header, (width, format) per column
+HEADER = ("epoch", "tr err", "tr loss", "va err", "va loss", "te err", "te loss", "lr", "s")
+FORMATS = ((5, "d"), *[(8, ".4f")] * 6, (9, ".3g"), (8, ".2f"))
 OUTPUTS = ("log.csv", "curves.png", "model.npz", "summary.json")
 
 
@@ -86,6 +90,12 @@ class Settings:
         if self.backend is not None:
             for kernel in self.kernels():
                 get(kernel, self.backend)      # KeyError / BackendUnavailable, saying why
+
+    def backends(self) -> dict[str, str]:
+        """The backend each kernel runs on: --backend, or what kernels.fastest picks for
+        this dtype and minibatch size."""
+        return {k: self.backend or choose(k, dtype=self.dtype, size=self.batch_size)[0]
+                for k in self.kernels()}
 
     def kernels(self) -> tuple[str, ...]:
         if self.model == "mlp":
@@ -153,7 +163,8 @@ def fit(model, data, s: Settings, out: Path, report=lambda row: None, progress=N
     if s.early_stopping:
         model.load(best["state"])         # keep the parameters of the best validation loss
     final = rows[-1] if not s.early_stopping else rows[best["epoch"] - 1]
-    return {"settings": asdict(s), "epochs_run": len(rows), "best_epoch": final["epoch"],
+    return {"settings": asdict(s), "backends": s.backends(), "epochs_run": len(rows),
+            "best_epoch": final["epoch"],
             "final": final, "stopped_early": len(rows) < s.epochs}
 
 
@@ -205,9 +216,12 @@ def _train(s: Settings, out: Path, console) -> dict:
     raw = [(model.features(A), b) for A, b in ((X, y), (Xv, yv), (Xt, yt))]
     mean, std = standardizer(raw[0][0])     # from the training split only
     data = tuple((standardize(F, mean, std), b) for F, b in raw)
-    console.print(f"{s.model} ({s.features}), backend {s.backend or 'fastest'}, "
-                  f"{len(y)} train / {len(yv)} valid / {len(yt)} test examples, {s.dtype}")
-    header = "  ".join(f"{c:>11s}" for c in COLUMNS)
+    console.print(f"{s.model} ({s.features}), {len(y)} train / {len(yv)} valid / {len(yt)} "
+                  f"test examples, {s.dtype}; backends: "
+                  + ", ".join(f"{k} {b}" for k, b in s.backends().items()))
+    console.print("columns: error rate (err) and mean cross-entropy (loss) on the train (tr), "
+                  "valid (va) and test (te) sets, learning rate, seconds of the epoch")
+    header = " ".join(f"{name:>{width}s}" for name, (width, _) in zip(HEADER, FORMATS))
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("epoch 1", total=len(y))
         bar.console.print(header)
@@ -215,8 +229,8 @@ def _train(s: Settings, out: Path, console) -> dict:
 
         def report(row):
             rows.append(row)
-            bar.console.print("  ".join(f"{row[c]:>11d}" if c == "epoch" else f"{row[c]:>11.4g}"
-                                        for c in COLUMNS))
+            bar.console.print(" ".join(f"{row[c]:>{width}{spec}}"
+                                       for c, (width, spec) in zip(COLUMNS, FORMATS)))
             bar.update(task, completed=0, description=f"epoch {row['epoch'] + 1}")
 
         summary = fit(model, data, s, out, report, lambda done: bar.update(task, completed=done))
@@ -241,11 +255,20 @@ def load_model(path: str | Path):
             summary = json.loads(str(saved["summary"]))
             s = Settings(**summary["settings"])
             s.check()
-            scaling = saved["feature_mean"], saved["feature_std"]
-            state = {k: saved[k] for k in saved.files
-                     if k not in ("summary", "feature_mean", "feature_std")}
-        model = MODELS[s.model](s, (state["W1"] if s.model == "mlp" else state["W"]).shape[1])
-        model.load(state)
+            arrays = {k: saved[k] for k in saved.files if k != "summary"}
+        model = MODELS[s.model](s, N_FEATURES)
+        # exactly the arrays the model holds, each of its shape: nothing broadcast,
+        # nothing missing left at its initial value, nothing extra ignored
+        expected = {**{k: v.shape for k, v in model.state().items()},
+                    "feature_mean": (N_FEATURES,), "feature_std": (N_FEATURES,)}
+        got = {k: v.shape for k, v in arrays.items()}
+        if got != expected:
+            raise ValueError("its arrays are " + ", ".join(f"{k} {v}" for k, v in sorted(got.items()))
+                             + "; expected " + ", ".join(f"{k} {v}" for k, v in sorted(expected.items())))
+        if not all(np.isfinite(v).all() for v in arrays.values()):
+            raise ValueError("it holds NaN or infinite values")
+        scaling = arrays.pop("feature_mean"), arrays.pop("feature_std")
+        model.load(arrays)
     except Exception as exc:
         raise ValueError(f"{path} is not a readable model written by `python -m kernels train` "
                          f"({type(exc).__name__}: {exc})") from exc

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops import tolerance
 from ..registry import KERNELS, available, get
 from .workloads import Workload, outcome
-
-
-def tolerance(kernel: str, dtype) -> dict[str, float]:
-    """``rtol``, ``atol`` for comparing two backends' results (docs/design.md, section 5)."""
-    if np.dtype(dtype) == np.float32:
-        return dict(rtol=1e-4, atol=1e-6)
-    if kernel == "mlp_epoch":                  # parameters after a whole SGD epoch
-        return dict(rtol=1e-7, atol=1e-9)
-    return dict(rtol=1e-10, atol=1e-12)
 
 
 def excess(arrays, reference, rtol: float, atol: float) -> float:

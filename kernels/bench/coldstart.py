@@ -10,6 +10,8 @@ import subprocess
 import sys
 import tempfile
 
+from ..registry import KERNELS
+
 _PROBE = r"""
 import json, sys, time
 start = time.perf_counter()
@@ -31,7 +33,7 @@ except ImportError:
     pass
 from kernels.bench.workloads import Workload
 for backend in ("numba", "jax"):
-    for kernel in kernels.KERNELS:
+    for kernel in sys.argv[2].split(","):
         if backend not in kernels.available(kernel):
             continue
         work = Workload(kernel, dtype=sys.argv[1], n=100)   # data loading is not timed
@@ -43,7 +45,8 @@ print(json.dumps(seconds))
 """
 
 
-def first_calls(dtype: str = "float64", cache_dir: str | None = None, threads: int = 1) -> dict:
+def first_calls(dtype: str = "float64", cache_dir: str | None = None, threads: int = 1,
+                kernels=KERNELS) -> dict:
     """Seconds of ``import kernels`` and of each numba and jax kernel's first minibatch
     (keys ``"numba:softmax"``, ``"jax:softmax"``...), in a new process whose numba and
     JAX caches are under ``cache_dir`` (default: their own)."""
@@ -52,15 +55,18 @@ def first_calls(dtype: str = "float64", cache_dir: str | None = None, threads: i
         env["NUMBA_CACHE_DIR"] = os.path.join(cache_dir, "numba")
         env["JAX_COMPILATION_CACHE_DIR"] = os.path.join(cache_dir, "jax")
         env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"   # our compiles take < 1 s
-    out = subprocess.run([sys.executable, "-c", _PROBE, dtype], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", _PROBE, dtype, ",".join(kernels)], capture_output=True, text=True,
                          env=env, timeout=600)
     if out.returncode:
         raise RuntimeError(f"cold-start probe failed:\n{out.stderr}")
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def measure(dtype: str = "float64", threads: int = 1) -> dict[str, dict]:
-    """``{"compile": first calls with an empty cache, "cached": the same again, warm}``."""
+def measure(dtype: str = "float64", threads: int = 1, kernels=KERNELS, warm: bool = True) -> dict[str, dict]:
+    """``{"compile": first calls with an empty cache, "cached": the same again, warm}``
+    for ``kernels`` (``cached`` left out unless ``warm``)."""
     with tempfile.TemporaryDirectory(prefix="kernels-numba-cache-") as cache:
-        return {"compile": first_calls(dtype, cache, threads),
-                "cached": first_calls(dtype, cache, threads)}
+        result = {"compile": first_calls(dtype, cache, threads, kernels)}
+        if warm:
+            result["cached"] = first_calls(dtype, cache, threads, kernels)
+        return result

@@ -100,6 +100,17 @@ PEERS: dict[str, dict[str, Callable[[], Callable]]] = {
 }
 
 
+def check_names(names) -> tuple[str, ...]:
+    """``names`` as a tuple, each a known peer; ValueError naming the unknown ones."""
+    names = tuple(names)
+    known = sorted({name for peers in PEERS.values() for name in peers})
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown peer(s) {', '.join(unknown)}; valid: {', '.join(known)} "
+                         f"('' for none)")
+    return names
+
+
 def available_peers(kernel: str, names=None) -> dict[str, Callable]:
     """The peers of ``kernel`` that import here (only ``names``, if given), as callables."""
     found = {}

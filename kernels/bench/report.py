@@ -1,27 +1,28 @@
-"""``python -m kernels report``: every kernel x available backend per epoch on real
-Fashion-MNIST, beside the peers and the machine's physical limit, in one process with
-pinned threads (docs/design.md, sections 6 and 7)."""
+"""``python -m kernels report``, the experiment: every kernel x available backend per
+epoch on real Fashion-MNIST, beside the peers and the machine's physical limit, in one
+process with pinned threads (docs/design.md, sections 6 and 7). ``render`` shows it.
+
+The limit's rates are measured before the first kernel and again after each kernel's
+rows, and the best rate of the run is the limit: a rate measured in a neighbour's busy
+second cannot make a row beat its limit. A row that still would (over 100 % of a
+limit it cannot pass: the FLOP limit, or the copy limit for a streaming row) is marked
+disturbed and its percentage withheld."""
 from __future__ import annotations
 
-import gc
-import json
 import os
 import platform
 import statistics
-import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..data import N_CLASSES, SIZES
 from ..registry import KERNELS, available, entry, get
 from ..select import choose, cpu_model
 from . import limits, peers
 from .agree import max_difference
-from .threads import pin, settings
+from .stopwatch import SPREAD_WARNING, time_runs
+from .threads import pinned, settings
 from .workloads import SPECS, Workload, outcome
-
-SPREAD_WARNING = 0.10          # (max - min) / median of a row's rounds above this is flagged
 
 
 @dataclass
@@ -38,41 +39,17 @@ class Row:
     extrapolated: bool
     batches_timed: int
     rounds: int
-    pct_of_limit: float
+    pct_of_limit: float | None    # None: disturbed (the row beat a limit it cannot beat)
     speedup_vs_python: float | None = None
     speedup_vs_numpy: float | None = None
     peer: bool = False
     max_diff_vs_numba: float | None = None   # peers: checked outside the timed region
+    disturbed: bool = False
+    limit_seconds: float | None = None       # the physical limit of the epoch, best rates
 
     @property
     def spread(self) -> float:
         return (self.seconds_max - self.seconds_min) / self.seconds_per_epoch
-
-
-def time_runs(work: Workload, fn, batches: int, rounds: int) -> list[float]:
-    """Seconds of each of ``rounds`` calls of ``work.run(fn, batches)``, garbage collection
-    paused while timing, as timeit does (and, like timeit, no forced collection: with
-    jax's caches alive one costs 0.15 s). Warm up (compile) before calling this."""
-    times = []
-    for _ in range(rounds):
-        gc.disable()
-        try:
-            start = time.perf_counter()
-            work.run(fn, batches)
-            times.append(time.perf_counter() - start)
-        finally:
-            gc.enable()
-    return times
-
-
-def time_run(work: Workload, fn, batches: int, rounds: int) -> float:
-    """Median of ``time_runs``."""
-    return statistics.median(time_runs(work, fn, batches, rounds))
-
-
-def extrapolate(seconds: float, batches_timed: int, batches_per_epoch: int) -> float:
-    """Seconds per epoch from the time of the first ``batches_timed`` minibatches."""
-    return seconds * batches_per_epoch / batches_timed
 
 
 def machine(threads: int, rates: dict[str, float]) -> dict:
@@ -117,22 +94,29 @@ def run(kernels=KERNELS, dtype="float64", dh=50, K=100, threads=1, quick=False,
     examples (figures are then extrapolated to the 60,000, and marked so)."""
     # what kernels.fastest picks in this environment, before the report pins threads
     picks = {k: dict(zip(("backend", "why"), choose(k, dtype=dtype, size=K))) for k in kernels}
-    pin(threads)
+    with pinned(threads):
+        return _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_start,
+                        peer_names, picks)
+
+
+def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_start, peer_names,
+             picks) -> dict:
     peers.set_threads(threads)
     rounds = 3 if quick else 5
     plan = plan_of(kernels, peer_names)
 
     from rich.progress import Progress
-    rows = []
+    rows, measured_rates, limit_work = [], [], []
     with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task("measuring", total=len(plan) + 1)
+        task = bar.add_task("measuring", total=len(plan) + len(kernels) + 2)
         bar.update(task, description="machine limits")
-        rates = limits.measure(dtype, quick, threads)
-        if "mlp_epoch" in kernels:
-            rates["mlp_products_seconds"] = limits.products_seconds(dtype, dh, K, 3 if quick else 5)
+        measured_rates.append(limits.measure(dtype, quick, threads))
         bar.advance(task)
+        products = None
+        if "mlp_epoch" in kernels:
+            products = limits.products_seconds(dtype, dh, K, 3 if quick else 5)
         works = {}
-        for kernel, name, fn, is_peer, stream in plan:
+        for i, (kernel, name, fn, is_peer, stream) in enumerate(plan):
             bar.update(task, description=f"{kernel} / {name}")
             key = (kernel, stream)
             work = works.get(key) or works.setdefault(key, Workload(kernel, K, dtype, dh, examples, stream))
@@ -149,9 +133,22 @@ def run(kernels=KERNELS, dtype="float64", dh=50, K=100, threads=1, quick=False,
             mode = ("streaming" if stream else "cache-hot") if work.spec.streams else ""
             rows.append(Row(kernel, name, dtype, dh if work.spec.bound == "flop" else None, K, mode,
                             median, min(times) * scale, max(times) * scale, batches < full,
-                            batches, n_rounds, 100 * work.limit_seconds(rates) / median, peer=is_peer,
-                            max_diff_vs_numba=diff))
+                            batches, n_rounds, None, peer=is_peer, max_diff_vs_numba=diff))
+            limit_work.append(work)
             bar.advance(task)
+            if i + 1 == len(plan) or plan[i + 1][0] != kernel:   # the kernel's last row
+                bar.update(task, description="machine limits again")
+                measured_rates.append(limits.measure(dtype, True, threads))
+                bar.advance(task)
+    rates = best_rates(measured_rates)
+    if products is not None:
+        rates["mlp_products_seconds"] = products
+    for row, work in zip(rows, limit_work):
+        row.limit_seconds = work.limit_seconds(rates)
+        pct = 100 * row.limit_seconds / row.seconds_per_epoch
+        row.disturbed = pct > 100 and row.mode != "cache-hot"
+        row.pct_of_limit = None if row.disturbed else pct
+
     def baseline(row, backend):     # same kernel and mode; python has only cache-hot rows
         for mode in (row.mode, "cache-hot"):
             for r in rows:
@@ -164,131 +161,20 @@ def run(kernels=KERNELS, dtype="float64", dh=50, K=100, threads=1, quick=False,
             base = baseline(row, backend)
             setattr(row, attr, None if base is None else base / row.seconds_per_epoch)
     result = {"machine": machine(threads, rates), "rows": [asdict(r) for r in rows], "fastest": picks,
+              "rate_measurements": measured_rates,
               "noisy": [f"{r.kernel}/{r.backend}{' ' + r.mode if r.mode else ''}"
-                        for r in rows if r.rounds > 1 and r.spread > SPREAD_WARNING]}
+                        for r in rows if r.rounds > 1 and r.spread > SPREAD_WARNING],
+              "disturbed": [f"{r.kernel}/{r.backend}{' ' + r.mode if r.mode else ''}"
+                            for r in rows if r.disturbed]}
     if cold_start:
         from . import coldstart
-        result["cold_start"] = coldstart.measure(dtype, threads)
+        with Progress(disable=not progress, transient=True) as bar:
+            bar.add_task("cold start: first calls in fresh processes", total=None)
+            result["cold_start"] = coldstart.measure(dtype, threads, kernels, warm=not quick)
     return result
 
 
-def table(result: dict):
-    """A rich Table of the rows."""
-    from rich.table import Table
-    m = result["machine"]
-    t = Table(title=f"seconds per Fashion-MNIST epoch (60,000 examples, K = {result['rows'][0]['K']}) "
-                    f"- {m['cpu']}, {m['threads']} thread(s)", title_justify="left")
-    for col in ("kernel", "backend", "mode", "s / epoch", "min - max", "x python", "x numpy",
-                "% of limit", "peer - numba"):
-        t.add_column(col, justify="left" if col in ("kernel", "backend", "mode") else "right")
-    previous = None
-    for r in result["rows"]:
-        name = r["backend"] + (" (peer)" if r["peer"] else "")
-        secs = f"{'~' if r['extrapolated'] else ''}{r['seconds_per_epoch']:.4g}"
-        fmt = lambda v: "" if v is None else f"{v:.3g}"
-        t.add_row(r["kernel"] if r["kernel"] != previous else "", name, r["mode"], secs,
-                  f"{r['seconds_min']:.3g} - {r['seconds_max']:.3g}",
-                  fmt(r["speedup_vs_python"]), fmt(r["speedup_vs_numpy"]), f"{r['pct_of_limit']:.3g}",
-                  "" if r.get("max_diff_vs_numba") is None else f"{r['max_diff_vs_numba']:.1e}",
-                  end_section=False)
-        previous = r["kernel"]
-    return t
-
-
-def plot(result: dict, path: str) -> None:
-    """Bar chart of seconds per epoch (log scale) grouped by kernel, the limit as a line."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    rows = result["rows"]
-    kernels = list(dict.fromkeys(r["kernel"] for r in rows))
-    fig, ax = plt.subplots(figsize=(max(8, 0.6 * len(rows)), 5.5))
-    x, ticks, labels = 0, [], []
-    for kernel in kernels:
-        group = [r for r in rows if r["kernel"] == kernel]
-        xs = np.arange(x, x + len(group))
-        colors = ["tab:gray" if r["peer"] else "tab:blue" for r in group]
-        hatch = ["//" if r["extrapolated"] else "" for r in group]
-        for xi, r, c, h in zip(xs, group, colors, hatch):
-            ax.bar(xi, r["seconds_per_epoch"], color=c, hatch=h, edgecolor="black", linewidth=0.5)
-        limit = group[0]["seconds_per_epoch"] * group[0]["pct_of_limit"] / 100
-        ax.hlines(limit, xs[0] - 0.45, xs[-1] + 0.45, colors="tab:red", linewidth=2,
-                  label="physical limit" if kernel == kernels[0] else None)
-        ticks += list(xs)
-        labels += [f"{kernel}\n{r['backend']}{' ' + r['mode'] if r['mode'] else ''}" for r in group]
-        x += len(group) + 1
-    ax.set_yscale("log")
-    ax.set_ylabel("seconds per epoch (log); hatched: extrapolated, grey: peer")
-    ax.set_xticks(ticks, labels, rotation=60, ha="right", fontsize=8)
-    m = result["machine"]
-    ax.set_title(f"{m['cpu']}, {m['threads']} thread(s), {rows[0]['dtype']}")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def save_json(result: dict, path: str) -> None:
-    with open(path, "w") as f:
-        json.dump(result, f, indent=1)
-
-
-def print_report(result: dict) -> None:
-    from rich.console import Console
-    console = Console()
-    console.print(table(result))
-    m = result["machine"]
-    console.print(f"limits measured in this run: peak {m['peak_flops'] / 1e9:.1f} GFLOP/s (np.dot "
-                  f"2048^2), copy {m['copy_bandwidth'] / 1e9:.1f} GB/s (np.copyto on {m['threads']} "
-                  f"thread(s), read + write), "
-                  f"np.exp {m['exp_rate'] / 1e9:.2f} G elements/s")
-    console.print("~ extrapolated from the first minibatches; % of limit = limit / measured "
-                  "(MLP: FLOP / peak; gradient_norm, softmax: bytes / copy bandwidth). mode: "
-                  "streaming = every output written into one preallocated array (out=), the fair "
-                  "comparison with the bandwidth limit; cache-hot = each output discarded, so the "
-                  "allocator reuses one cache-hot buffer")
-    products = m.get("mlp_products_seconds")
-    epoch = {r["backend"]: r for r in result["rows"] if r["kernel"] == "mlp_epoch" and not r["peer"]}
-    if products and epoch:
-        best = min(epoch.values(), key=lambda r: r["seconds_per_epoch"])
-        limit = best["seconds_per_epoch"] * best["pct_of_limit"] / 100
-        console.print(f"mlp_epoch's five matrix products alone (np.dot into preallocated arrays at the "
-                      f"epoch's shapes): {products:.3g} s per epoch = {100 * limit / products:.3g} % of "
-                      f"the FLOP limit, the bound any backend calling this BLAS can reach; "
-                      f"{best['backend']}'s epoch is {100 * products / best['seconds_per_epoch']:.3g} % of it")
-
-    def backend_rows(kernel):      # the kernel's rows but plain Python and the peers
-        return [r for r in result["rows"] if r["kernel"] == kernel and not r["peer"] and r["backend"] != "python"]
-
-    grad = backend_rows("gradient_norm")
-    if grad and m.get("store_bandwidth"):
-        ceiling = m["store_bandwidth"] / m["copy_bandwidth"]    # as a fraction of the limit
-        line = ", ".join(f"{r['backend']} {r['mode']} {r['pct_of_limit'] / ceiling:.3g} %" for r in grad)
-        console.print(f"gradient_norm, ordinary-store ceiling: a stream written with ordinary stores "
-                      f"(np.multiply into a preallocated array) runs at {m['store_bandwidth'] / 1e9:.1f} "
-                      f"GB/s = {100 * ceiling:.3g} % of the copy limit (memcpy's non-temporal stores "
-                      f"skip reading each output line first); as % of it: {line}")
-    soft = backend_rows("softmax")
-    if soft:
-        exp_bound = SIZES["train"] * N_CLASSES / m["exp_rate"]   # the epoch's exponentials
-        line = ", ".join(f"{r['backend']}{' ' + r['mode'] if r['mode'] else ''} "
-                         f"{100 * exp_bound / r['seconds_per_epoch']:.3g} %"
-                         for r in soft)
-        console.print(f"softmax, compute-side bound: its 600,000 exponentials at np.exp's measured "
-                      f"rate take {exp_bound:.3g} s per epoch; as % of it: {line}")
-    if result.get("noisy"):
-        console.print(f"[yellow]warning: spread (max - min) / median above "
-                      f"{SPREAD_WARNING:.0%} in: {', '.join(result['noisy'])}[/yellow]")
-    console.print(f"threads: {m['thread_settings']}; process pinned to cores {m['affinity']}; versions: "
-                  + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v))
-    if result.get("variants"):
-        from . import variants
-        console.print(variants.table(result["variants"], m))
-    console.print("kernels.fastest() here picks: " + ", ".join(
-        f"{k} -> {v['backend']} ({v['why']})" for k, v in result["fastest"].items()))
-    cold = result.get("cold_start")
-    if not cold:
-        return
-    console.print("cold start, new process, first minibatch (seconds, fresh compile / warm cache): "
-                  + ", ".join(f"{k} {cold['compile'][k]:.3f} / {cold['cached'][k]:.3f}"
-                              for k in cold["compile"] if ":" in k))
+def best_rates(measured: list[dict[str, float]]) -> dict[str, float]:
+    """The fastest of each rate over several measurements of ``limits.measure``: the
+    machine reached it, so a slower figure was a disturbed moment."""
+    return {name: max(m[name] for m in measured) for name in measured[0]}

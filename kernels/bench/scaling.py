@@ -20,6 +20,7 @@ the crossovers, where the fastest backend changes along an axis; and the record 
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 from dataclasses import asdict, dataclass
@@ -28,7 +29,8 @@ import numpy as np
 
 from ..data import SIZES
 from ..registry import KERNELS, available, entry, get
-from .report import machine, time_runs
+from .report import machine
+from .stopwatch import time_runs
 from .workloads import SPECS, Workload
 
 GRID = {"K": (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000),
@@ -133,15 +135,18 @@ def sweep(grid=None, kernels=KERNELS, dtypes=("float64",), threads: int | None =
     """Measure every point of ``plan`` (the process pinned to ``threads`` cores; None:
     the environment's setting, as autotune leaves it); the result holds the machine,
     the rates of each dtype, the points, the fits and the crossovers."""
-    from rich.progress import Progress
-    from . import limits
-    from .threads import pin
+    from .threads import pinned
     grid = grid or (QUICK_GRID if quick else GRID)
     # quick: even a compiled backend skips a call over 2 s (the example-loop MLP at
     # K = 60,000 takes 7 s per call, and its per-example curve is flat)
     budget, rounds, cap = (0.03, 3, 1.0) if quick else (0.15, 3, 10.0)
-    if threads is not None:
-        pin(threads)
+    with contextlib.nullcontext() if threads is None else pinned(threads):
+        return _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap)
+
+
+def _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap) -> dict:
+    from rich.progress import Progress
+    from . import limits
     rates = {dt: limits.measure(dt, quick=True, threads=threads or 1) for dt in dtypes}
     todo = plan(grid, kernels, dtypes, slow)
     points, last = [], {}

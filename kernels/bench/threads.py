@@ -2,6 +2,7 @@
 the allocator's policy, so that a timing does not depend on the process's history."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
@@ -43,6 +44,35 @@ def pin(n: int) -> dict[str, object]:
         os.environ["NUMBA_NUM_THREADS"] = str(n)
     steady_allocator()
     return settings()
+
+
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def pinned(n: int):
+    """``pin(n)`` for the block, then back to what was in force before it: the thread
+    variables, the affinity, each loaded BLAS's thread count and numba's (the
+    allocator's fixed policy stays). Yields the settings in force in the block."""
+    from threadpoolctl import ThreadpoolController
+    env = {v: os.environ.get(v) for v in THREAD_VARIABLES}
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    blas = [(lib, lib.num_threads) for lib in ThreadpoolController().lib_controllers]
+    numba_threads = sys.modules["numba"].get_num_threads() if "numba" in sys.modules else None
+    try:
+        yield pin(n)
+    finally:
+        for var, value in env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+        if affinity is not None:
+            os.sched_setaffinity(0, affinity)
+        for lib, threads in blas:
+            lib.set_num_threads(threads)
+        if numba_threads is not None:
+            sys.modules["numba"].set_num_threads(numba_threads)
 
 
 # glibc mallopt parameters (malloc.h) and the values set: blocks up to 32 MiB (the

@@ -9,8 +9,8 @@ import itertools
 import statistics
 
 from ..registry import available, get
-from .report import time_runs
-from .threads import pin
+from .stopwatch import time_runs
+from .threads import pin, pinned
 from .workloads import SPECS, Workload
 
 BACKEND = "numba"
@@ -28,7 +28,7 @@ def run(kernels, dtypes, threads, dh: int = 50, rounds: int = 5, examples=None,
     fn = {k: get(k, BACKEND) for k in kernels}
     settings = list(itertools.product(kernels, dtypes, threads))
     times: dict[tuple, list[float]] = {s: [] for s in settings}
-    with Progress(disable=not progress, transient=True) as bar:
+    with Progress(disable=not progress, transient=True) as bar, pinned(max(threads)):
         task = bar.add_task("variants", total=rounds * len(settings))
         for n in threads:                      # compile every setting once, untimed
             pin(n)
@@ -41,7 +41,6 @@ def run(kernels, dtypes, threads, dh: int = 50, rounds: int = 5, examples=None,
                 work = works[kernel, dtype]
                 times[kernel, dtype, n] += time_runs(work, fn[kernel], work.batches, 1)
                 bar.advance(task)
-    pin(threads[0])
     rows = []
     for kernel, dtype, n in settings:
         scale = Workload.full_batches(100) / works[kernel, dtype].batches
@@ -59,17 +58,19 @@ def run(kernels, dtypes, threads, dh: int = 50, rounds: int = 5, examples=None,
 
 
 def table(result: dict, machine: dict):
-    """A rich Table of the variants."""
+    """A rich Table of the variants, under 80 columns."""
+    from rich import box
     from rich.table import Table
     t = Table(title=f"same run, rounds interleaved: {BACKEND} per epoch (K = 100) by dtype and "
-                    f"threads - {machine['cpu']}", title_justify="left")
-    for col in ("kernel", "dtype", "threads", "mode", "s / epoch", "min - max",
-                f"x {result['threads'][0]} thread(s)", "x float64"):
-        t.add_column(col, justify="left" if col in ("kernel", "dtype", "mode") else "right")
+                    f"threads - {machine['cpu']}", title_justify="left", box=box.SIMPLE_HEAD,
+              pad_edge=False)
+    for col in ("kernel", "dtype", "threads", "s / epoch", "spread",
+                f"x {result['threads'][0]} thr", "x float64"):
+        t.add_column(col, justify="left" if col in ("kernel", "dtype") else "right", overflow="fold")
     for r in result["rows"]:
         fmt = lambda v: "" if v is None else f"{v:.2f}"
-        t.add_row(r["kernel"], r["dtype"], str(r["threads"]), r["mode"],
-                  f"{'~' if r['extrapolated'] else ''}{r['seconds_per_epoch']:.4g}",
-                  f"{r['seconds_min']:.3g} - {r['seconds_max']:.3g}",
-                  fmt(r["speedup_vs_threads"]), fmt(r["speedup_vs_float64"]))
+        spread = (r["seconds_max"] - r["seconds_min"]) / r["seconds_per_epoch"]
+        t.add_row(r["kernel"] + (" stream" if r["mode"] == "streaming" else ""), r["dtype"],
+                  str(r["threads"]), f"{'~' if r['extrapolated'] else ''}{r['seconds_per_epoch']:.4g}",
+                  f"{spread:.0%}", fmt(r["speedup_vs_threads"]), fmt(r["speedup_vs_float64"]))
     return t

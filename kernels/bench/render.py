@@ -1,0 +1,161 @@
+"""What a person reads of a report: tables that fit 80 columns (one per kernel, numbers
+never elided), the notes on each bound, a Markdown page, a chart, and the closing summary.
+Everything here reads the result dictionary of ``report.run`` (or its saved JSON)."""
+from __future__ import annotations
+
+from ..data import N_CLASSES, SIZES
+
+BOUND = {"flop": "FLOP limit (matrix products at the peak FLOP/s)",
+         "bytes": "bandwidth limit (bytes in and out at the copy bandwidth)"}
+COLUMNS = ("backend", "s / epoch", "spread", "x python", "x numpy", "% limit", "vs numba")
+
+
+def label(row: dict) -> str:
+    """The row's name: backend, (peer), and its mode shortened (stream / hot)."""
+    mode = {"streaming": " stream", "cache-hot": " hot"}.get(row["mode"], "")
+    return f"{row['backend']}{' (peer)' if row['peer'] else ''}{mode}"
+
+
+def cells(row: dict) -> list[str]:
+    """The row's figures as text, in the order of COLUMNS."""
+    fmt = lambda v, spec: "" if v is None else format(v, spec)
+    spread = (row["seconds_max"] - row["seconds_min"]) / row["seconds_per_epoch"]
+    pct = "disturbed" if row.get("disturbed") else fmt(row["pct_of_limit"], ".3g")
+    return [label(row), f"{'~' if row['extrapolated'] else ''}{row['seconds_per_epoch']:.4g}",
+            f"{spread:.0%}" if row["rounds"] > 1 else "", fmt(row["speedup_vs_python"], ".3g"),
+            fmt(row["speedup_vs_numpy"], ".3g"), pct, fmt(row.get("max_diff_vs_numba"), ".0e")]
+
+
+def limit_of(row: dict) -> float | None:
+    """The row's physical limit in seconds per epoch (reports before limit_seconds was
+    recorded: from its percentage)."""
+    if row.get("limit_seconds"):
+        return row["limit_seconds"]
+    return None if row["pct_of_limit"] is None else row["seconds_per_epoch"] * row["pct_of_limit"] / 100
+
+
+def kernels_of(result: dict) -> list[str]:
+    return list(dict.fromkeys(r["kernel"] for r in result["rows"]))
+
+
+def bound_of(kernel: str, rows: list[dict]) -> str:
+    return "flop" if any(r["dh"] is not None for r in rows if r["kernel"] == kernel) else "bytes"
+
+
+def tables(result: dict):
+    """One rich Table per kernel, each under 80 columns."""
+    from rich import box
+    from rich.table import Table
+    for kernel in kernels_of(result):
+        rows = [r for r in result["rows"] if r["kernel"] == kernel]
+        t = Table(title=f"{kernel}: {BOUND[bound_of(kernel, result['rows'])]}", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+        for col in COLUMNS:
+            t.add_column(col, justify="left" if col == "backend" else "right", overflow="fold")
+        for r in rows:
+            t.add_row(*cells(r))
+        yield t
+
+
+def header(result: dict) -> str:
+    m, first = result["machine"], result["rows"][0]
+    dh = next((r["dh"] for r in result["rows"] if r["dh"]), None)
+    return (f"Seconds per Fashion-MNIST epoch (60,000 examples, K = {first['K']}, {first['dtype']}"
+            f"{f', MLP dh = {dh}' if dh else ''}), "
+            f"{m['cpu']}, {m['threads']} thread(s); lower is better")
+
+
+def notes(result: dict) -> list[str]:
+    """The lines under the tables: legend, limits, the bounds of each kernel, warnings."""
+    m, rows = result["machine"], result["rows"]
+    out = [f"limits (best of {len(result.get('rate_measurements', [])) or 1} measurements in this "
+           f"run): peak {m['peak_flops'] / 1e9:.1f} GFLOP/s (np.dot 2048^2), copy "
+           f"{m['copy_bandwidth'] / 1e9:.1f} GB/s (np.copyto, read + write), np.exp "
+           f"{m['exp_rate'] / 1e9:.2f} G elements/s",
+           "~ extrapolated from the first minibatches; spread = (max - min) / median of the "
+           "rounds; % limit = limit / measured; stream: every output written into one "
+           "preallocated array (out=), the fair comparison with the bandwidth limit; hot: each "
+           "output discarded, so one cache-hot buffer is reused; vs numba: max |peer - numba|"]
+    own = lambda kernel: [r for r in rows if r["kernel"] == kernel and not r["peer"]
+                          and r["backend"] != "python"]
+    products, epoch = m.get("mlp_products_seconds"), own("mlp_epoch")
+    if products and epoch:
+        best = min(epoch, key=lambda r: r["seconds_per_epoch"])
+        flop_limit = limit_of(best)
+        out.append(f"mlp_epoch: its five matrix products alone (np.dot, preallocated, the epoch's "
+                   f"shapes) take {products:.3g} s = {100 * flop_limit / products:.3g} % of the FLOP "
+                   f"limit, the bound of any backend calling this BLAS; {best['backend']}'s epoch is "
+                   f"{100 * products / best['seconds_per_epoch']:.3g} % of it")
+    grad = [r for r in own("gradient_norm") if r["pct_of_limit"] is not None]
+    if grad and m.get("store_bandwidth"):
+        ceiling = m["store_bandwidth"] / m["copy_bandwidth"]
+        out.append(f"gradient_norm: ordinary stores (np.multiply into a preallocated array) run at "
+                   f"{m['store_bandwidth'] / 1e9:.1f} GB/s = {100 * ceiling:.3g} % of the copy limit "
+                   f"(memcpy's non-temporal stores skip reading each line first); as % of that "
+                   f"ceiling: " + ", ".join(f"{label(r)} {r['pct_of_limit'] / ceiling:.3g} %" for r in grad))
+    soft = own("softmax")
+    if soft:
+        exp_bound = SIZES["train"] * N_CLASSES / m["exp_rate"]
+        out.append(f"softmax: its 600,000 exponentials at np.exp's rate take {exp_bound:.3g} s per "
+                   f"epoch (compute-side bound); as % of it: "
+                   + ", ".join(f"{label(r)} {100 * exp_bound / r['seconds_per_epoch']:.3g} %" for r in soft))
+    if result.get("disturbed"):
+        out.append(f"disturbed (faster than a limit it cannot beat even with the best rates of the "
+                   f"run; percentage withheld): {', '.join(result['disturbed'])}")
+    if result.get("noisy"):
+        out.append(f"warning: spread above 10 % in: {', '.join(result['noisy'])}")
+    out.append(f"threads: {m['thread_settings']}; cores {m['affinity']}; versions: "
+               + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v))
+    cold = result.get("cold_start")
+    if cold:
+        keys = [k for k in cold["compile"] if ":" in k]
+        warm = cold.get("cached", {})
+        out.append("cold start, first minibatch in a fresh process (s, fresh compile"
+                   + (" / warm cache" if warm else "") + "): "
+                   + ", ".join(f"{k} {cold['compile'][k]:.3f}" + (f" / {warm[k]:.3f}" if k in warm else "")
+                               for k in keys))
+    return out
+
+
+def summary(result: dict) -> list[str]:
+    """The closing lines: what fastest picks, the headline ratios, % of limit."""
+    out = ["kernels.fastest() here picks: " + ", ".join(
+        f"{k} -> {v['backend']}" for k, v in result["fastest"].items())]
+    for kernel in kernels_of(result):
+        rows = [r for r in result["rows"] if r["kernel"] == kernel and not r["peer"]]
+        rows = [r for r in rows if r["mode"] in ("", "streaming")] or rows
+        best = min(rows, key=lambda r: r["seconds_per_epoch"])
+        parts = [f"{kernel}: {label(best)} fastest, {best['seconds_per_epoch']:.3g} s"]
+        for attr, name in (("speedup_vs_numpy", "numpy"), ("speedup_vs_python", "python")):
+            if best[attr] is not None and best["backend"] != name:
+                parts.append(f"{best[attr]:.3g}x {name}")
+        pct = "disturbed" if best.get("disturbed") else f"{best['pct_of_limit']:.3g} % of limit"
+        out.append(", ".join(parts + [pct]))
+    return out
+
+
+def markdown(result: dict) -> str:
+    """The report as a Markdown page (tables and notes)."""
+    lines = [f"# {header(result)}", ""]
+    for kernel in kernels_of(result):
+        lines += [f"## {kernel}: {BOUND[bound_of(kernel, result['rows'])]}", "",
+                  "| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] + ["--:"] * (len(COLUMNS) - 1)) + "|"]
+        lines += ["| " + " | ".join(cells(r)) + " |" for r in result["rows"] if r["kernel"] == kernel]
+        lines.append("")
+    lines += [f"- {line}" for line in notes(result) + summary(result)]
+    return "\n".join(lines) + "\n"
+
+
+def print_report(result: dict, console=None) -> None:
+    from rich.console import Console
+    console = console or Console()
+    console.print(header(result))
+    for t in tables(result):
+        console.print(t)
+    for line in notes(result):
+        console.print(line, highlight=False)
+    if result.get("variants"):
+        from .variants import table
+        console.print(table(result["variants"], result["machine"]))
+    for line in summary(result):
+        console.print(line, highlight=False)
