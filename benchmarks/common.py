@@ -19,10 +19,9 @@ def backend_or_skip(kernel, backend):
 class Prepared:
     """Benchmarks on one kernel's epoch on real Fashion-MNIST at K = 100, pinned threads.
 
-    asv's timing settings, from the measured noise on the 2-core CI machine (the median
-    of 3-5 whole epochs moves by 2-5 % between runs; a second round in new processes
-    moved it no more and doubled the cost of every benchmark): one round, 3 to 5
-    samples of one epoch each within 10 s, no warm-up time (setup compiles).
+    asv's timing settings: one round, 3 to 5 samples of one epoch each within 10 s, no
+    warm-up time (setup compiles). A second round in new processes did not narrow the
+    spread between runs and doubled the cost of every benchmark.
     """
 
     kernel = None

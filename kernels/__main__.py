@@ -1,11 +1,10 @@
-"""Command line: ``python -m kernels {report,scaling,autotune,data,agree,train,evaluate}``.
+"""Command line: ``python -m kernels {report,scaling,autotune,compare,data,agree,train,evaluate}``.
 
 Every failure caused by the user's input, files or environment ends as one line on
 stderr and a non-zero exit, never a traceback (``main`` catches them)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 
@@ -89,48 +88,48 @@ def _kernels(text: str | None) -> tuple[str, ...]:
 
 
 def cmd_autotune(args) -> int:
-    """Time the backends of every kernel here along the K axis, both dtypes, and record
-    the winners, which kernels.fastest then uses in every later process."""
+    """Time the backends of every kernel here along the K axis, both dtypes, in this
+    process's thread conditions, and record what kernels.fastest should pick."""
     from rich.console import Console
-    from rich.table import Table
     from .bench import tuning
-    from .select import record_path
+    from .record import record_path
     measured = tuning.run(threads=args.threads, quick=args.quick)
-    t = Table(title="what kernels.fastest picks per kernel, dtype and minibatch size K",
-              title_justify="left")
-    for col, justify in (("kernel", "left"), ("dtype", "left"), ("K", "right"), ("pick", "left"),
-                         ("best", "right"), ("spread", "right")):
-        t.add_column(col, justify=justify)
-    for kernel, dtype, size, pick, margin, spread, why in tuning.winners(measured):
-        t.add_row(kernel, dtype, str(size), pick + (" (tie)" if "tie" in why else ""),
-                  "" if margin is None else f"{margin:.2f}x", f"{spread:.1%}")
-    console = Console(width=max(80, Console().width))
-    console.print(t)
-    console.print("best: the fastest backend's margin over the shipped ranking's choice "
-                  f"({', '.join(sorted({tuning.ranked(k) for k in measured['results']}))}); "
-                  f"spread: (max - min) / min of the {tuning.PASSES} passes' figures (the larger of "
-                  "the two backends'); a pick overrides the ranking only when the margin exceeds "
-                  "1 + spread, otherwise tie")
+    console = Console()
+    console.print(tuning.table(measured))
+    console.print(tuning.LEGEND, highlight=False)
     console.print(f"recorded in {record_path()}")
     return 0
+
+
+def cmd_compare(args) -> int:
+    """Did HEAD make anything slower than BASE? asv builds both commits; each kernel's
+    epoch over a same-process reference, several processes per commit, rank test."""
+    from rich.console import Console
+    from .bench import compare
+    console = Console(stderr=True)
+    records = compare.compare(args.base, args.head, args.bench, args.rounds,
+                              progress=lambda line: console.print(line, style="dim", highlight=False))
+    Console().print(compare.table(records))
+    for r in records:
+        print(f"{r['benchmark']}: {r['evidence']}")
+    if args.json:
+        compare.save_json(records, args.json)
+    return 1 if any(r["verdict"] == "slower" for r in records) else 0
 
 
 def cmd_scaling(args) -> int:
     """Sweep K, dh and the image side per kernel x backend x dtype; print the fitted cost
     models and the crossovers, write scaling.json and the plots into --out."""
     from pathlib import Path
-    from .bench import scaling, scaling_plots
+    from .bench import outputs, scaling, scaling_plots
     kernels = _kernels(args.kernels)
-    dtypes = tuple(args.dtype)
     _cores(args.threads)
-    from .bench import outputs
     out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("scaling"))
-    result = scaling.sweep(kernels=kernels, dtypes=dtypes, threads=args.threads, quick=args.quick)
-    out.mkdir(parents=True, exist_ok=True)
+    result = scaling.sweep(kernels=kernels, dtypes=tuple(args.dtype), threads=args.threads,
+                           quick=args.quick)
     scaling_plots.print_summary(result)
-    (out / "scaling.json").write_text(json.dumps(result, indent=1))
-    files = scaling_plots.write_plots(result, out)
-    print("wrote", ", ".join(str(f) for f in [out / "scaling.json", *files]))
+    files = outputs.save_scaling(result, out)
+    print("wrote:", *files, sep="\n  ")
     return 0
 
 
@@ -178,18 +177,18 @@ def dtype_list(text: str) -> list[str]:
     return dtypes
 
 
-def nonnegative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text}")
-    return value
+def at_least(low: int):
+    """An argparse type: an integer >= ``low``."""
+    def check(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}; got {text}")
+        return value
+    check.__name__ = "integer"            # argparse's "invalid integer value: 'x'"
+    return check
 
 
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text}")
-    return value
+nonnegative, positive = at_least(0), at_least(1)
 
 
 def main(argv=None) -> int:
@@ -224,6 +223,13 @@ def main(argv=None) -> int:
                    "fingerprint; default: leave the environment as it is)")
     p.add_argument("--quick", action="store_true", help="five sizes K and fewer rounds (about a minute)")
     p.set_defaults(run=cmd_autotune)
+    p = sub.add_parser("compare", help=cmd_compare.__doc__)
+    p.add_argument("base", help="the commit compared against (e.g. main)")
+    p.add_argument("head", help="the commit under test (e.g. HEAD)")
+    p.add_argument("--bench", metavar="REGEX", help="only benchmarks whose name matches")
+    p.add_argument("--json", metavar="PATH", help="also write the records as JSON")
+    p.add_argument("--rounds", type=positive, default=7, help="asv runs per commit (default 7)")
+    p.set_defaults(run=cmd_compare)
     p = sub.add_parser("scaling", help=cmd_scaling.__doc__)
     p.add_argument("--quick", action="store_true", help="fewer sizes, float64, short timings (under 2 min)")
     p.add_argument("--dtype", type=dtype_list, default=["float64"], help="float64 and/or float32, "
@@ -280,7 +286,8 @@ def main(argv=None) -> int:
     from .registry import BackendUnavailable
     try:
         return args.run(args)
-    except (DataError, OSError, ValueError, KeyError, BackendUnavailable, DivergenceError) as exc:
+    except (DataError, OSError, ValueError, KeyError, BackendUnavailable, DivergenceError,
+            RuntimeError) as exc:
         # KeyError's str() adds quotes; its message is its argument
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         raise SystemExit(f"kernels {args.command}: {message}") from None

@@ -178,10 +178,10 @@ def _load(split: str, directory: Path, dtype: str):
     return X, y
 
 
-# Decoding a split costs about 1.2 s per process (0.75 s of it first-touching 376 MB of
-# fresh memory for the float64 array), which every benchmark process paid. The decoded
-# array is therefore kept beside the downloads as .npy and memory-mapped (0.3 s, the
-# sha256 of the array included). It is used only while its source file is unchanged
+# Decoding a split, most of it first-touching 376 MB of fresh memory for the float64
+# array, is paid by every benchmark process. The decoded array is therefore kept beside
+# the downloads as .npy and memory-mapped (docs/design.md, section 4; the sha256 of the
+# array checked on every use). It is used only while its source file is unchanged
 # (path, size, mtime) and its bytes match the sha256 recorded when it was written;
 # otherwise it is rebuilt from the verified source. Writing it is best effort.
 

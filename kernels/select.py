@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import json
 import math
 import os
-import tempfile
-import warnings
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from .record import derived_cache, forget, load_record  # noqa: F401  (forget: public here too)
 from .registry import KERNELS, BackendUnavailable, backends, entry, get
 
 ENV = "KERNELS_BACKEND"
@@ -107,156 +104,9 @@ def size_class(size: int | None, measured) -> int | None:
     return min(measured, key=lambda c: abs(math.log(size) - math.log(c)), default=None)
 
 
-# ---- the autotune record -------------------------------------------------------------
-
-def record_path() -> Path:
-    import platformdirs
-    return Path(platformdirs.user_cache_dir("kernels")) / "autotune.json"
-
-
-def fingerprint() -> dict:
-    """What must not change for a record to hold: CPU, cores, threads, versions."""
-    import numpy
-    from importlib.metadata import PackageNotFoundError, version
-
-    def installed(name):                  # without importing it
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return None
-
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "conditions": conditions(),
-            "numpy": numpy.__version__, "numba": installed("numba"), "jax": installed("jax"),
-            "kernels": installed("kernels")}
-
-
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
-
-
-def conditions() -> dict:
-    """The process's thread conditions, read without importing numba or a BLAS: the thread
-    variables (unset: each library's default, one thread per core) and the cores the
-    process may run on. A record measured under other conditions is not used."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"threads": {v: os.environ.get(v) for v in THREAD_VARIABLES}, "allowed_cores": cores}
-
-
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo), or what ``platform`` knows elsewhere."""
-    import platform
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
-def _valid_results(results, what: str = "results") -> dict:
-    """``{kernel: {dtype: {K: {backend: value}}}}`` of known kernels and backends with only
-    positive integer sizes K and finite values, positive for ``results`` (seconds per
-    example), >= 0 for ``spread``; raises ValueError naming the first thing wrong."""
-    def table(value, where):
-        if not isinstance(value, dict):
-            raise ValueError(f"{where} is {type(value).__name__}, not a table")
-        return value
-    for kernel, by_dtype in table(results, repr(what)).items():
-        if kernel not in KERNELS:
-            raise ValueError(f"it names the kernel {kernel!r}, which this version does not know")
-        for dtype, by_size in table(by_dtype, f"{what}[{kernel!r}]").items():
-            for size, values in table(by_size, f"{what}[{kernel!r}][{dtype!r}]").items():
-                where = f"{what}[{kernel!r}][{dtype!r}][{size!r}]"
-                if not (isinstance(size, str) and size.isdigit() and int(size) > 0):
-                    raise ValueError(f"{where}: the size {size!r} is not a positive integer")
-                for backend, value in table(values, where).items():
-                    if backend not in backends(kernel):
-                        raise ValueError(f"it names the backend {backend!r} of {kernel}, which "
-                                         f"this version does not know")
-                    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                            or not math.isfinite(value) or value < 0 or (value == 0 and what == "results"):
-                        raise ValueError(f"{where}[{backend!r}] = {value!r} is not a "
-                                         f"{'time in seconds' if what == 'results' else 'spread'}")
-    return results
-
-
-_record_cache: dict[str, object] = {}
-
-
-def load_record() -> dict | None:
-    """This machine's autotune record ``{"results": {kernel: {dtype: {K: {backend: s}}}},
-    "spread": {same keys: relative spread of the backend's ratio to the winner}}``, or
-    None when there is none, it is unreadable or malformed, names a kernel or backend this
-    version does not know, or was measured on another machine, version or thread setting
-    (each warned once, in one line; never an exception)."""
-    path = record_path()
-    key = str(path)
-    if key in _record_cache:
-        return _record_cache[key]
-    result = None
-    try:
-        if path.exists():
-            record = json.loads(path.read_text())
-            if not isinstance(record, dict) or "results" not in record:
-                raise ValueError("no 'results' table")
-            _valid_results(record["results"])
-            _valid_results(record.setdefault("spread", {}), "spread")
-            if record.get("fingerprint") != fingerprint():
-                warnings.warn(f"ignoring the autotune record {path}: it was measured on another "
-                              f"machine, version or thread setting (thread variables, allowed "
-                              f"cores); run `python -m kernels autotune` here", stacklevel=3)
-            else:
-                result = record
-    except (OSError, ValueError) as exc:        # JSONDecodeError and UnicodeError are ValueErrors
-        warnings.warn(f"ignoring the unreadable autotune record {path} ({exc}); run "
-                      f"`python -m kernels autotune` to make a new one", stacklevel=3)
-    _record_cache[key] = result
-    return result
-
-
-def check_writable() -> Path:
-    """Raise OSError (naming the directory) unless the record can be written: autotune
-    calls this before it times anything."""
-    path = record_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".autotune-probe-"):
-            pass
-    except OSError as exc:
-        raise OSError(f"cannot write the autotune record in {path.parent} ({exc.strerror or exc}); "
-                      f"set XDG_CACHE_HOME to a writable directory") from exc
-    return path
-
-
-def save_record(results: dict, spread: dict | None = None) -> Path:
-    """Write the timings (seconds per example) and their spreads (see ``choose``) with
-    this machine's fingerprint; later processes with the same fingerprint use them.
-
-    Each writer writes its own temporary file and renames it over the record (atomic on
-    POSIX), so concurrent writers never collide and readers never see half a record."""
-    path = check_writable()
-    text = json.dumps({"fingerprint": fingerprint(), "results": _valid_results(results),
-                       "spread": _valid_results(spread or {}, "spread")}, indent=1)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".autotune-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    forget()
-    return path
-
-
-def forget() -> None:
-    """Drop what this process remembers of the record and its choices: the next call
-    reads the record again (after it was replaced, or the cache directory moved)."""
-    _record_cache.clear()
-    _choice_cache.clear()
-
-
 # ---- the choice ------------------------------------------------------------------------
 
-_choice_cache: dict[tuple, tuple[str, str]] = {}
+_choice_cache: dict[tuple, tuple[str, str]] = derived_cache()   # cleared with the record's
 
 
 def choose(kernel: str, *, dtype=None, size: int | None = None) -> tuple[str, str]:

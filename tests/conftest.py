@@ -44,10 +44,10 @@ def test_split():
 @pytest.fixture(autouse=True)
 def no_user_choices(monkeypatch, tmp_path_factory):
     """Tests never see this machine's autotune record or a KERNELS_BACKEND of the shell."""
-    from kernels import select
-    record = tmp_path_factory.mktemp("cache") / "autotune.json"
-    monkeypatch.setattr(select, "record_path", lambda: record)
+    from kernels import record
+    path = tmp_path_factory.mktemp("cache") / "autotune.json"
+    monkeypatch.setattr(record, "record_path", lambda: path)
     monkeypatch.delenv("KERNELS_BACKEND", raising=False)
-    select.forget()
+    record.forget()
     yield
-    select.forget()
+    record.forget()

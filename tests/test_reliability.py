@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import kernels
-from kernels import mlp, select
+from kernels import mlp, record, select
 from kernels.__main__ import main
 
 from conftest import runnable
@@ -125,10 +125,10 @@ def test_interrupted_epoch_restores_p(monkeypatch):
 # 4. concurrent autotune writers and readers ---------------------------------------------
 
 def _writer(path, seed, rounds):
-    from kernels import select as s
-    s.record_path = lambda: path
+    from kernels import record as r
+    r.record_path = lambda: path
     for i in range(rounds):
-        s.save_record({"softmax": {"float64": {"100": {"numpy": 1e-6 * (seed + 1), "numba": 1e-6 + i * 1e-9}}}})
+        r.save_record({"softmax": {"float64": {"100": {"numpy": 1e-6 * (seed + 1), "numba": 1e-6 + i * 1e-9}}}})
 
 
 def test_concurrent_writers_never_crash_or_tear(tmp_path):
@@ -164,7 +164,7 @@ def test_concurrent_writers_never_crash_or_tear(tmp_path):
     [],
 ])
 def test_malformed_record_with_this_fingerprint_is_ignored(results):
-    select.record_path().write_text(json.dumps({"fingerprint": select.fingerprint(), "results": results}))
+    record.record_path().write_text(json.dumps({"fingerprint": record.fingerprint(), "results": results}))
     with pytest.warns(UserWarning, match="ignoring the unreadable autotune record"):
         name, why = select.choose("softmax")
     assert why == "shipped ranking"
@@ -173,7 +173,7 @@ def test_malformed_record_with_this_fingerprint_is_ignored(results):
 
 def test_autotune_refuses_an_unwritable_cache_before_timing(monkeypatch):
     from kernels.bench import tuning
-    monkeypatch.setattr(select, "record_path", lambda: __import__("pathlib").Path("/dev/null/x/autotune.json"))
+    monkeypatch.setattr(record, "record_path", lambda: __import__("pathlib").Path("/dev/null/x/autotune.json"))
     timed = []
     monkeypatch.setattr(tuning, "measure_point", lambda *a, **k: timed.append(1))
     with pytest.raises(OSError, match="cannot write the autotune record in /dev/null/x"):
@@ -248,76 +248,6 @@ def test_evaluate_on_bad_model_files(tmp_path):
     np.savez(without_w1, summary=settings_json, feature_mean=np.zeros(784), feature_std=np.ones(784))
     one_line_exit(["evaluate", str(without_w1)], f"kernels evaluate: {without_w1} is not a readable")
     one_line_exit(["evaluate", str(tmp_path / "none.npz")], "kernels evaluate: no model file")
-
-
-@pytest.fixture(scope="module")
-def saved_model(tmp_path_factory):
-    """A 4-unit MLP written by `train` on 200 examples, as its arrays."""
-    out = tmp_path_factory.mktemp("model") / "run"
-    assert main(["train", "--limit", "200", "--valid", "20", "--epochs", "1", "--hidden", "4",
-                 "--backend", "numpy", "--out", str(out)]) == 0
-    with np.load(out / "model.npz") as saved:
-        return {k: saved[k] for k in saved.files}
-
-
-@pytest.mark.parametrize("change", [
-    {"b1": np.zeros(1)}, {"b2": np.zeros(1)}, {"W2": np.zeros((10, 1))},
-    {"feature_mean": np.zeros(1)}, {"feature_std": np.array(1.0)},
-    {"b2": None}, {"W2": None}, {"extra": np.zeros(3)}, {"W1": np.full((4, 784), np.nan)},
-])
-def test_evaluate_refuses_malformed_model_files(saved_model, tmp_path, change):
-    """Arrays that would broadcast, be missing (left at their initial values) or be
-    extra are refused, naming what was expected."""
-    arrays = {**saved_model, **change}
-    path = tmp_path / "model.npz"
-    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
-    one_line_exit(["evaluate", str(path)], f"kernels evaluate: {path} is not a readable model")
-    good = tmp_path / "good.npz"
-    np.savez(good, **saved_model)
-    assert main(["evaluate", str(good)]) == 0
-
-
-@pytest.mark.parametrize("argv,start", [
-    (["agree", "-n", "0"], "usage:"), (["agree", "-n", "-1"], "usage:"),
-])
-def test_agree_refuses_no_examples(argv, start, capsys):
-    with pytest.raises(SystemExit) as stop:
-        main(argv)
-    assert stop.value.code == 2 and "must be an integer >= 1" in capsys.readouterr().err
-
-
-def test_report_refuses_before_measuring(tmp_path, monkeypatch):
-    """Bad output folders and unknown peers are refused before any timing."""
-    from kernels.bench import report
-    monkeypatch.setattr(report, "run", lambda *a, **kw: pytest.fail("measured before refusing"))
-    (tmp_path / "file").write_text("")
-    one_line_exit(["report", "--out", str(tmp_path / "file" / "sub")], "kernels report: cannot write")
-    one_line_exit(["report", "--peers", "nosuch"], "kernels report: unknown peer(s) nosuch")
-
-
-def test_scaling_on_too_many_cores_leaves_nothing_behind(tmp_path):
-    import os
-    cores = len(os.sched_getaffinity(0))
-    one_line_exit(["scaling", "--quick", "--threads", str(cores + 1), "--out", str(tmp_path / "s")],
-                  "kernels scaling:")
-    assert not (tmp_path / "s").exists()
-
-
-def test_data_not_found_is_one_line_on_stderr(tmp_path, capsys):
-    message = one_line_exit(["data", "--path", str(tmp_path)], "kernels data: no Fashion-MNIST file found")
-    assert "delete the bad file" not in message and capsys.readouterr().out == ""
-
-
-def test_help_is_plain_text_and_every_train_option_says_what_it_does(capsys):
-    with pytest.raises(SystemExit):
-        main(["--help"])
-    assert "``" not in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        main(["train", "--help"])
-    text = capsys.readouterr().out
-    for option in ("--epochs", "--batch-size", "--seed", "--model", "--activation"):
-        described = text.split(option)[-1].split("\n  -")[0]
-        assert "default" in described, option
 
 
 @pytest.mark.parametrize("spec", ["softmax:", "softmax:torch", "nope"])

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 import kernels
-from kernels import select
+from kernels import record, select
 
 HAS_NUMBA = all("numba" in kernels.available(k) for k in kernels.KERNELS)
 needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba cannot run here")
@@ -23,10 +23,10 @@ def run_python(code, env=None):
 
 
 def write_record(results, fingerprint=None, spread=None):
-    select.record_path().write_text(json.dumps(
-        {"fingerprint": fingerprint or select.fingerprint(), "results": results,
+    record.record_path().write_text(json.dumps(
+        {"fingerprint": fingerprint or record.fingerprint(), "results": results,
          "spread": spread or {}}))
-    select.forget()
+    record.forget()
 
 
 @needs_numba
@@ -116,7 +116,7 @@ def test_size_classes_are_the_nearest_measured_size_in_log_scale():
 
 def test_record_sizes_must_be_positive_integers():
     with pytest.raises(ValueError, match="'abc' is not a positive integer"):
-        select._valid_results({"softmax": {"float64": {"abc": {"numpy": 1.0}}}})
+        record._valid_results({"softmax": {"float64": {"abc": {"numpy": 1.0}}}})
 
 
 def test_record_never_makes_python_the_choice():
@@ -125,7 +125,7 @@ def test_record_never_makes_python_the_choice():
 
 
 def test_stale_record_is_ignored_with_a_warning():
-    stale = {**select.fingerprint(), "cpu": "some other CPU"}
+    stale = {**record.fingerprint(), "cpu": "some other CPU"}
     write_record({"softmax": {"float64": {"100": {"numpy": 1e-9, "numba": 1.0}}}}, stale)
     with pytest.warns(UserWarning, match="measured on another machine"):
         assert select.choose("softmax")[1] == "shipped ranking"
@@ -133,7 +133,7 @@ def test_stale_record_is_ignored_with_a_warning():
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"fingerprint": {}}'])
 def test_corrupted_record_is_ignored_with_a_warning(content):
-    select.record_path().write_text(content)
+    record.record_path().write_text(content)
     with pytest.warns(UserWarning, match="unreadable autotune record"):
         assert select.choose("softmax")[1] == "shipped ranking"
 
@@ -177,7 +177,7 @@ def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
     assert set(timings) == set(kernels.available("softmax")) - {"python"}
     assert all(t > 0 for t in timings.values())
     out, _ = run_python("""
-        from kernels import select
+        from kernels import record, select
         print(select.choose("softmax"))
     """, env=env)
     backend, why = eval(out)

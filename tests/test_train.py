@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+import kernels
 from kernels import mlp
 from kernels.app import train as tr
 from kernels.__main__ import main
@@ -40,6 +41,18 @@ def test_outputs_of_a_run(tmp_path):
     assert saved["final"]["test_error"] == pytest.approx(float(log[-1]["test_error"]))
     with np.load(out / "model.npz") as m:
         assert m["W1"].shape == (16, 784) and m["W2"].shape == (10, 16)
+    # the backend each kernel ran on, as kernels.fastest picked it (no backend was asked)
+    assert saved["settings"]["backend"] is None
+    assert saved["backends"] == {k: kernels.select.choose(k, size=50)[0]
+                                 for k in ("mlp_epoch", "mlp_fprop")}
+
+
+def test_printed_rows_fit_80_columns(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    run(tmp_path, epochs=2)
+    printed = capsys.readouterr().out
+    assert max(len(line) for line in printed.splitlines() if str(tmp_path) not in line) <= 80
+    assert "\u2026" not in printed
 
 
 def test_learning_rate_schedule(tmp_path):

@@ -48,7 +48,7 @@ class Settings:
     shuffle: bool = False
     valid: int = 10_000
     early_stopping: int | None = None  # patience in epochs, on validation loss
-    lr_step: int | None = 3            # with lr 0.2: 0.2, 0.1, 0.05, 0.025 (README, "Train a model")
+    lr_step: int | None = 3            # with lr 0.2: 0.2, 0.1, 0.05, 0.025 (from a sweep of lr schedules)
     lr_gamma: float = 0.5
     clip: float | None = None
     dtype: str = "float64"

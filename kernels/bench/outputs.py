@@ -38,3 +38,11 @@ def save_report(result: dict, out: Path) -> list[Path]:
     files[1].write_text(markdown(result))
     report_chart(result, files[2])
     return files
+
+
+def save_scaling(result: dict, out: Path) -> list[Path]:
+    """scaling.json and the plots in ``out`` (created); the paths written."""
+    from .scaling_plots import write_plots
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scaling.json").write_text(json.dumps(result, indent=1))
+    return [out / "scaling.json", *write_plots(result, out)]

@@ -133,34 +133,42 @@ def write_plots(result: dict, directory: Path) -> list[Path]:
 
 
 def print_summary(result: dict) -> None:
-    """The fitted models, the crossovers and the per-example table of the K axis."""
+    """The per-example tables of the K axis (one per kernel and dtype), the fitted
+    models, the crossovers; every table under 80 columns."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
     console = Console()
     m = result["machine"]
-    t = Table(title=f"seconds per example vs K ({result['mode']}) - {m['cpu']}, {m['threads']} "
-                    f"thread(s); ~ slice of the epoch", title_justify="left")
+    console.print(f"microseconds per example vs minibatch size K ({result['mode']}); "
+                  f"{m['cpu']}, {m['threads']} thread(s); ~ a slice of the epoch", highlight=False)
     sizes = result["grid"]["K"]
-    for col in ("kernel", "dtype", "backend", *map(str, sizes)):
-        t.add_column(col, justify="right" if col.isdigit() else "left")
-    for p0 in sorted({(p.kernel, p.dtype, p.backend) for p in points_of(result, dh=50, side=28)}):
-        pts = {p.K: p for p in points_of(result, kernel=p0[0], dtype=p0[1], backend=p0[2], dh=50, side=28)}
-        cells = [(("~" if pts[K].sliced else "") + f"{pts[K].seconds_per_example:.3g}")
-                 if K in pts else "" for K in sizes]
-        t.add_row(*p0, *cells)
-    console.print(t)
-    f = Table(title="fitted cost model: seconds per call = overhead + work / rate", title_justify="left")
-    for col in ("kernel", "dtype", "backend", "overhead (us/call)", "rate", "% of roof",
-                "median error", "max error", "points"):
-        f.add_column(col, justify="left" if col in ("kernel", "dtype", "backend") else "right")
+    base = points_of(result, dh=50, side=28)
+    for kernel, dtype in sorted({(p.kernel, p.dtype) for p in base}):
+        names = [b for b in dict.fromkeys(p.backend for p in base if (p.kernel, p.dtype) == (kernel, dtype))]
+        t = Table(title=f"{kernel} {dtype}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        t.add_column("K", justify="right")
+        for name in names:
+            t.add_column(name, justify="right", overflow="fold")
+        for K in sizes:
+            pts = {p.backend: p for p in base if (p.kernel, p.dtype, p.K) == (kernel, dtype, K)}
+            t.add_row(str(K), *[(("~" if pts[b].sliced else "") + f"{1e6 * pts[b].seconds_per_example:.3g}")
+                                if b in pts else "" for b in names])
+        console.print(t)
+    f = Table(title="fitted cost model: seconds per call = overhead + work / rate",
+              title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("kernel dtype backend", "us/call", "rate", "% roof", "median", "max", "pts"):
+        f.add_column(col, justify="left" if col.startswith("kernel") else "right", overflow="fold")
     for fit in result["fits"]:
         rates = result["rates"][fit["dtype"]]
         roof = rates["peak_flops" if fit["unit"] == "FLOP/s" else "copy_bandwidth"]
-        scale, unit = (1e9, "GFLOP/s") if fit["unit"] == "FLOP/s" else (1e9, "GB/s")
-        f.add_row(fit["kernel"], fit["dtype"], fit["backend"], f"{fit['overhead_us']:.3g}",
-                  f"{fit['rate'] / scale:.3g} {unit}", f"{100 * fit['rate'] / roof:.3g}",
-                  f"{100 * fit['median_error']:.0f} %", f"{100 * fit['max_error']:.0f} %", str(fit["points"]))
+        unit = "GFLOP/s" if fit["unit"] == "FLOP/s" else "GB/s"
+        f.add_row(f"{fit['kernel']} {fit['dtype'].replace('float', 'f')} {fit['backend']}",
+                  f"{fit['overhead_us']:.3g}", f"{fit['rate'] / 1e9:.3g} {unit}",
+                  f"{100 * fit['rate'] / roof:.3g}", f"{100 * fit['median_error']:.0f} %",
+                  f"{100 * fit['max_error']:.0f} %", str(fit["points"]))
     console.print(f)
+    console.print("median, max: the fit's relative error over its points", highlight=False)
     console.print("crossovers (the fastest backend changes between the two sizes):")
     for c in result["crossovers"]:
         console.print(f"  {c['kernel']} {c['dtype']}, {c['axis']} {c['between'][0]} -> "

@@ -87,11 +87,11 @@ def steady_allocator() -> str | None:
     """Keep freed blocks below 32 MiB in the process (glibc only; elsewhere a no-op).
 
     Why: glibc's default thresholds move with the process's history. A NumPy call that
-    frees a few 0.6 MB temporaries (one minibatch of gradient_norm) had them unmapped or
-    trimmed and page-faulted in again on every call in a fresh process (0.9 s per epoch),
-    but not in a process whose heap had been fragmented by earlier work (0.27 s): the
-    same code, 3.4x apart. With fixed thresholds each call reuses freed memory, which is
-    what the report's "cache-hot" figures claim. Blocks above 32 MiB (the streaming
+    frees a few 0.6 MB temporaries (one minibatch of gradient_norm) can have them
+    unmapped or trimmed and page-faulted in again on every call in a fresh process, but
+    not in a process whose heap earlier work fragmented: the same code, several times
+    apart (docs/design.md, section 6). With fixed thresholds each call reuses freed
+    memory, which is what the report's "cache-hot" figures claim. Blocks above 32 MiB (the streaming
     outputs, a K = 60000 minibatch) still come fresh from the system on every call.
     Returns a description of the policy in force, or None where it cannot be set.
     """

@@ -24,7 +24,8 @@ from __future__ import annotations
 import statistics
 
 from ..registry import KERNELS, available, entry, get
-from ..select import check_writable, choose_from, ranked, save_record
+from ..record import check_writable, save_record
+from ..select import choose_from, ranked
 from .stopwatch import time_runs
 from .workloads import SPECS, Workload
 
@@ -142,3 +143,23 @@ def winners(measured: dict):
                 margin = timings[reference] / timings[best] if reference in timings else None
                 yield (kernel, dtype, int(size), pick, margin,
                        spread[kernel][dtype].get(size, {}).get(best, 0.0), why)
+
+
+LEGEND = ("best: the fastest backend's margin over the shipped ranking's choice; spread: "
+          "(max - min) / min of the passes' figures (the larger of the two backends'); a pick "
+          "overrides the ranking only when the margin exceeds 1 + spread, otherwise tie")
+
+
+def table(measured: dict):
+    """A rich Table of the picks, under 80 columns."""
+    from rich import box
+    from rich.table import Table
+    t = Table(title="what kernels.fastest picks per kernel, dtype and minibatch size K",
+              title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col, justify in (("kernel", "left"), ("dtype", "left"), ("K", "right"), ("pick", "left"),
+                         ("best", "right"), ("spread", "right")):
+        t.add_column(col, justify=justify)
+    for kernel, dtype, size, pick, margin, spread, why in winners(measured):
+        t.add_row(kernel, dtype, str(size), pick + (" (tie)" if "tie" in why else ""),
+                  "" if margin is None else f"{margin:.2f}x", f"{spread:.1%}")
+    return t

@@ -3,7 +3,7 @@ LLVM vectorizes. Imported only by the ``jit.py`` modules, so ``import kernels`` 
 imports numba.
 
 The exponential: a compiled loop over ``math.exp`` calls libm once per element, which
-LLVM cannot vectorize (4.4 us of the 5 us a (100, 10) softmax block took). Where every
+LLVM cannot vectorize, and those calls were most of a softmax block's time. Where every
 argument is <= 0 (after a row's maximum is subtracted), a branch-free exponential made
 of multiplies, a rounding and a bit cast is exact to about 2 ulp, and its loop becomes
 SIMD code.
@@ -24,7 +24,7 @@ INV_FACTORIAL = tuple(1.0 / math.factorial(k) for k in range(13, -1, -1))
 
 def threads() -> int:
     """numba's thread count; NUMBA_NUM_THREADS=1 (what ``pin(1)`` sets) answers without
-    starting the thread pool, which costs 0.3 s to load from the cache."""
+    starting the thread pool, whose code is slow to load from the cache."""
     return 1 if numba.config.NUMBA_NUM_THREADS == 1 else numba.get_num_threads()
 
 

@@ -95,8 +95,8 @@ def _backward(W1, W2, code, lam, K, x, y, ha, hs, os, g_oa, g_ha, dW1, db1, dW2,
 
 
 # ---- the SGD epoch --------------------------------------------------------------------
-# Inside the epoch the hidden layer is kept transposed, haT = W1 x^T (dh, K): that
-# product runs 15 % faster in BLAS than x W1^T, and it lets threads split the work by
+# Inside the epoch the hidden layer is kept transposed, haT = W1 x^T (dh, K): BLAS runs
+# that layout of the product faster than x W1^T, and it lets threads split the work by
 # blocks of hidden units, each owning its rows of haT, dW1 = g_haT x and W1, so that
 # no partial gradients need summing. Each thread calls single-threaded BLAS.
 
@@ -215,7 +215,7 @@ def _epoch_parallel(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
 
     A twin of _epoch rather than one function compiled twice: numba's cache keys
     on the function, not on parallel=True, and the serial variant must not load
-    the parallel code (0.3 s) nor start the thread pool."""
+    the parallel code (slow to load) nor start the thread pool."""
     (dh, d), m = W1.shape, W2.shape[0]
     flat, dW1, dW2, db2 = _buffers(W1, W2, batch_size)
     block = -(-dh // T)

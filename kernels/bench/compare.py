@@ -1,0 +1,138 @@
+"""``python -m kernels compare BASE HEAD``: did HEAD make anything slower than BASE?
+
+A front over asv. asv builds and installs each commit in its own environment and runs
+``benchmarks/normalised.py`` (each kernel's epoch over a same-process reference, so a
+neighbour's load cancels); ``ROUNDS`` asv runs of each commit alternate (BASE, HEAD,
+BASE, ...), each a new process per benchmark, so values are spread over processes and
+over time and a busy minute hits both commits alike. The results stay in asv's database.
+
+Verdict per benchmark, from the per-process values of the two commits: a one-sided
+Mann-Whitney rank test (no assumption on the noise's shape) and the ratio of medians.
+``slower`` (``faster``) when the test gives p < ``ALPHA`` in that direction and the
+ratio passes ``1 + MIN_EFFECT``; ``noisy`` when the values' spread is so wide that a
+change of ``2 MIN_EFFECT`` could not be told; else ``unchanged``.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+from pathlib import Path
+
+ROUNDS = 7              # processes per commit and benchmark
+ALPHA = 0.01            # one-sided: with 7 + 7 values, p reaches 0.0003
+MIN_EFFECT = 0.015      # smallest change reported: 1.5 %
+NOISY = 0.20            # (p90 - p10) / median above this on either side: too noisy to tell
+SUITE = "Normalised"
+
+
+def rev_parse(ref: str) -> str:
+    out = subprocess.run(["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], capture_output=True, text=True)
+    if out.returncode:
+        raise ValueError(f"not a commit: {ref!r} ({out.stderr.strip().splitlines()[-1] if out.stderr else ''})")
+    return out.stdout.strip()
+
+
+def run_once(commit: str, bench: str | None, progress=print) -> dict[str, float]:
+    """One ``asv run`` of ``commit`` (built and installed in its environment by asv, the
+    result kept in asv's database): ``{benchmark with parameters: value}``."""
+    regex = f"{SUITE}" + (f".*({bench})" if bench else "")
+    command = ["asv", "run", f"{commit}^!", "--bench", regex, "--machine", machine_name()]
+    out = subprocess.run(command, capture_output=True, text=True)
+    if out.returncode:
+        last = (out.stdout + out.stderr).strip().splitlines()
+        raise RuntimeError(f"asv run failed on {commit[:8]}: {last[-1] if last else 'no output'}")
+    return values(commit)
+
+
+def machine_name() -> str:
+    """This machine's name in asv's results (described once with ``asv machine --yes``)."""
+    import platform
+    name = platform.node() or "this-machine"
+    if subprocess.run(["asv", "machine", "--yes", "--machine", name], capture_output=True).returncode:
+        raise RuntimeError("asv machine failed: is asv installed (pip install -e '.[bench]')?")
+    return name
+
+
+def values(commit: str) -> dict[str, float]:
+    """``{benchmark with parameters: value}`` of ``commit`` in asv's results database."""
+    import itertools
+    from asv.config import Config
+    from asv.results import iter_results_for_machine_and_hash
+    conf = Config.load(Path("asv.conf.json"))
+    found: dict[str, float] = {}
+    for result in iter_results_for_machine_and_hash(conf.results_dir, machine_name(), commit):
+        for key in result.get_result_keys(result.get_all_result_keys()):
+            if f".{SUITE}." not in key:
+                continue
+            params = result.get_result_params(key)
+            for combo, value in zip(itertools.product(*params), result.get_result_value(key, params)):
+                if value is not None and value == value:        # not NaN (n/a)
+                    found[f"{key}({', '.join(combo)})"] = float(value)
+    return found
+
+
+def verdict(base: list[float], head: list[float]) -> dict:
+    """The statistics and verdict of one benchmark (see the module docstring)."""
+    from scipy.stats import mannwhitneyu
+    mb, mh = statistics.median(base), statistics.median(head)
+    ratio = mh / mb
+    spread = max(_spread(base), _spread(head))
+    p_slower = mannwhitneyu(head, base, alternative="greater").pvalue
+    p_faster = mannwhitneyu(head, base, alternative="less").pvalue
+    if p_slower < ALPHA and ratio > 1 + MIN_EFFECT:
+        word = "slower"
+    elif p_faster < ALPHA and ratio < 1 - MIN_EFFECT:
+        word = "faster"
+    elif spread > NOISY:
+        word = "noisy"
+    else:
+        word = "unchanged"
+    return {"base": mb, "head": mh, "ratio": ratio, "verdict": word, "p_slower": p_slower,
+            "p_faster": p_faster, "spread": spread, "n_base": len(base), "n_head": len(head),
+            "evidence": f"normalised ratio (epoch / same-process reference), medians of "
+                        f"{len(base)} + {len(head)} processes; Mann-Whitney one-sided p = "
+                        f"{min(p_slower, p_faster):.2g}; spread {spread:.1%}"}
+
+
+def _spread(values: list[float]) -> float:
+    qs = statistics.quantiles(values, n=10) if len(values) > 1 else [values[0]] * 9
+    return (qs[-1] - qs[0]) / statistics.median(values)
+
+
+def compare(base_ref: str, head_ref: str, bench: str | None = None, rounds: int = ROUNDS,
+            progress=print) -> list[dict]:
+    """Records ``{benchmark, base, head, ratio, verdict, ...}`` for every benchmark:
+    ``rounds`` asv runs of each commit, alternating BASE, HEAD, BASE, ..."""
+    base, head = rev_parse(base_ref), rev_parse(head_ref)
+    if not Path("asv.conf.json").is_file():
+        raise OSError("no asv.conf.json here: run `python -m kernels compare` from the repository root")
+    seen: dict[str, dict[str, list[float]]] = {base: {}, head: {}}
+    for r in range(rounds):
+        for commit in (base, head):
+            progress(f"round {r + 1} of {rounds}: asv run {commit[:8]}")
+            for name, value in run_once(commit, bench).items():
+                seen[commit].setdefault(name, []).append(value)
+    names = sorted(set(seen[base]) & set(seen[head]))
+    if not names:
+        raise RuntimeError("asv recorded no value of both commits: try `asv run --bench Normalised "
+                           "HEAD^!` to see why")
+    return [{"benchmark": n, **verdict(seen[base][n], seen[head][n])} for n in names]
+
+
+def table(records: list[dict]):
+    from rich import box
+    from rich.table import Table
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="HEAD against BASE (x reference, lower "
+              "is better)", title_justify="left")
+    for col in ("benchmark", "base", "head", "ratio", "p", "spread", "verdict"):
+        t.add_column(col, justify="left" if col in ("benchmark", "verdict") else "right", overflow="fold")
+    for r in records:
+        name = r["benchmark"].split("(")[-1].rstrip(")")
+        t.add_row(name, f"{r['base']:.4g}", f"{r['head']:.4g}", f"{r['ratio']:.3f}",
+                  f"{min(r['p_slower'], r['p_faster']):.1g}", f"{r['spread']:.0%}", r["verdict"])
+    return t
+
+
+def save_json(records: list[dict], path: str) -> None:
+    Path(path).write_text(json.dumps(records, indent=1))

@@ -1,0 +1,15 @@
+"""The figures people read come from the committed JSON: every page of docs/results and
+the README's results table are what benchmarks/write_docs.py writes from it."""
+import pytest
+
+from benchmarks import write_docs
+
+
+@pytest.mark.parametrize("path", sorted(write_docs.outputs(), key=str), ids=lambda p: p.name)
+def test_result_pages_agree_with_their_json(path):
+    assert path.read_text() == write_docs.outputs()[path], \
+        f"{path.name} differs from its JSON: run python -m benchmarks.write_docs"
+
+
+def test_readme_is_short():
+    assert len((write_docs.ROOT / "README.md").read_text().splitlines()) <= 220
