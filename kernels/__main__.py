@@ -40,7 +40,7 @@ def cmd_report(args) -> int:
     epochs at every setting, in the same run."""
     from pathlib import Path
     from .bench import outputs, render, report
-    from .bench.peers import check_names
+    from .bench.workloads import check_names
     kernels = _kernels(args.kernels)
     threads, dtypes = args.threads, args.dtype
     peer_names = None if args.peers is None else check_names(filter(None, args.peers.split(",")))

@@ -13,3 +13,12 @@ def test_result_pages_agree_with_their_json(path):
 
 def test_readme_is_short():
     assert len((write_docs.ROOT / "README.md").read_text().splitlines()) <= 220
+
+
+def test_readme_quick_start_prints_what_it_says(capsys):
+    """The README's Python example runs as written and prints the line the README quotes."""
+    text = (write_docs.ROOT / "README.md").read_text()
+    code = text.split("## Quick start", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    assert f"prints `{printed}`" in " ".join(text.split())

@@ -92,36 +92,9 @@ def sklearn_mlp_epoch() -> Callable:
     return epoch
 
 
-# kernel -> peer name -> factory (raises ImportError when the library is missing)
-PEERS: dict[str, dict[str, Callable[[], Callable]]] = {
-    "softmax": {"scipy": scipy_softmax},
-    "mlp_epoch": {"torch": torch_mlp_epoch, "torch.compile": lambda: torch_mlp_epoch(compiled=True),
-                  "scikit-learn": sklearn_mlp_epoch},
-}
-
-
-def check_names(names) -> tuple[str, ...]:
-    """``names`` as a tuple, each a known peer; ValueError naming the unknown ones."""
-    names = tuple(names)
-    known = sorted({name for peers in PEERS.values() for name in peers})
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ValueError(f"unknown peer(s) {', '.join(unknown)}; valid: {', '.join(known)} "
-                         f"('' for none)")
-    return names
-
-
-def available_peers(kernel: str, names=None) -> dict[str, Callable]:
-    """The peers of ``kernel`` that import here (only ``names``, if given), as callables."""
-    found = {}
-    for name, factory in PEERS.get(kernel, {}).items():
-        if names is not None and name not in names:
-            continue
-        try:
-            found[name] = factory()
-        except ImportError:
-            continue
-    return found
+def torch_compiled_mlp_epoch() -> Callable:
+    """The PyTorch epoch under ``torch.compile``."""
+    return torch_mlp_epoch(compiled=True)
 
 
 def set_threads(n: int) -> None:

@@ -23,7 +23,7 @@ from . import limits, peers
 from .agree import max_difference
 from .stopwatch import SPREAD_WARNING, time_runs
 from .threads import pinned, settings
-from .workloads import SPECS, Workload, outcome
+from .workloads import SPECS, Workload, available_peers, outcome
 
 
 @dataclass
@@ -77,7 +77,7 @@ def plan_of(kernels, peer_names=None) -> list[tuple[str, str, object, bool, bool
             if SPECS[kernel].streams and not entry(kernel, b).slow:
                 plan.append((kernel, b, None, False, True))
         plan += [(kernel, name, fn, True, False)
-                 for name, fn in peers.available_peers(kernel, peer_names).items()]
+                 for name, fn in available_peers(kernel, peer_names).items()]
     return plan
 
 

@@ -37,8 +37,7 @@ GRID = {"K": (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000),
         "dh": (10, 50, 100, 500, 1000),
         "side": (28, 56, 112, 224)}
 QUICK_GRID = {"K": (1, 16, 100, 1024, 60_000), "dh": (10, 100, 1000), "side": (28, 112)}
-AXIS_KERNELS = {"K": KERNELS, "dh": ("mlp_fprop", "mlp_bprop", "mlp_epoch"),
-                "side": ("gradient_norm",)}
+AXIS_KERNELS = {axis: tuple(k for k in KERNELS if axis in SPECS[k].axes) for axis in GRID}
 BASE = {"K": 100, "dh": 50, "side": 28}     # the other axes' values on each axis
 MODE = "cache-hot: each call's output discarded before the next"
 

@@ -17,6 +17,7 @@ import numpy as np
 from ..data import IMAGE_SHAPE, N_CLASSES, N_FEATURES, SIZES, load_fashion_mnist
 from ..ops import mlp
 from ..registry import get
+from . import peers
 
 LR = 0.1                 # learning rate of the timed SGD epochs
 
@@ -42,6 +43,8 @@ class Spec:
     bytes: Callable
     streams: bool = False          # takes out=: a streaming epoch can be measured
     one_call: bool = False         # the backend takes the whole epoch in one call
+    axes: tuple[str, ...] = ("K",)  # the scaling sweep's axes: K, dh (MLP), side (images)
+    peers: dict = field(default_factory=dict)   # name -> factory of the peer's callable
 
 
 def blocks(a: np.ndarray, K: int) -> list[np.ndarray]:
@@ -128,25 +131,29 @@ SPECS: dict[str, Spec] = {
     # the gradient norm: 2 differences, 2 halvings, 2 squares, 1 sum, 1 sqrt per pixel
     "gradient_norm": Spec(
         build=lambda X, y, K, dh: {"blocks": blocks(_images(X), K)},
-        call=_call_blocks, slice=20, bound="bytes", streams=True,
+        call=_call_blocks, slice=20, bound="bytes", streams=True, axes=("K", "side"),
         flop=lambda N, calls, dh, itemsize, pixels: 8.0 * N * pixels,
         bytes=lambda N, calls, dh, itemsize, pixels: 2.0 * N * pixels * itemsize),
     # softmax: max, subtract, exponential (counted as one), sum, scale per logit
     "softmax": Spec(
         build=_logits, call=_call_blocks, slice=600, bound="bytes", streams=True,
+        peers={"scipy": peers.scipy_softmax},
         flop=lambda N, calls, dh, itemsize, pixels: 5.0 * N * N_CLASSES,
         bytes=lambda N, calls, dh, itemsize, pixels: 2.0 * N * N_CLASSES * itemsize),
     # fprop: x read, ha hs oa os written, parameters read
-    "mlp_fprop": Spec(build=_mlp_inputs, call=_call_fprop, slice=2, bound="flop",
+    "mlp_fprop": Spec(build=_mlp_inputs, call=_call_fprop, slice=2, bound="flop", axes=("K", "dh"),
                       flop=_mlp_flop(lambda d, m: d + m),
                       bytes=_mlp_bytes(lambda d, dh, m: d + 2 * dh + 2 * m, 1)),
     # bprop: x and the forward arrays read, parameters read, gradients written
-    "mlp_bprop": Spec(build=_bprop_inputs, call=_call_bprop, slice=2, bound="flop",
+    "mlp_bprop": Spec(build=_bprop_inputs, call=_call_bprop, slice=2, bound="flop", axes=("K", "dh"),
                       flop=_mlp_flop(lambda d, m: d + 2 * m),
                       bytes=_mlp_bytes(lambda d, dh, m: d + 2 * dh + 2 * m, 2)),
     # epoch: x and the label (8 bytes, counted as one value) read, parameters read and
     # written per minibatch
     "mlp_epoch": Spec(build=_mlp_inputs, call=_call_epoch, slice=1, bound="flop", one_call=True,
+                      axes=("K", "dh"), peers={"torch": peers.torch_mlp_epoch,
+                                               "torch.compile": peers.torch_compiled_mlp_epoch,
+                                               "scikit-learn": peers.sklearn_mlp_epoch},
                       flop=_mlp_flop(lambda d, m: 2 * d + 3 * m),
                       bytes=_mlp_bytes(lambda d, dh, m: d + 1, 2)),
 }
@@ -240,3 +247,27 @@ def outcome(result) -> list[np.ndarray]:
         return list(result.arrays().values())
     loss, p = result                                   # mlp_epoch: (mean loss, parameters)
     return [np.float64(loss), *p.arrays().values()]
+
+
+def check_names(names) -> tuple[str, ...]:
+    """``names`` as a tuple, each a known peer; ValueError naming the unknown ones."""
+    names = tuple(names)
+    known = sorted({name for spec in SPECS.values() for name in spec.peers})
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown peer(s) {', '.join(unknown)}; valid: {', '.join(known)} "
+                         f"('' for none)")
+    return names
+
+
+def available_peers(kernel: str, names=None) -> dict[str, Callable]:
+    """The peers of ``kernel`` that import here (only ``names``, if given), as callables."""
+    found = {}
+    for name, factory in SPECS[kernel].peers.items():
+        if names is not None and name not in names:
+            continue
+        try:
+            found[name] = factory()
+        except ImportError:
+            continue
+    return found
