@@ -62,13 +62,13 @@ def values(commit: str) -> dict[str, float]:
     conf = Config.load(Path("asv.conf.json"))
     found: dict[str, float] = {}
     for result in iter_results_for_machine_and_hash(conf.results_dir, machine_name(), commit):
-        for key in result.get_result_keys(result.get_all_result_keys()):
+        for key in result.get_all_result_keys():
             if f".{SUITE}." not in key:
                 continue
             params = result.get_result_params(key)
             for combo, value in zip(itertools.product(*params), result.get_result_value(key, params)):
                 if value is not None and value == value:        # not NaN (n/a)
-                    found[f"{key}({', '.join(combo)})"] = float(value)
+                    found[f"{key}({', '.join(c.strip(chr(39)) for c in combo)})"] = float(value)
     return found
 
 

@@ -1,0 +1,131 @@
+"""The noise study of ``python -m kernels compare``: false alarms between commits that
+differ only in the README, and the detection of injected slowdowns (3 % in numba's
+mlp_epoch, 5 % in numba's gradient_norm), each with nothing else running and with a
+CPU-bound and a memory-bound neighbour on the other core.
+
+    python -m benchmarks.noise_study [--repetitions 5] [--rounds 7] [--out DIR]
+
+It clones this repository into a temporary folder, adds the three test commits there
+(never here), runs the comparisons and writes ``noise-study.json`` and a Markdown table
+into ``--out`` (default ``kernels-results/noise-study-DATE-TIME``).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# (name, file, text replaced, replacement): each makes one test commit on top of HEAD
+INJECTIONS = {
+    "readme-only": ("README.md", None, "\n"),
+    "mlp_epoch numba +3 %": (
+        "kernels/ops/mlp/jit.py",
+        "    if n == 1:\n        return _epoch(*args)\n",
+        "    if n == 1:\n        import time\n        start = time.perf_counter()\n"
+        "        result = _epoch(*args)\n        end = time.perf_counter()\n"
+        "        while time.perf_counter() < end + 0.03 * (end - start):\n            pass\n"
+        "        return result\n"),
+    "gradient_norm numba +5 %": (
+        "kernels/ops/gradient_norm/jit.py",
+        "    (_parallel if len(u) > 1 and threads() > 1 else _serial)(u, g, u.dtype.type(0.5))\n",
+        "    import time\n    start = time.perf_counter()\n"
+        "    (_parallel if len(u) > 1 and threads() > 1 else _serial)(u, g, u.dtype.type(0.5))\n"
+        "    end = time.perf_counter()\n"
+        "    while time.perf_counter() < end + 0.05 * (end - start):\n        pass\n"),
+}
+EXPECTED = {"readme-only": None, "mlp_epoch numba +3 %": "mlp_epoch numba",
+            "gradient_norm numba +5 %": "gradient_norm numba"}
+NEIGHBOURS = [  # on the last allowed core: a CPU-bound dgemm and a memory-bound copy
+    "import numpy as np\na = np.random.rand(1024, 1024)\nwhile True: a @ a",
+    "import numpy as np\na = np.ones(64 << 20); b = np.empty_like(a)\nwhile True: np.copyto(b, a)",
+]
+
+
+def git(*args, cwd) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def make_commits(clone: Path) -> dict[str, str]:
+    """The test commits on top of the clone's HEAD: ``{name: hash}``, plus ``base``."""
+    base = git("rev-parse", "HEAD", cwd=clone)
+    commits = {"base": base}
+    for name, (file, old, new) in INJECTIONS.items():
+        git("checkout", "-q", base, cwd=clone)
+        path = clone / file
+        text = path.read_text()
+        path.write_text(text + new if old is None else text.replace(old, new))
+        git("-c", "user.name=noise-study", "-c", "user.email=noise@study", "commit", "-qam",
+            f"noise study: {name}", cwd=clone)
+        commits[name] = git("rev-parse", "HEAD", cwd=clone)
+    git("checkout", "-q", base, cwd=clone)
+    return commits
+
+
+@contextlib.contextmanager
+def neighbours(on: bool):
+    """The two neighbour processes on the last allowed core while the block runs."""
+    procs = []
+    if on:
+        core = str(max(os.sched_getaffinity(0)))
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+        procs = [subprocess.Popen(["taskset", "-c", core, sys.executable, "-c", code], env=env)
+                 for code in NEIGHBOURS]
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def compare(clone: Path, base: str, head: str, rounds: int) -> tuple[int, list[dict], float]:
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "kernels", "compare", base, head, "--rounds",
+                              str(rounds), "--json", f.name], cwd=clone, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if out.returncode not in (0, 1):
+            raise RuntimeError(out.stderr.strip().splitlines()[-1])
+        return out.returncode, json.loads(Path(f.name).read_text()), seconds
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.noise_study", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--out", type=Path,
+                        default=ROOT / "kernels-results" / f"noise-study-{time.strftime('%Y%m%d-%H%M%S')}")
+    args = parser.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kernels-noise-") as tmp:
+        clone = Path(tmp) / "repo"
+        git("clone", "-q", str(ROOT), str(clone), cwd=tmp)
+        commits = make_commits(clone)
+        for neighbour in (False, True):
+            for name, expected in EXPECTED.items():
+                for rep in range(args.repetitions):
+                    with neighbours(neighbour):
+                        code, records, seconds = compare(clone, commits["base"], commits[name], args.rounds)
+                    flagged = [r["benchmark"].split("(")[-1].rstrip(")") for r in records
+                               if r["verdict"] == "slower"]
+                    rows.append({"change": name, "neighbour": neighbour, "repetition": rep + 1,
+                                 "exit": code, "flagged": flagged, "seconds": seconds,
+                                 "correct": flagged == ([expected] if expected else []),
+                                 "records": records})
+                    print(f"{name:26s} neighbour={neighbour!s:5s} #{rep + 1}: exit {code}, "
+                          f"flagged {flagged or 'nothing'} ({seconds:.0f} s)", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "noise-study.json").write_text(json.dumps(rows, indent=1))
+    print(f"wrote {args.out / 'noise-study.json'}")
+    return 0 if all(r["correct"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
