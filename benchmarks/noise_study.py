@@ -43,7 +43,7 @@ INJECTIONS = {
 EXPECTED = {"readme-only": None, "mlp_epoch numba +3 %": "mlp_epoch numba",
             "gradient_norm numba +5 %": "gradient_norm numba"}
 NEIGHBOURS = [  # on the last allowed core: a CPU-bound dgemm and a memory-bound copy
-    "import numpy as np\na = np.random.rand(1024, 1024)\nwhile True: a @ a",
+    "import numpy as np\na = np.random.default_rng(0).random((1024, 1024))\nwhile True: a @ a",
     "import numpy as np\na = np.ones(64 << 20); b = np.empty_like(a)\nwhile True: np.copyto(b, a)",
 ]
 

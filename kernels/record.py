@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .registry import KERNELS, backends
 
+
 def record_path() -> Path:
     import platformdirs
     return Path(platformdirs.user_cache_dir("kernels")) / "autotune.json"
@@ -86,7 +87,8 @@ _record_cache: dict[str, object] = {}
 
 def load_record() -> dict | None:
     """This machine's autotune record ``{"results": {kernel: {dtype: {K: {backend: s}}}},
-    "spread": {same keys: relative spread of the backend's ratio to the winner}}``, or
+    "spread": {same keys: (max - min) / min of the backend's pass figures or the ranked
+    backend's, whichever is larger}}``, or
     None when there is none, it is unreadable or malformed, names a kernel or backend this
     version does not know, or was measured on another machine, version or thread setting
     (each warned once, in one line; never an exception)."""

@@ -4,9 +4,10 @@ First that applies:
 1. an explicit choice: ``kernels.use(...)`` (a context manager) or the environment
    variable ``KERNELS_BACKEND`` (``numpy``, or per kernel ``softmax:numpy,mlp_epoch:numba``);
    an unknown or unavailable name is an error, never a silent fallback;
-2. this machine's autotune record (``python -m kernels autotune``) for the dtype, at
-   the measured minibatch size nearest (in log scale) to the call's rows; the record
-   holds the K axis of the scaling sweep, so its crossovers are where the choice changes;
+2. this machine's autotune record (``python -m kernels autotune``, ``kernels.record``)
+   for the dtype, at the measured minibatch size nearest (in log scale) to the call's
+   rows: the measured winner when its margin over the ranked backend exceeds the
+   measured spread, else a tie and the ranking stands;
 3. the shipped ranking: the ``rank`` field of each registry entry.
 An unavailable backend is never chosen by 2 or 3: the next one is. The plain-Python
 backends are chosen only when nothing else can run.
@@ -21,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .record import derived_cache, forget, load_record  # noqa: F401  (forget: public here too)
+from .record import derived_cache, load_record
 from .registry import KERNELS, BackendUnavailable, backends, entry, get
 
 ENV = "KERNELS_BACKEND"

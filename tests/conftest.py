@@ -12,6 +12,18 @@ def tol(dtype, kernel="softmax"):
     return kernels.tolerance(kernel, dtype)
 
 
+def one_line_exit(argv, start):
+    """Run the command line and check it stops with one line starting with ``start``
+    (no traceback); returns the line."""
+    from kernels.__main__ import main
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    message = str(stop.value.code)
+    assert message.startswith(start), message
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
 def runnable(kernel, backend):
     """The backend's callable, or a skip that says why it cannot run here."""
     try:

@@ -131,14 +131,16 @@ def test_extrapolation():
 
 def test_quick_report_end_to_end(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")             # a log or a pipe: 80 columns
-    out = tmp_path / "results" / "run1"             # created by the report
+    monkeypatch.chdir(tmp_path)                     # no --out: a new folder under kernels-results
     assert main(["report", "--quick", "--examples", "300", "--kernels", "gradient_norm,softmax,mlp_epoch",
-                 "--dh", "8", "--peers", "scipy,torch", "--out", str(out)]) == 0
+                 "--dh", "8", "--peers", "scipy,torch"]) == 0
     printed = capsys.readouterr().out
-    lines = [line for line in printed.splitlines() if str(out) not in line]    # but the paths
+    (out,) = (tmp_path / "kernels-results").iterdir()
+    assert out.name.startswith("report-")
+    lines = [line for line in printed.splitlines() if out.name not in line]    # but the paths
     assert max(map(len, lines)) <= 80 and "\u2026" not in printed     # fits, nothing elided
     assert sorted(f.name for f in out.iterdir()) == ["report.json", "report.md", "report.png"]
-    assert str(out / "report.json") in printed
+    assert f"{out.name}/report.json" in printed
     result = json.loads((out / "report.json").read_text())
     m = result["machine"]
     for key in ("cpu", "cores", "threads", "versions", "peak_flops", "copy_bandwidth", "store_bandwidth", "exp_rate",

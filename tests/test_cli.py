@@ -7,14 +7,7 @@ import pytest
 
 from kernels.__main__ import main
 
-
-def one_line_exit(argv, start):
-    with pytest.raises(SystemExit) as stop:
-        main(argv)
-    message = str(stop.value.code)
-    assert message.startswith(start), message
-    assert "\n" not in message and "Traceback" not in message
-    return message
+from conftest import one_line_exit
 
 
 @pytest.fixture(scope="module")

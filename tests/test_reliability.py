@@ -13,7 +13,7 @@ import kernels
 from kernels import mlp, record, select
 from kernels.__main__ import main
 
-from conftest import runnable
+from conftest import one_line_exit, runnable
 
 BACKENDS = kernels.backends("mlp_epoch")
 
@@ -207,15 +207,6 @@ def test_non_contiguous_W1_is_refused(backend):
 
 
 # 7. CLI failures are one line and a non-zero exit ---------------------------------------
-
-def one_line_exit(argv, start):
-    with pytest.raises(SystemExit) as stop:
-        main(argv)
-    message = str(stop.value.code)
-    assert message.startswith(start), message
-    assert "\n" not in message and "Traceback" not in message
-    return message
-
 
 def test_unreadable_data_directory(monkeypatch, tmp_path, capsys):
     from pathlib import Path

@@ -3,7 +3,6 @@ sweep end to end on real Fashion-MNIST (sizes, files, selection record)."""
 import json
 from dataclasses import asdict
 
-import numpy as np
 import pytest
 
 import kernels
@@ -60,10 +59,15 @@ def test_plan_lists_the_shared_base_point_once():
 
 
 def test_quick_sweep_end_to_end(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "250")
-    assert main(["scaling", "--quick", "--kernels", "softmax,gradient_norm", "--out", str(tmp_path)]) == 0
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)                       # no --out: a new folder under kernels-results
+    assert main(["scaling", "--quick", "--kernels", "softmax,gradient_norm"]) == 0
     printed = capsys.readouterr().out
-    assert "fitted cost model" in printed and "crossovers" in printed
+    (out,) = (tmp_path / "kernels-results").iterdir()
+    assert out.name.startswith("scaling-") and str(out.name) in printed
+    lines = [line for line in printed.splitlines() if out.name not in line]
+    assert max(map(len, lines)) <= 80 and "\u2026" not in printed       # fits, nothing elided
+    tmp_path = out
     result = json.loads((tmp_path / "scaling.json").read_text())
     assert result["mode"].startswith("cache-hot")
     measured = {(p.kernel, p.backend, p.K, p.side) for p in scaling.points_of(result)}

@@ -7,6 +7,8 @@ import ctypes
 import os
 import sys
 
+from ..record import THREAD_VARIABLES
+
 # the cores this process may use, read once: pin() narrows the affinity, and a later
 # pin() to more threads must widen it again within the cores it was first given
 _CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
@@ -44,9 +46,6 @@ def pin(n: int) -> dict[str, object]:
         os.environ["NUMBA_NUM_THREADS"] = str(n)
     steady_allocator()
     return settings()
-
-
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from ...data import N_CLASSES, N_FEATURES
-from .checks import check_batch, check_epoch, check_forward, check_params, check_rate  # noqa: F401
+from .checks import check_batch, check_epoch, check_forward
 
 ACTIVATIONS = ("relu", "tanh", "softplus")
 
