@@ -22,7 +22,7 @@ def report_chart(result: dict, path: Path) -> None:
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     for ax, kernel in zip(axes[:, 0], kernels):
         _panel(ax, kernel, [r for r in result["rows"] if r["kernel"] == kernel],
-               bound_of(kernel, result["rows"]))
+               bound_of(kernel))
     axes[-1, 0].set_xlabel("seconds per epoch (lower is better)")
     from matplotlib.patches import Patch
     from matplotlib.lines import Line2D

@@ -14,6 +14,7 @@ change of ``2 MIN_EFFECT`` could not be told; else ``unchanged``.
 """
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import subprocess
@@ -45,8 +46,10 @@ def run_once(commit: str, bench: str | None, progress=print) -> dict[str, float]
     return values(commit)
 
 
+@functools.cache
 def machine_name() -> str:
-    """This machine's name in asv's results (described once with ``asv machine --yes``)."""
+    """This machine's name in asv's results (described once per process with ``asv
+    machine --yes``, not before every run)."""
     import platform
     name = platform.node() or "this-machine"
     if subprocess.run(["asv", "machine", "--yes", "--machine", name], capture_output=True).returncode:

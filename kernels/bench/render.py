@@ -4,6 +4,7 @@ Everything here reads the result dictionary of ``report.run`` (or its saved JSON
 from __future__ import annotations
 
 from ..data import N_CLASSES, SIZES
+from .workloads import SPECS
 
 BOUND = {"flop": "FLOP limit (matrix products at the peak FLOP/s)",
          "bytes": "bandwidth limit (bytes in and out at the copy bandwidth)"}
@@ -38,8 +39,9 @@ def kernels_of(result: dict) -> list[str]:
     return list(dict.fromkeys(r["kernel"] for r in result["rows"]))
 
 
-def bound_of(kernel: str, rows: list[dict]) -> str:
-    return "flop" if any(r["dh"] is not None for r in rows if r["kernel"] == kernel) else "bytes"
+def bound_of(kernel: str) -> str:
+    """Which limit the kernel's rows are held against: "flop" or "bytes" (its Spec)."""
+    return SPECS[kernel].bound
 
 
 def tables(result: dict):
@@ -48,7 +50,7 @@ def tables(result: dict):
     from rich.table import Table
     for kernel in kernels_of(result):
         rows = [r for r in result["rows"] if r["kernel"] == kernel]
-        t = Table(title=f"{kernel}: {BOUND[bound_of(kernel, result['rows'])]}", title_justify="left",
+        t = Table(title=f"{kernel}: {BOUND[bound_of(kernel)]}", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
         for col in COLUMNS:
             t.add_column(col, justify="left" if col == "backend" else "right", overflow="fold")
@@ -145,7 +147,7 @@ def markdown(result: dict) -> str:
     """The report as a Markdown page (tables and notes)."""
     lines = [f"# {header(result)}", ""]
     for kernel in kernels_of(result):
-        lines += [f"## {kernel}: {BOUND[bound_of(kernel, result['rows'])]}", "",
+        lines += [f"## {kernel}: {BOUND[bound_of(kernel)]}", "",
                   "| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] + ["--:"] * (len(COLUMNS) - 1)) + "|"]
         lines += ["| " + " | ".join(cells(r)) + " |" for r in result["rows"] if r["kernel"] == kernel]
         lines.append("")
