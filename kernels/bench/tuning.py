@@ -15,9 +15,16 @@ Fashion-MNIST minibatches of K, compiled and warmed with the timed shapes first,
 timed right after another finds that one's BLAS or numba threads still spinning
 (measured here: numba's epoch 10x slower right after numpy's), which a user's process,
 calling one backend, never sees. Recorded per backend: the median of its pass figures
-in seconds per example, and its spread, the larger (max - min) / min of its figures
-and the ranked backend's; ``choose`` lets it override the ranking only when its margin
-exceeds ``1 + spread``.
+in seconds per example, and its spread against the ranked backend R: the relative
+spread ``(max - min) / min`` of the per-pass ratios ``b / R``. The two are timed a
+moment apart in each pass, so a neighbour that slows the machine for a while slows
+both and cancels from the ratio, not from either figure alone. ``choose`` lets b
+override the ranking only when its margin exceeds ``1 + spread``. While the fastest
+backend is ahead of R by more than ``CLOSE`` but not yet by more than its spread,
+another pass is run, up to ``MAX_PASSES``; from ``TRIM_FROM`` passes on, the one ratio
+farthest from the median is left out of the spread (a burst that hit one backend in
+one pass). A quick sweep stops early where the answer is clear, measures longer only
+where it is not, and never picks on noise.
 """
 from __future__ import annotations
 
@@ -31,7 +38,9 @@ from .workloads import SPECS, Workload
 
 SIZES = (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000)
 QUICK_SIZES = (1, 16, 100, 1024, 60_000)
-PASSES, CALLS, SETTLE = 3, 3, 0.15
+PASSES, MAX_PASSES, CALLS, SETTLE = 3, 9, 3, 0.15
+TRIM_FROM = 5
+CLOSE = 1.03   # a lead this small is not worth more passes: the ranking stands either way
 
 
 def run(kernels=KERNELS, dtypes=("float64", "float32"), threads: int | None = None,
@@ -100,12 +109,24 @@ def measure_point(kernel: str, dtype: str, K: int, budget: float, cap: float,
         work.warm_up(fn, work.batches)           # a jax epoch compiles per number of minibatches
         works[backend], fns[backend] = work, fn
     times: dict[str, list[float]] = {b: [] for b in works}
-    for _ in range(PASSES):
+    while len(next(iter(times.values()), [])) < PASSES or undecided(kernel, times):
         for backend, work in works.items():
             settle(work, fns[backend])
             best = min(time_runs(work, fns[backend], work.batches, CALLS))
             times[backend].append(best / work.n)
     return times
+
+
+def undecided(kernel: str, times: dict[str, list[float]]) -> bool:
+    """Another pass is worth it: fewer than ``MAX_PASSES`` so far and the fastest backend
+    leads the ranked one by more than ``CLOSE`` but not by more than its spread."""
+    reference = ranked(kernel)
+    if not times or reference not in times or len(times[reference]) >= MAX_PASSES:
+        return False
+    median = {b: statistics.median(t) for b, t in times.items()}
+    best = min(median, key=median.get)
+    margin = median[reference] / median[best]
+    return best != reference and CLOSE < margin <= 1 + spreads(kernel, times)[best]
 
 
 def settle(work, fn) -> None:
@@ -120,13 +141,23 @@ def settle(work, fn) -> None:
 
 
 def spreads(kernel: str, times: dict[str, list[float]]) -> dict[str, float]:
-    """Per backend b other than the ranked one R: the larger relative spread
-    ``(max - min) / min`` of b's pass figures and of R's."""
+    """Per backend b other than the ranked one R: the relative spread ``(max - min) / min``
+    of the per-pass ratios ``b[i] / R[i]`` (pass i times both a moment apart); from
+    ``TRIM_FROM`` passes on, without the one ratio farthest from their median."""
     reference = ranked(kernel)
     if reference not in times:
         return {}
-    spread = lambda t: (max(t) - min(t)) / min(t)
-    return {b: max(spread(t), spread(times[reference])) for b, t in times.items() if b != reference}
+    spread = {}
+    for b, t in times.items():
+        if b != reference:
+            ratios = sorted(x / r for x, r in zip(t, times[reference]))
+            if len(ratios) >= TRIM_FROM:
+                # a burst that hit one backend of one pass is outvoted by the others:
+                # drop the ratio farthest from the median
+                middle = statistics.median(ratios)
+                ratios = ratios[1:] if middle - ratios[0] > ratios[-1] - middle else ratios[:-1]
+            spread[b] = (ratios[-1] - ratios[0]) / ratios[0]
+    return spread
 
 
 def winners(measured: dict):
@@ -146,8 +177,8 @@ def winners(measured: dict):
 
 
 LEGEND = ("best: the fastest backend's margin over the shipped ranking's choice; spread: "
-          "(max - min) / min of the passes' figures (the larger of the two backends'); a pick "
-          "overrides the ranking only when the margin exceeds 1 + spread, otherwise tie")
+          "(max - min) / min of the per-pass ratios of the two; a pick overrides the ranking "
+          "only when the margin exceeds 1 + spread, otherwise tie")
 
 
 def table(measured: dict):
