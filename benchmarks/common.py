@@ -76,6 +76,8 @@ class _Epoch(Prepared):   # asv discovers every public class of the suite: priva
 
 
 def compiled_or_array(kernel):
-    """The backends that run whole epochs: every registered one but the plain-Python
-    references, which PlainPython times on a slice."""
-    return [b for b in kernels.backends(kernel) if not entry(kernel, b).slow]
+    """The CPU backends that run whole epochs: every registered one but the plain-Python
+    references, which PlainPython times on a slice, and the GPU-only ones, which
+    ``python -m kernels gpu`` times on the device."""
+    return [b for b in kernels.backends(kernel)
+            if not entry(kernel, b).slow and getattr(entry(kernel, b), "cpu", True)]  # old: no field

@@ -16,7 +16,8 @@ from kernels.bench.threads import pinned
 from kernels.bench.workloads import Workload, outcome
 from kernels.registry import entry
 
-CASES = [(k, b) for k in kernels.KERNELS for b in kernels.backends(k)]
+# the CPU backends (GPU-only ones are timed on the device by `python -m kernels gpu`)
+CASES = [(k, b) for k in kernels.KERNELS for b in kernels.backends(k) if entry(k, b).cpu]
 
 
 @functools.lru_cache(maxsize=2)

@@ -1,5 +1,11 @@
 """Shared fixtures: real Fashion-MNIST and the registry's backends as parameters."""
 import itertools
+import os
+
+# Without a GPU, numba's CUDA simulator runs the numba-cuda backends (tests/test_gpu.py);
+# on a GPU, run the tests with NUMBA_ENABLE_CUDASIM=0 (benchmarks/gpu_run.sh does).
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+SIMULATED = os.environ["NUMBA_ENABLE_CUDASIM"] == "1"
 
 import numpy as np
 import pytest
@@ -26,6 +32,10 @@ def one_line_exit(argv, start):
 
 def runnable(kernel, backend):
     """The backend's callable, or a skip that says why it cannot run here."""
+    if SIMULATED and not kernels.registry.entry(kernel, backend).cpu:
+        pytest.skip("numba's CUDA simulator runs each GPU thread in Python: "
+                    "tests/test_gpu.py checks this backend on small inputs; on a GPU "
+                    "(NUMBA_ENABLE_CUDASIM=0) every test runs it")
     try:
         return kernels.get(kernel, backend)
     except kernels.BackendUnavailable as exc:

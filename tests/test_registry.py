@@ -19,13 +19,15 @@ def run_python(code):
 def test_public_names():
     assert kernels.KERNELS == ("gradient_norm", "softmax", "mlp_fprop", "mlp_bprop", "mlp_epoch")
     # the design's minimum (docs/design.md, section 1), then numba's one-thread twin
-    # where numba splits the work over threads
-    assert kernels.backends("softmax") == ("python", "numpy", "numba", "jax")
-    assert kernels.backends("gradient_norm") == ("python", "numpy", "numba", "jax", "numba-serial")
+    # where numba splits the work over threads, then the GPU's compiled loops and the
+    # array code written once for any array library
+    gpu = ("numba-cuda", "array-api")
+    assert kernels.backends("softmax") == ("python", "numpy", "numba", "jax", *gpu)
+    assert kernels.backends("gradient_norm") == ("python", "numpy", "numba", "jax", "numba-serial", *gpu)
     for k in ("mlp_fprop", "mlp_bprop"):
-        assert kernels.backends(k) == ("python", "example-loop", "numpy", "numba", "jax")
+        assert kernels.backends(k) == ("python", "example-loop", "numpy", "numba", "jax", *gpu)
     assert kernels.backends("mlp_epoch") == ("python", "example-loop", "numpy", "numba", "jax",
-                                             "numba-serial")
+                                             "numba-serial", *gpu)
 
 
 def test_unknown_names_list_the_valid_ones():
@@ -70,7 +72,8 @@ def test_import_is_light():
 def test_numba_unimportable_leaves_the_rest_working():
     out = run_python("""
         import sys
-        sys.modules['numba'] = sys.modules['jax'] = None  # importing them now raises ImportError
+        # importing them now raises ImportError
+        sys.modules['numba'] = sys.modules['jax'] = sys.modules['array_api_compat'] = None
         import numpy as np, kernels
         print(kernels.available('softmax'))
         print(kernels.softmax(np.array([0.0, 0.0])))

@@ -71,7 +71,7 @@ def test_quick_sweep_end_to_end(tmp_path, capsys, monkeypatch):
     result = json.loads((tmp_path / "scaling.json").read_text())
     assert result["mode"].startswith("cache-hot")
     measured = {(p.kernel, p.backend, p.K, p.side) for p in scaling.points_of(result)}
-    for backend in kernels.available("softmax"):
+    for backend in kernels.registry.on_cpu("softmax"):
         if backend != "python":                       # the compiled and array backends: every K
             assert {("softmax", backend, K, 28) for K in scaling.QUICK_GRID["K"]} <= measured
     for side in scaling.QUICK_GRID["side"]:           # gradient_norm on upsampled images too
@@ -102,7 +102,8 @@ def test_asv_scaling_classes_cover_the_compiled_and_array_backends():
     for cls, axis in ((bench_epochs.ScalingK, "K"), (bench_epochs.ScalingWidth, "dh")):
         assert cls.params[2] == list(scaling.QUICK_GRID[axis])
         for kernel in cls.params[0]:
-            fast = {b for b in kernels.backends(kernel) if b != "python"}
+            fast = {b for b in kernels.backends(kernel)
+                    if b != "python" and kernels.registry.entry(kernel, b).cpu}
             assert fast <= set(cls.params[1])
     assert set(bench_epochs.ScalingK.params[0]) == set(kernels.KERNELS)
 

@@ -1,11 +1,11 @@
-"""Every available backend of every kernel on the same real Fashion-MNIST minibatches,
+"""Every available CPU backend of every kernel on the same real Fashion-MNIST minibatches,
 compared with the plain-Python reference at the tolerances of docs/design.md, section 5."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..ops import tolerance
-from ..registry import KERNELS, available, get
+from ..registry import KERNELS, get, on_cpu
 from .workloads import Workload, outcome
 
 
@@ -34,7 +34,7 @@ def agreement(n: int = 250, dh: int = 10, dtype: str = "float64"):
     first ``n`` training examples (minibatches of 100, so a short last one when n % 100)."""
     for kernel in KERNELS:
         work = Workload(kernel, dtype=dtype, dh=dh, n=n)
-        results = {b: outcome(work.run(get(kernel, b))) for b in available(kernel)}
+        results = {b: outcome(work.run(get(kernel, b))) for b in on_cpu(kernel)}
         reference = results["python"]
         for backend, arrays in results.items():
             yield kernel, backend, max_difference(arrays, reference), excess(arrays, reference, **tolerance(kernel, dtype)) <= 1

@@ -13,11 +13,14 @@ def scipy_softmax() -> Callable:
     return lambda z: scipy.special.softmax(z, axis=-1)
 
 
-def torch_mlp_epoch(compiled: bool = False) -> Callable:
+def torch_mlp_epoch(compiled: bool = False, device: str = "cpu") -> Callable:
     """An SGD epoch as a PyTorch user writes it: nn.Sequential, CrossEntropyLoss, autograd
-    and a plain SGD update (L2 on the weights only, as section 2.3 says), starting from our parameters and writing the trained ones back into them. With
-    ``compiled``, the training step (forward, backward, update) goes through torch.compile;
-    it compiles on the first call per shape, which the harness's warm-up absorbs."""
+    and a plain SGD update (L2 on the weights only, as section 2.3 says), starting from
+    our parameters and writing the trained ones back into them. With ``compiled``, the
+    training step (forward, backward, update) goes through torch.compile; it compiles on
+    the first call per shape, which the harness's warm-up absorbs. ``device``: where the
+    model lives ("cuda" on a GPU); X and y may be tensors already there. The losses are
+    summed where they are computed and read once, at the end of the epoch."""
     import torch
 
     steps = {}          # one model and one (compiled) step per shape, dtype and activation
@@ -25,7 +28,7 @@ def torch_mlp_epoch(compiled: bool = False) -> Callable:
     def make_step(d, dh, m, activation, dtype):
         act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "softplus": torch.nn.Softplus}
         model = torch.nn.Sequential(torch.nn.Linear(d, dh, dtype=dtype), act[activation](),
-                                    torch.nn.Linear(dh, m, dtype=dtype))
+                                    torch.nn.Linear(dh, m, dtype=dtype)).to(device)
         loss_fn = torch.nn.CrossEntropyLoss()
 
         def step(x, t, lr, lam):
@@ -40,6 +43,13 @@ def torch_mlp_epoch(compiled: bool = False) -> Callable:
 
         return model, (torch.compile(step) if compiled else step)
 
+    def tensor(a):
+        if isinstance(a, torch.Tensor):
+            return a
+        with warnings.catch_warnings():   # X may be read-only (the data cache); torch only reads it
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.as_tensor(np.asarray(a), device=device)
+
     def epoch(p, X, y, batch_size: int = 100, lr: float = 0.1, lam: float = 0.0) -> float:
         d, dh, m = p.shape
         dtype = getattr(torch, str(p.dtype))
@@ -48,17 +58,15 @@ def torch_mlp_epoch(compiled: bool = False) -> Callable:
         with torch.no_grad():
             for w, a in zip(model.parameters(), p.arrays().values()):
                 w.copy_(torch.from_numpy(a))
-        with warnings.catch_warnings():   # X may be read-only (the data cache); torch only reads it
-            warnings.simplefilter("ignore", UserWarning)
-            Xt, yt = torch.from_numpy(np.asarray(X)), torch.from_numpy(np.asarray(y))
+        Xt, yt = tensor(X), tensor(y)
         total = 0.0
         for start in range(0, len(Xt), batch_size):
             x, t = Xt[start:start + batch_size], yt[start:start + batch_size]
-            total += float(step(x, t, lr, lam)) * len(t)
+            total = total + step(x, t, lr, lam) * len(t)
         with torch.no_grad():
             for w, a in zip(model.parameters(), p.arrays().values()):
-                a[...] = w.numpy()
-        return total / len(Xt)
+                a[...] = w.cpu().numpy()
+        return float(total) / len(Xt)
 
     return epoch
 
@@ -95,6 +103,12 @@ def sklearn_mlp_epoch() -> Callable:
 def torch_compiled_mlp_epoch() -> Callable:
     """The PyTorch epoch under ``torch.compile``."""
     return torch_mlp_epoch(compiled=True)
+
+
+def torch_softmax() -> Callable:
+    """``torch.softmax`` over the last axis, on tensors wherever they are."""
+    import torch
+    return lambda z: torch.softmax(z, dim=-1)
 
 
 def set_threads(n: int) -> None:

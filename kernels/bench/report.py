@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..registry import KERNELS, available, entry, get
+from ..registry import KERNELS, available, entry, get, on_cpu
 from ..record import cpu_model
 from ..select import choose
 from . import limits, peers
@@ -72,7 +72,7 @@ def plan_of(kernels, peer_names=None) -> list[tuple[str, str, object, bool, bool
     each available backend (twice for kernels with a streaming epoch), then the peers."""
     plan = []
     for kernel in kernels:
-        for b in available(kernel):
+        for b in on_cpu(kernel):
             plan.append((kernel, b, None, False, False))
             if SPECS[kernel].streams and not entry(kernel, b).slow:
                 plan.append((kernel, b, None, False, True))

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..data import SIZES
-from ..registry import KERNELS, available, entry, get
+from ..registry import KERNELS, entry, get, on_cpu
 from .report import machine
 from .stopwatch import time_runs
 from .workloads import SPECS, Workload
@@ -117,7 +117,7 @@ def plan(grid: dict, kernels=KERNELS, dtypes=("float64",), slow: bool = True) ->
     for axis, sizes in grid.items():
         for kernel in (k for k in AXIS_KERNELS[axis] if k in kernels):
             for dtype in dtypes:
-                for backend in available(kernel):
+                for backend in on_cpu(kernel):
                     if entry(kernel, backend).slow and not slow:
                         continue
                     for size in sorted(sizes):

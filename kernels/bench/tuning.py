@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import statistics
 
-from ..registry import KERNELS, available, entry, get
+from ..registry import KERNELS, entry, get, on_cpu
 from ..record import check_writable, save_record
 from ..select import choose_from, ranked
 from .stopwatch import time_runs
@@ -81,8 +81,8 @@ def run(kernels=KERNELS, dtypes=("float64", "float32"), threads: int | None = No
 
 
 def candidates(kernel: str) -> list[str]:
-    """The backends ``fastest`` may pick: available and not plain Python."""
-    return [b for b in available(kernel) if not entry(kernel, b).slow]
+    """The backends ``fastest`` may pick: available on the CPU and not plain Python."""
+    return [b for b in on_cpu(kernel) if not entry(kernel, b).slow]
 
 
 def measure_point(kernel: str, dtype: str, K: int, budget: float, cap: float,

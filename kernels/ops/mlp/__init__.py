@@ -151,26 +151,28 @@ def _named(fn: Callable, like: Callable, name: str) -> Callable:
     return fn
 
 
-def fprop_kernel(forward: Callable) -> Callable:
+def fprop_kernel(forward: Callable, takes: Callable | None = None) -> Callable:
+    """``takes``: the arrays of other libraries than NumPy the backend computes on
+    (a GPU backend: arrays on the GPU); every other backend takes NumPy arrays."""
     def fprop(p: Params, x, y, lam: float = 0.0) -> Forward:
         """Forward pass. p: Params; x (K, d) of p's dtype; y (K,) int labels in [0, m);
         lam >= 0. Returns Forward: ha, hs (K, dh), oa, os (K, m) and the loss."""
-        x, y, lam = check_batch(p, x, y, lam)
+        x, y, lam = check_batch(p, x, y, lam, takes)
         return forward(p, x, y, lam)
     return _named(fprop, forward, "fprop")
 
 
-def bprop_kernel(backward: Callable) -> Callable:
+def bprop_kernel(backward: Callable, takes: Callable | None = None) -> Callable:
     def bprop(p: Params, x, y, fwd: Forward, lam: float = 0.0) -> Gradients:
         """Mean gradients (plus lam * W) of the minibatch of ``fwd`` (returned by fprop on
         the same p, x, y). Returns Gradients: dW1 (dh, d), db1 (dh,), dW2 (m, dh), db2 (m,)."""
-        x, y, lam = check_batch(p, x, y, lam)
+        x, y, lam = check_batch(p, x, y, lam, takes)
         check_forward(p, x, fwd)
         return backward(p, x, y, fwd, lam)
     return _named(bprop, backward, "bprop")
 
 
-def epoch_kernel(run: Callable) -> Callable:
+def epoch_kernel(run: Callable, takes: Callable | None = None) -> Callable:
     def epoch(p: Params, X, y, batch_size: int = 100, lr: float = 0.1, lam: float = 0.0) -> float:
         """One SGD epoch over X (N, d), y (N,) in order, in minibatches of batch_size
         (the last may be shorter; any batch_size >= 1, at most one minibatch of all N).
@@ -178,7 +180,7 @@ def epoch_kernel(run: Callable) -> Callable:
 
         All or nothing: if the loss of a minibatch is not finite (DivergenceError) or
         anything else fails part-way, p is restored to what it was before the call."""
-        X, y, batch_size, lr, lam = check_epoch(p, X, y, batch_size, lr, lam)
+        X, y, batch_size, lr, lam = check_epoch(p, X, y, batch_size, lr, lam, takes)
         before = p.snapshot()
         try:
             total, bad, loss = run(p, X, y, batch_size, lr, lam)
@@ -187,7 +189,7 @@ def epoch_kernel(run: Callable) -> Callable:
             raise
         if bad >= 0:
             p.restore(before)
-            raise diverged(bad, batch_size, len(X), loss, lr)
+            raise diverged(bad, batch_size, X.shape[0], loss, lr)
         # a finite loss can still give non-finite gradients (tanh(inf) = 1, then inf * 0):
         # 40 kB to scan at dh = 50, nothing beside the epoch
         broken = [k for k, a in p.arrays().items() if not np.isfinite(a).all()]
@@ -197,7 +199,7 @@ def epoch_kernel(run: Callable) -> Callable:
                 f"{', '.join(broken)} became NaN or infinite during the epoch although every "
                 f"minibatch's loss was finite (an inf in the inputs?); the parameters are as "
                 f"they were before the epoch")
-        return total / len(X)
+        return total / X.shape[0]
     return _named(epoch, run, "epoch")
 
 

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from ..arrays import dtype_of, foreign, stand_in, to_host
+
 
 def check_params(p) -> None:
     """``p`` must be a Params whose arrays still hold (they may have been reassigned or
@@ -31,33 +33,54 @@ def check_rate(name: str, value) -> float:
     return rate
 
 
-def check_batch(p, x, y, lam) -> tuple[np.ndarray, np.ndarray, float]:
+def check_batch(p, x, y, lam, takes=None) -> tuple[np.ndarray, np.ndarray, float]:
     """Validate a minibatch for ``p``; return ``x`` (K, d) C-contiguous in p's dtype,
     ``y`` (K,) int64 and ``lam`` as a float. Raises TypeError or ValueError naming the
-    problem, before anything is computed."""
+    problem, before anything is computed. ``takes``: which arrays of other libraries
+    than NumPy the backend computes on (``kernels.ops.arrays.on_device`` for a GPU
+    backend); those pass the same rules, read from their shape and dtype, and are
+    returned as they are (integer images are not converted there)."""
     check_params(p)
+    if foreign(x) or foreign(y):
+        if takes is None or not (takes(x) and takes(y)):
+            raise TypeError(f"this backend computes on NumPy arrays (a GPU backend on GPU "
+                            f"arrays); got x of type {type(x).__name__} and y of type "
+                            f"{type(y).__name__}: convert them, or use a backend that runs "
+                            f"where they live (numba-cuda on a GPU, array-api)")
+        check_shapes(p, tuple(x.shape), dtype_of(x), tuple(y.shape), dtype_of(y))
+        check_labels(p, to_host(y))
+        return x, y, check_rate("lam", lam)
     for name, value in (("x", x), ("y", y)):
         if isinstance(value, np.ma.MaskedArray):
             raise TypeError(f"{name} must not be a masked array (the mask would be ignored)")
     x, y = np.asarray(x), np.asarray(y)
-    d, _, m = p.shape
     if x.dtype.kind in "iu":
         x = x.astype(p.dtype)
-    elif x.dtype != p.dtype:
-        raise TypeError(f"x has dtype {x.dtype} but the parameters are {p.dtype}; load the "
-                        f"data or initialise the parameters with the same dtype")
-    if x.ndim != 2 or x.shape[1] != d:
-        raise ValueError(f"x must have shape (K, d) with d = {d} features; got {x.shape}")
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"y must hold integer class labels; got dtype {y.dtype}")
-    if y.shape != (x.shape[0],):
-        raise ValueError(f"y must have one label per row of x, shape ({x.shape[0]},); got {y.shape}")
-    if x.shape[0] == 0:
-        raise ValueError("the minibatch is empty (K = 0): the mean loss is undefined")
-    if y.min() < 0 or y.max() >= m:
-        raise ValueError(f"labels must lie in [0, {m}); got values from {y.min()} to {y.max()}")
+    check_shapes(p, x.shape, x.dtype, y.shape, y.dtype)
+    check_labels(p, y)
     lam = check_rate("lam", lam)
     return np.ascontiguousarray(x), y.astype(np.int64, copy=False), lam
+
+
+def check_shapes(p, x_shape, x_dtype, y_shape, y_dtype) -> None:
+    d, _, m = p.shape
+    if x_dtype != p.dtype:
+        raise TypeError(f"x has dtype {x_dtype} but the parameters are {p.dtype}; load the "
+                        f"data or initialise the parameters with the same dtype")
+    if len(x_shape) != 2 or x_shape[1] != d:
+        raise ValueError(f"x must have shape (K, d) with d = {d} features; got {x_shape}")
+    if y_dtype.kind not in "iu":
+        raise TypeError(f"y must hold integer class labels; got dtype {y_dtype}")
+    if y_shape != (x_shape[0],):
+        raise ValueError(f"y must have one label per row of x, shape ({x_shape[0]},); got {y_shape}")
+    if x_shape[0] == 0:
+        raise ValueError("the minibatch is empty (K = 0): the mean loss is undefined")
+
+
+def check_labels(p, y: np.ndarray) -> None:
+    m = p.shape[2]
+    if y.min() < 0 or y.max() >= m:
+        raise ValueError(f"labels must lie in [0, {m}); got values from {y.min()} to {y.max()}")
 
 
 def check_forward(p, x: np.ndarray, fwd) -> None:
@@ -72,18 +95,19 @@ def check_forward(p, x: np.ndarray, fwd) -> None:
                          f"oa, os ({K}, {m}); got {', '.join(map(str, got))}")
 
 
-def check_epoch(p, X, y, batch_size, lr, lam):
+def check_epoch(p, X, y, batch_size, lr, lam, takes=None):
     """Validate a whole epoch's arguments; returns ``X, y, batch_size, lr, lam`` with
     ``batch_size`` at most N (a larger one is one minibatch of all N examples)."""
     if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
     lr = check_rate("lr", lr)
-    X, y, lam = check_batch(p, X, y, lam)
-    shared = [k for k, a in p.arrays().items() if np.shares_memory(a, X) or np.shares_memory(a, y)]
+    X, y, lam = check_batch(p, X, y, lam, takes)
+    shared = [k for k, a in p.arrays().items() if not foreign(X)
+              and (np.shares_memory(a, X) or np.shares_memory(a, y))]
     if shared:
         # the epoch updates p as it goes: backends would read rows already changed (or,
         # copying first, not), so the result would depend on the backend
         raise ValueError(f"X or y shares memory with the parameter {', '.join(shared)}, which the "
                          f"epoch updates in place; pass a copy (X.copy())")
-    return X, y, int(min(batch_size, len(X))), lr, lam
+    return X, y, int(min(batch_size, X.shape[0])), lr, lam

@@ -1,0 +1,46 @@
+"""Arrays that are not NumPy's: on a GPU (numba device arrays, CuPy, anything with
+``__cuda_array_interface__``) or of another array-API library (PyTorch, jax,
+array-api-strict). The checks of the CPU backends run on a stand-in of the same shape
+and dtype, so every backend refuses bad input with the same words."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def on_device(x) -> bool:
+    """Whether ``x`` lives on a CUDA GPU: it exposes ``__cuda_array_interface__`` (CuPy,
+    PyTorch on CUDA, numba) or is a numba device array (also numba's simulated ones)."""
+    return hasattr(x, "__cuda_array_interface__") or hasattr(x, "copy_to_host")
+
+
+def foreign(x) -> bool:
+    """Whether ``x`` is an array of another library than NumPy (on a GPU or not)."""
+    return not isinstance(x, np.ndarray) and (on_device(x) or hasattr(x, "__array_namespace__")
+                                              or hasattr(x, "__dlpack__"))
+
+
+def dtype_of(x) -> np.dtype:
+    """NumPy's name for a foreign array's dtype (``torch.float32`` -> float32)."""
+    name = getattr(x.dtype, "name", None) or str(x.dtype).rsplit(".", 1)[-1]
+    try:
+        return np.dtype(name)
+    except TypeError:
+        raise TypeError(f"cannot read the dtype {x.dtype} of a {type(x).__name__}") from None
+
+
+def stand_in(shape, dtype) -> np.ndarray:
+    """A read-only NumPy array of ``shape`` and ``dtype`` that takes no memory."""
+    return np.broadcast_to(np.zeros((), dtype), tuple(shape))
+
+
+def to_host(x) -> np.ndarray:
+    """A NumPy copy of a foreign array (waits for its device)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "copy_to_host"):           # numba device array
+        return x.copy_to_host()
+    if hasattr(x, "get") and on_device(x):   # CuPy
+        return x.get()
+    if hasattr(x, "cpu") and hasattr(x, "numpy"):   # PyTorch, wherever it lives
+        return x.detach().cpu().numpy()
+    return np.from_dlpack(x)                 # jax, array-api-strict, ...
