@@ -230,3 +230,28 @@ def test_cpu_backends_refuse_other_libraries_arrays_clearly(xp, train):
     X, y = train[0][:4], train[1][:4]
     with pytest.raises(TypeError, match="computes on NumPy arrays"):
         kernels.get("mlp_fprop", "numpy")(small_mlp(np.float64), xp.asarray(X), xp.asarray(y))
+
+
+# ---- jax: the existing backend, on the device its arrays are on ------------------------
+
+def test_jax_computes_where_its_arrays_are_and_returns_them_there(train):
+    jax = pytest.importorskip("jax")
+    runnable("softmax", "jax")
+    with jax.enable_x64(True):
+        z = jax.device_put(train[0][:5, :10])
+        u = jax.device_put(train[0][:3].reshape(-1, 28, 28))
+        X, y = jax.device_put(train[0][:23]), jax.device_put(train[1][:23])
+    got = kernels.get("softmax", "jax")(z)
+    assert isinstance(got, jax.Array) and got.dtype == np.float64
+    np.testing.assert_allclose(np.asarray(got), scipy.special.softmax(train[0][:5, :10], axis=1),
+                               **tol(np.float64))
+    np.testing.assert_allclose(np.asarray(kernels.get("gradient_norm", "jax")(u)),
+                               kernels.get("gradient_norm", "numpy")(train[0][:3].reshape(-1, 28, 28)),
+                               **tol(np.float64))
+    p, q = small_mlp(np.float64), small_mlp(np.float64)
+    loss = kernels.get("mlp_epoch", "jax")(p, X, y, batch_size=10, lr=0.1)
+    reference = kernels.get("mlp_epoch", "numpy")(q, train[0][:23], train[1][:23], batch_size=10, lr=0.1)
+    np.testing.assert_allclose(loss, reference, **tol(np.float64, "mlp_epoch"))
+    np.testing.assert_allclose(p.W1, q.W1, **tol(np.float64, "mlp_epoch"))
+    fwd = kernels.get("mlp_fprop", "jax")(p, X[:4], y[:4])
+    assert isinstance(fwd.os, jax.Array)

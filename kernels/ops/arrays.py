@@ -4,6 +4,9 @@ array-api-strict). The checks of the CPU backends run on a stand-in of the same 
 and dtype, so every backend refuses bad input with the same words."""
 from __future__ import annotations
 
+import functools
+from typing import Callable
+
 import numpy as np
 
 
@@ -15,7 +18,7 @@ def on_device(x) -> bool:
 
 def foreign(x) -> bool:
     """Whether ``x`` is an array of another library than NumPy (on a GPU or not)."""
-    return not isinstance(x, np.ndarray) and (on_device(x) or hasattr(x, "__array_namespace__")
+    return not isinstance(x, (np.ndarray, np.generic)) and (on_device(x) or hasattr(x, "__array_namespace__")
                                               or hasattr(x, "__dlpack__"))
 
 
@@ -44,3 +47,30 @@ def to_host(x) -> np.ndarray:
     if hasattr(x, "cpu") and hasattr(x, "numpy"):   # PyTorch, wherever it lives
         return x.detach().cpu().numpy()
     return np.from_dlpack(x)                 # jax, array-api-strict, ...
+
+
+def either_kernel(name: str, prepare: Callable, on_host: Callable, takes: Callable,
+                  compute: Callable) -> Callable:
+    """The public ``name(x, out=None)`` of a backend that also computes on another
+    library's arrays: NumPy in, ``on_host(x, out)`` (an ``array_kernel``); an array that
+    ``takes(x)`` accepts, the same checks on a stand-in of its shape and dtype, then
+    ``compute(a)`` on it batch-major, returned in its library (``out=`` refused there)."""
+    @functools.wraps(on_host)
+    def kernel(x, out=None):
+        if not foreign(x):
+            return on_host(x, out)
+        if not takes(x):
+            raise TypeError(f"{name}: this backend computes on NumPy arrays or "
+                            f"{takes.__doc__}; got a {type(x).__name__}")
+        if out is not None:
+            raise TypeError(f"{name}: out= takes NumPy arrays; with a {type(x).__name__} "
+                            f"input, use the returned array")
+        dtype = dtype_of(x)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"{name}: a {type(x).__name__} input must be float32 or float64; "
+                            f"got dtype {dtype}")
+        _, single = prepare(stand_in(x.shape, dtype))        # the CPU checks, no copy
+        result = compute(x[None, ...] if single else x)
+        return result[0, ...] if single else result
+
+    return kernel

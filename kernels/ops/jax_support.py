@@ -10,10 +10,41 @@ new process unless JAX's persistent cache is configured; when the user has not s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import jax
+import numpy as np
+
+from . import array_kernel
+from .arrays import either_kernel
 
 x64 = jax.enable_x64
+
+
+def is_jax(x) -> bool:
+    """jax arrays (on whatever device jax placed them)"""
+    return isinstance(x, jax.Array)
+
+
+def jax_kernel(name: str, prepare: Callable, doc: str) -> Callable:
+    """Decorator turning a compiled ``fn(a) -> jax array`` into the public
+    ``name(x, out=None)``: NumPy in, NumPy out (``out=`` as the CPU backends); a jax
+    array in, computed on its device and returned there, without waiting for it."""
+    host = array_kernel(name, prepare, doc)
+
+    def decorate(fn: Callable) -> Callable:
+        def through_numpy(a: np.ndarray, out: np.ndarray) -> None:
+            with x64(True):
+                out[...] = fn(a)
+
+        def on_device(a):
+            with x64(True):
+                return fn(a)
+
+        through_numpy.__doc__ = fn.__doc__
+        return either_kernel(name, prepare, host(through_numpy), is_jax, on_device)
+
+    return decorate
 
 
 def _configure_cache() -> None:

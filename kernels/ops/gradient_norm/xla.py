@@ -2,8 +2,8 @@
 import jax
 import jax.numpy as jnp
 
-from ..jax_support import x64
-from . import kernel
+from ..jax_support import jax_kernel
+from . import DOC, prepare
 
 
 def _derivative(u, axis):
@@ -21,8 +21,7 @@ def _gradient_norm(u):
     return d_row * d_row + d_col * d_col
 
 
-@kernel
-def gradient_norm(u, g):
+@jax_kernel("gradient_norm", prepare, DOC)
+def gradient_norm(u):
     """jax.numpy slices and concatenations, fused by XLA into one compiled function."""
-    with x64(True):
-        g[...] = _gradient_norm(u)
+    return _gradient_norm(u)

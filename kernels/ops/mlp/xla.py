@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..jax_support import x64
+from ..jax_support import is_jax, x64
 from . import Forward, Gradients, Params, bprop_kernel, epoch_kernel, fprop_kernel
 
 
@@ -74,13 +74,14 @@ _step_jit = jax.jit(_sgd_step, static_argnames="activation")
 def forward(p: Params, x: np.ndarray, y: np.ndarray, lam: float) -> Forward:
     with x64(True):
         *arrays, loss = _forward_jit(*p.arrays().values(), x, y, p.dtype.type(lam), p.activation)
-        return Forward(*(np.asarray(a) for a in arrays), float(loss))
+        keep = is_jax(x)                    # jax arrays in: the results stay on their device
+        return Forward(*(a if keep else np.asarray(a) for a in arrays), float(loss))
 
 
 def backward(p: Params, x: np.ndarray, y: np.ndarray, fwd: Forward, lam: float) -> Gradients:
     with x64(True):
         g = _backward_jit(p.W1, p.W2, x, y, fwd.ha, fwd.hs, fwd.os, p.dtype.type(lam), p.activation)
-        return Gradients(*(np.array(a) for a in g))
+        return Gradients(*(a if is_jax(x) else np.array(a) for a in g))
 
 
 def run(p: Params, X: np.ndarray, y: np.ndarray, batch_size: int, lr: float, lam: float):
@@ -106,4 +107,6 @@ def run(p: Params, X: np.ndarray, y: np.ndarray, batch_size: int, lr: float, lam
         return float(weighted.sum()), -1, 0.0
 
 
-fprop, bprop, epoch = fprop_kernel(forward), bprop_kernel(backward), epoch_kernel(run)
+fprop = fprop_kernel(forward, takes=is_jax)
+bprop = bprop_kernel(backward, takes=is_jax)
+epoch = epoch_kernel(run, takes=is_jax)

@@ -2,8 +2,8 @@
 import jax
 import jax.numpy as jnp
 
-from ..jax_support import x64
-from . import kernel
+from ..jax_support import jax_kernel
+from . import DOC, prepare
 
 
 @jax.jit
@@ -12,8 +12,7 @@ def _softmax(a):
     return e / e.sum(axis=1, keepdims=True)
 
 
-@kernel
-def softmax(a, p):
+@jax_kernel("softmax", prepare, DOC)
+def softmax(a):
     """row-wise jax.numpy expressions, fused by XLA into one compiled function."""
-    with x64(True):
-        p[...] = _softmax(a)
+    return _softmax(a)
