@@ -1,4 +1,4 @@
-"""Command line: ``python -m kernels {report,scaling,autotune,compare,data,agree,train,evaluate}``.
+"""Command line: ``python -m kernels {report,scaling,autotune,compare,gpu,data,agree,train,evaluate}``.
 
 Every failure caused by the user's input, files or environment ends as one line on
 stderr and a non-zero exit, never a traceback (``main`` catches them)."""
@@ -75,15 +75,17 @@ def _cores(threads: int) -> None:
                          f"process may use")
 
 
-def _kernels(text: str | None) -> tuple[str, ...]:
-    """The kernels of a comma-separated --kernels (default all), each checked."""
+def _kernels(text: str | None, valid=None) -> tuple[str, ...]:
+    """The kernels of a comma-separated --kernels (default all ``valid``: every kernel),
+    each checked."""
     from .registry import KERNELS
+    valid = valid or KERNELS
     if not text:
-        return KERNELS
+        return valid
     kernels = tuple(text.split(","))
-    unknown = [k for k in kernels if k not in KERNELS]
+    unknown = [k for k in kernels if k not in valid]
     if unknown:
-        raise ValueError(f"unknown kernel(s) {', '.join(unknown)}; valid: {', '.join(KERNELS)}")
+        raise ValueError(f"unknown kernel(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
     return kernels
 
 
@@ -129,6 +131,29 @@ def cmd_scaling(args) -> int:
                            quick=args.quick)
     scaling_plots.print_summary(result)
     files = outputs.save_scaling(result, out)
+    print("wrote:", *files, sep="\n  ")
+    return 0
+
+
+def cmd_gpu(args) -> int:
+    """Time each kernel's GPU backends (numba-cuda, array-api on CuPy, jax) and PyTorch on
+    CUDA per epoch on the device, against its limits measured in the run and numba on
+    the CPU, then mlp_epoch across K; write gpu-DTYPE.json and .png into --out."""
+    from pathlib import Path
+    from rich.console import Console
+    from .bench import gpu, gpu_render, outputs
+    kernels = _kernels(args.kernels, gpu.GPU_KERNELS)
+    gpu.check_device()
+    out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("gpu"))
+    console, files = Console(), []
+    for dtype in args.dtype:
+        result = gpu.run(kernels, dtype, repeats=3 if args.quick else 5,
+                         sweep=gpu.QUICK_SWEEP_K if args.quick else gpu.SWEEP_K,
+                         examples=args.examples,
+                         progress=lambda line: console.print(line, style="dim", highlight=False))
+        console.print(gpu_render.table(result))
+        print(*gpu_render.notes(result), sep="\n")
+        files += gpu_render.save(result, out)
     print("wrote:", *files, sep="\n  ")
     return 0
 
@@ -239,42 +264,19 @@ def main(argv=None) -> int:
     p.add_argument("--out", metavar="DIR", help="folder for scaling.json and the PNG plots "
                    "(default: a new kernels-results/scaling-DATE-TIME)")
     p.set_defaults(run=cmd_scaling)
-    from .app.models import MODELS
-    from .app.train import Settings
-    from .ops.mlp import ACTIVATIONS
+    p = sub.add_parser("gpu", help=cmd_gpu.__doc__)
+    p.add_argument("--dtype", type=dtype_list, default=["float64", "float32"],
+                   help="float64 and/or float32, comma-separated (default both)")
+    p.add_argument("--kernels", help="comma-separated subset of gradient_norm, softmax, mlp_epoch")
+    p.add_argument("--quick", action="store_true", help="three timed epochs, fewer K in the sweep")
+    p.add_argument("--examples", type=positive, help="time only the first N training examples "
+                   "(figures extrapolated to the epoch)")
+    p.add_argument("--out", metavar="DIR", help="folder for gpu-DTYPE.json and .png (default: a "
+                   "new kernels-results/gpu-DATE-TIME)")
+    p.set_defaults(run=cmd_gpu)
     p = sub.add_parser("train", help=cmd_train.__doc__)
-    p.add_argument("--model", choices=tuple(MODELS), default=Settings.model,
-                   help="what to train (default %(default)s)")
-    p.add_argument("--features", choices=("pixels", "gradient-norm"), default="pixels",
-                   help="inputs of softmax regression (default pixels)")
-    p.add_argument("--backend", help="backend of every kernel used (default: kernels.fastest)")
-    p.add_argument("--epochs", type=positive, default=Settings.epochs,
-                   help="passes over the training set (default %(default)s)")
-    p.add_argument("--hidden", type=positive, default=Settings.hidden, help="hidden units (default %(default)s)")
-    p.add_argument("--activation", choices=ACTIVATIONS, default=Settings.activation,
-                   help="hidden activation (default %(default)s)")
-    p.add_argument("--lr", type=float, default=Settings.lr, help="learning rate (default %(default)s)")
-    p.add_argument("--batch-size", type=positive, default=Settings.batch_size,
-                   help="minibatch size K (default %(default)s)")
-    p.add_argument("--weight-decay", type=float, default=Settings.weight_decay, help="L2 coefficient lam (default %(default)s)")
-    p.add_argument("--seed", type=int, default=Settings.seed,
-                   help="seed of the initial weights, the validation split and shuffling "
-                        "(default %(default)s)")
-    p.add_argument("--shuffle", action="store_true", help="reshuffle the training set every epoch")
-    p.add_argument("--valid", type=nonnegative, default=Settings.valid,
-                   help="validation examples split off the 60,000 (default %(default)s)")
-    p.add_argument("--early-stopping", type=positive, metavar="PATIENCE",
-                   help="stop after PATIENCE epochs without a better validation loss")
-    p.add_argument("--lr-step", type=positive, default=Settings.lr_step,
-                   help="multiply lr by --lr-gamma every STEP epochs (default %(default)s)")
-    p.add_argument("--lr-gamma", type=float, default=Settings.lr_gamma,
-                   help="(default %(default)s; 1 keeps lr constant)")
-    p.add_argument("--clip", type=float, help="clip each gradient entry to [-C, C]")
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                   help="(default %(default)s)")
-    p.add_argument("--limit", type=positive, help="use only the first N training and test examples")
-    p.add_argument("--out", required=True, metavar="DIR", help="where log.csv, curves.png, "
-                   "model.npz and summary.json go (must not hold a run already)")
+    from .app.arguments import add_train_arguments
+    add_train_arguments(p, positive, nonnegative)
     p.set_defaults(run=cmd_train)
     p = sub.add_parser("evaluate", help=cmd_evaluate.__doc__)
     p.add_argument("model", help="DIR/model.npz written by train")

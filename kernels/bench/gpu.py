@@ -22,13 +22,15 @@ from typing import Callable
 import numpy as np
 
 from ..ops import mlp, tolerance
-from ..ops.arrays import to_host
+from ..ops.arrays import foreign, to_host
 from ..registry import BackendUnavailable, backends, entry, get
+from .device import describe, device_limits
 from .stopwatch import extrapolate
 from .workloads import Workload, outcome
 
 GPU_KERNELS = ("gradient_norm", "softmax", "mlp_epoch")
 SWEEP_K = (1, 10, 100, 1000, 10_000)
+QUICK_SWEEP_K = (10, 100, 1000)
 SLOW_CALLS = 600              # minibatches timed per epoch at most (then extrapolated)
 
 
@@ -38,27 +40,39 @@ class Library:
 
     name: str
     put: Callable             # NumPy array -> array on the device
-    sync: Callable            # wait until the device has finished what was launched
+    sync: Callable            # sync(last result): wait until the device has finished
 
 
 def library(name: str) -> Library:
-    """The ``Library`` of ``name`` ("numba", "cupy", "torch"); ImportError or
+    """The ``Library`` of ``name`` ("numba", "cupy", "torch", "jax"); ImportError or
     RuntimeError, saying what is missing, where it cannot run here."""
     if name == "numba":
         from numba import cuda
         if not cuda.is_available():
             raise RuntimeError("numba.cuda finds no CUDA GPU")
-        return Library(name, lambda a: cuda.to_device(np.ascontiguousarray(a)), cuda.synchronize)
+        return Library(name, lambda a: cuda.to_device(np.ascontiguousarray(a)),
+                       lambda result=None: cuda.synchronize())
     if name == "cupy":
         import cupy
-        return Library(name, cupy.asarray, lambda: cupy.cuda.Device().synchronize())
+        return Library(name, cupy.asarray, lambda result=None: cupy.cuda.Device().synchronize())
     if name == "torch":
         import torch
         if not torch.cuda.is_available():
             raise RuntimeError("torch.cuda finds no CUDA GPU")
         return Library(name, lambda a: torch.as_tensor(np.asarray(a), device="cuda"),
-                       torch.cuda.synchronize)
-    raise ValueError(f"no GPU array library {name!r}; known: numba, cupy, torch")
+                       lambda result=None: torch.cuda.synchronize())
+    if name == "jax":
+        import jax
+        if jax.default_backend() != "gpu":
+            raise RuntimeError(f"jax runs on {jax.default_backend()}, not on a GPU")
+
+        def put(a):
+            with jax.enable_x64(True):          # float64 and int64 stay 64-bit
+                return jax.device_put(a)
+
+        # one stream: the last result ready means every launch before it is done
+        return Library(name, put, lambda result=None: jax.block_until_ready(result))
+    raise ValueError(f"no GPU array library {name!r}; known: numba, cupy, torch, jax")
 
 
 def place(value, put: Callable):
@@ -84,10 +98,22 @@ def on_device(work: Workload, lib: Library) -> tuple[Workload, dict]:
     placed = copy.copy(work)
     placed.inputs = place(work.inputs, lib.put)
     placed.out = None if work.out is None else lib.put(work.out)
-    lib.sync()
+    lib.sync(list(_arrays_placed(placed.inputs)))
     seconds = time.perf_counter() - start
     return placed, {"kernel": work.kernel, "library": lib.name, "bytes": nbytes,
                     "seconds": seconds, "gb_per_s": nbytes / seconds / 1e9}
+
+
+def _arrays_placed(value):
+    """The leaves of placed inputs (to wait for them)."""
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _arrays_placed(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _arrays_placed(v)
+    elif not isinstance(value, (mlp.Params, int, float, str)) and value is not None:
+        yield value
 
 
 def _arrays(value):
@@ -105,52 +131,37 @@ def _arrays(value):
 
 def time_epoch(work: Workload, fn: Callable, sync: Callable, repeats: int) -> dict:
     """Cold start (the first call on the first minibatch, compilation included), then
-    the best of ``repeats`` epochs, each ended by ``sync``; at most ``SLOW_CALLS``
-    minibatches are timed, the rest extrapolated (``extrapolated`` says so)."""
+    the best of ``repeats`` epochs, each ended by ``sync``, in seconds per epoch of
+    60,000 examples: at most ``SLOW_CALLS`` minibatches (or the workload's examples) are
+    timed, the rest extrapolated (``extrapolated`` says so)."""
     start = time.perf_counter()
-    work.run(fn, 1)
-    sync()
+    sync(work.run(fn, 1))
     cold = time.perf_counter() - start
-    batches = work.batches if work.spec.one_call else min(work.batches, SLOW_CALLS)
-    if work.spec.one_call and work.batches > SLOW_CALLS:
-        batches = SLOW_CALLS                   # a slice of the epoch, in one call
-    work.run(fn, batches)                      # warm: the timed shapes once, untimed
-    sync()
+    batches = min(work.batches, SLOW_CALLS)
+    sync(work.run(fn, batches))                # warm: the timed shapes once, untimed
     runs = []
     for _ in range(repeats):
         start = time.perf_counter()
-        work.run(fn, batches)
-        sync()
+        sync(work.run(fn, batches))
         runs.append(time.perf_counter() - start)
-    return {"seconds": extrapolate(min(runs), batches, work.batches), "cold_seconds": cold,
-            "runs": runs, "extrapolated": batches < work.batches}
+    epoch = Workload.full_batches(work.K)       # 60,000 examples
+    return {"seconds": extrapolate(min(runs), batches, epoch), "cold_seconds": cold,
+            "runs": runs, "extrapolated": batches < epoch}
 
 
-def device_limits(rounds: int = 5, n: int = 8192, nbytes: int = 2 ** 30) -> dict:
-    """The device's rates, best of ``rounds``: FLOP/s of an n x n matrix product in
-    float64 and float32, and a device-to-device copy's bandwidth (read + written)."""
-    import cupy
-    sync = cupy.cuda.Device().synchronize
-
-    def best(op):
-        op()
-        sync()
-        times = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            op()
-            sync()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    rates = {}
-    for dtype in ("float64", "float32"):
-        a = cupy.random.random((n, n)).astype(dtype)
-        rates[f"flops_{dtype}"] = 2.0 * n ** 3 / best(lambda: a @ a)
-    src = cupy.ones(nbytes // 8)
-    dst = cupy.empty_like(src)
-    rates["copy_bandwidth"] = 2.0 * src.nbytes / best(lambda: cupy.copyto(dst, src))
-    return rates
+def check_device() -> None:
+    """RuntimeError, in one line, unless CuPy (for the device's limits) sees a CUDA GPU."""
+    try:
+        import cupy
+    except ImportError as exc:
+        raise RuntimeError(f"needs CuPy to measure the device's limits (pip install "
+                           f"cupy-cuda13x) and a CUDA GPU ({exc})") from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:                       # CUDA driver or runtime missing
+        raise RuntimeError(f"finds no CUDA GPU ({type(exc).__name__}: {exc})") from None
+    if not count:
+        raise RuntimeError("finds no CUDA GPU (CuPy counts 0 devices)")
 
 
 def contenders(kernel: str) -> list[tuple[str, str, Callable]]:
@@ -168,9 +179,9 @@ def contenders(kernel: str) -> list[tuple[str, str, Callable]]:
     return rows
 
 
-def run(kernels=GPU_KERNELS, dtype: str = "float32", K: int = 100, repeats: int = 5,
+def run(kernels=GPU_KERNELS, dtype: str = "float64", K: int = 100, repeats: int = 5,
         sweep=SWEEP_K, examples: int | None = None, rates: dict | None = None,
-        progress: Callable = print) -> dict:
+        progress: Callable = print, dh: int = 50) -> dict:
     """Every GPU contender of each kernel (and numba on the CPU) per epoch at K, then the
     sweep over K of mlp_epoch. ``examples``: only the first N training examples (the
     figures extrapolated to the epoch); ``rates``: the device's limits (default: measured
@@ -178,14 +189,14 @@ def run(kernels=GPU_KERNELS, dtype: str = "float32", K: int = 100, repeats: int 
     from ..record import cpu_model
     rates = rates or device_limits()
     limit_rates = {"peak_flops": rates[f"flops_{dtype}"], "copy_bandwidth": rates["copy_bandwidth"]}
-    result = {"device": describe(), "cpu": cpu_model(), "dtype": dtype, "K": K,
-              "limits": rates, "copies": [], "rows": [], "sweep": []}
+    result = {"device": describe(), "cpu": cpu_model(), "dtype": dtype, "K": K, "dh": dh,
+              "limits": rates, "copies": [], "rows": [], "sweep": [], "crossover": None}
     libraries: dict = {}
     for kernel in kernels:
         progress(f"{kernel}: numba on the CPU")
-        reference = Workload(kernel, K=K, dtype=dtype, n=examples)
+        reference = Workload(kernel, K=K, dtype=dtype, n=examples, dh=dh)
         rows = [{"kernel": kernel, "backend": "numba", "where": "cpu",
-                 **time_epoch(reference, get(kernel, "numba"), lambda: None, repeats)}]
+                 **time_epoch(reference, get(kernel, "numba"), lambda result: None, repeats)}]
         expected = outcome(reference.run(get(kernel, "numba")))
         placed: dict = {}
         for name, lib_name, factory in contenders(kernel):
@@ -200,12 +211,16 @@ def run(kernels=GPU_KERNELS, dtype: str = "float32", K: int = 100, repeats: int 
             stream = lib_name == "numba" and reference.spec.streams   # out= on the device
             key = (lib_name, stream)
             if key not in placed:
-                host = Workload(kernel, K=K, dtype=dtype, n=examples, stream=stream)
+                host = Workload(kernel, K=K, dtype=dtype, n=examples, stream=stream, dh=dh)
+                if host.spec.one_call:         # the epoch reads X and y whole, not the blocks
+                    host.inputs = {k: v for k, v in host.inputs.items() if k != "batches"}
                 placed[key], copied = on_device(host, lib)
                 result["copies"].append(copied)
             work = placed[key]
             row.update(time_epoch(work, fn, lib.sync, repeats))
-            row["max_difference"] = difference(outcome(work.run(fn)), expected)
+            result_here = work.run(fn)
+            row["max_difference"] = difference(outcome(
+                to_host(result_here) if foreign(result_here) else result_here), expected)
             row["agrees"] = row["max_difference"] <= tolerance(kernel, dtype)["rtol"]
             rows.append(row)
         limit = reference.limit_seconds(limit_rates)
@@ -215,7 +230,7 @@ def run(kernels=GPU_KERNELS, dtype: str = "float32", K: int = 100, repeats: int 
                 row["pct_of_limit"] = 100 * limit / row["seconds"] if row["where"] == "gpu" else None
         result["rows"] += rows
     if sweep:
-        result["sweep"] = sweep_k(dtype, sweep, examples, libraries, progress)
+        result["sweep"] = sweep_k(dtype, sweep, examples, libraries, progress, dh)
         result["crossover"] = crossover(result["sweep"])
     return result
 
@@ -226,18 +241,20 @@ def difference(got: list, expected: list) -> float:
                for g, e in zip(got, expected))
 
 
-def sweep_k(dtype: str, sizes, examples, libraries: dict, progress: Callable) -> list[dict]:
+def sweep_k(dtype: str, sizes, examples, libraries: dict, progress: Callable,
+            dh: int = 50) -> list[dict]:
     """Seconds per mlp_epoch at each K: numba on the CPU, each GPU contender on the GPU
     (at most ``SLOW_CALLS`` minibatches timed, the rest extrapolated)."""
     points = []
     for K in sizes:
         progress(f"sweep: K = {K}")
-        host = Workload("mlp_epoch", K=K, dtype=dtype, n=examples)
-        t = time_epoch(host, get("mlp_epoch", "numba"), lambda: None, 3)
+        host = Workload("mlp_epoch", K=K, dtype=dtype, n=examples, dh=dh)
+        t = time_epoch(host, get("mlp_epoch", "numba"), lambda result: None, 3)
         points.append({"K": K, "backend": "numba", "where": "cpu", "seconds": t["seconds"]})
         for name, lib_name, factory in contenders("mlp_epoch"):
             if name == "torch.compile" or not isinstance(libraries.get(lib_name), Library):
                 continue                   # recompiles per K; or the library is missing
+            host.inputs.pop("batches", None)    # the epoch reads X and y whole
             work, _ = on_device(host, libraries[lib_name])
             t = time_epoch(work, factory(), libraries[lib_name].sync, 3)
             points.append({"K": K, "backend": name, "where": "gpu", "seconds": t["seconds"]})
@@ -255,27 +272,3 @@ def crossover(points: list[dict]) -> int | None:
     for K, win in wins:
         first = (first or K) if win else None
     return first
-
-
-def describe() -> dict:
-    """The device: name, memory, compute capability and library versions, as far as known."""
-    info: dict = {}
-    try:
-        from numba import cuda
-        device = cuda.get_current_device()
-        info.update(name=str(device.name.decode() if isinstance(device.name, bytes) else device.name),
-                    compute_capability=list(device.compute_capability))
-    except Exception as exc:                     # no device, or the simulator
-        info["numba"] = f"{type(exc).__name__}: {exc}"
-    for name in ("cupy", "torch", "jax", "numba"):
-        try:
-            module = __import__(name)
-            info.setdefault("versions", {})[name] = module.__version__
-        except ImportError:
-            pass
-    try:
-        import cupy
-        info["memory_gib"] = cupy.cuda.Device().mem_info[1] / 2 ** 30
-    except Exception:                            # no CuPy
-        pass
-    return info

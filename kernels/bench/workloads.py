@@ -80,7 +80,7 @@ def _logits(X, y, K, dh):
 
 
 def _mlp_inputs(X, y, K, dh):
-    return {"X": X, "y": y, "p0": mlp.init_params(dh=dh, dtype=X.dtype, seed=0),
+    return {"X": X, "y": y, "K": K, "p0": mlp.init_params(dh=dh, dtype=X.dtype, seed=0),
             "batches": list(zip(blocks(X, K), blocks(y, K)))}
 
 
@@ -107,7 +107,7 @@ def _call_bprop(fn, inputs, batches, out):
 
 def _call_epoch(fn, inputs, batches, out):
     p = inputs["p0"].copy()        # every run starts from the same parameters
-    K = len(inputs["batches"][0][1])
+    K = inputs["K"]
     stop = batches * K
     return fn(p, inputs["X"][:stop], inputs["y"][:stop], K, LR), p
 

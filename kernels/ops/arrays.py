@@ -38,8 +38,8 @@ def stand_in(shape, dtype) -> np.ndarray:
 
 def to_host(x) -> np.ndarray:
     """A NumPy copy of a foreign array (waits for its device)."""
-    if isinstance(x, np.ndarray):
-        return x
+    if isinstance(x, (np.ndarray, np.generic, float, int)):
+        return np.asarray(x)
     if hasattr(x, "copy_to_host"):           # numba device array
         return x.copy_to_host()
     if hasattr(x, "get") and on_device(x):   # CuPy

@@ -23,7 +23,7 @@ RELU, TANH, SOFTPLUS, IDENTITY = 0, 1, 2, 3
 assert ACTIVATIONS == ("relu", "tanh", "softplus")
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True)
 def _act(code, v, one):
     zero = one - one
     if code == RELU:
@@ -35,7 +35,7 @@ def _act(code, v, one):
     return v
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True)
 def _act_grad(code, v, h, one):
     if code == RELU:
         return one if v > one - one else one - one
