@@ -3,7 +3,7 @@ differ only in the README, and the detection of injected slowdowns (3 % in numba
 mlp_epoch, 5 % in numba's gradient_norm), each with nothing else running and with a
 CPU-bound and a memory-bound neighbour on the other core.
 
-    python -m benchmarks.noise_study [--repetitions 5] [--rounds 7] [--out DIR]
+    python -m benchmarks.noise_study [--repetitions 5] [--rounds 7] [--neighbour both|on|off] [--out DIR]
 
 It clones this repository into a temporary folder, adds the three test commits there
 (never here), runs the comparisons and writes ``noise-study.json`` and a Markdown table
@@ -100,6 +100,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.noise_study", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--neighbour", choices=("both", "on", "off"), default="both",
+                        help="with the neighbour processes, without, or both (default)")
     parser.add_argument("--out", type=Path,
                         default=ROOT / "kernels-results" / f"noise-study-{time.strftime('%Y%m%d-%H%M%S')}")
     args = parser.parse_args(argv)
@@ -108,7 +110,7 @@ def main(argv=None) -> int:
         clone = Path(tmp) / "repo"
         git("clone", "-q", str(ROOT), str(clone), cwd=tmp)
         commits = make_commits(clone)
-        for neighbour in (False, True):
+        for neighbour in {"both": (False, True), "on": (True,), "off": (False,)}[args.neighbour]:
             for name, expected in EXPECTED.items():
                 for rep in range(args.repetitions):
                     with neighbours(neighbour):
