@@ -105,14 +105,15 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path,
                         default=ROOT / "kernels-results" / f"noise-study-{time.strftime('%Y%m%d-%H%M%S')}")
     args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="kernels-noise-") as tmp:
         clone = Path(tmp) / "repo"
         git("clone", "-q", str(ROOT), str(clone), cwd=tmp)
         commits = make_commits(clone)
         for neighbour in {"both": (False, True), "on": (True,), "off": (False,)}[args.neighbour]:
-            for name, expected in EXPECTED.items():
-                for rep in range(args.repetitions):
+            for rep in range(args.repetitions):            # each change once per repetition
+                for name, expected in EXPECTED.items():
                     with neighbours(neighbour):
                         code, records, seconds = compare(clone, commits["base"], commits[name], args.rounds)
                     flagged = [r["benchmark"].split("(")[-1].rstrip(")") for r in records
@@ -123,8 +124,8 @@ def main(argv=None) -> int:
                                  "records": records})
                     print(f"{name:26s} neighbour={neighbour!s:5s} #{rep + 1}: exit {code}, "
                           f"flagged {flagged or 'nothing'} ({seconds:.0f} s)", flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "noise-study.json").write_text(json.dumps(rows, indent=1))
+                    # after every comparison: a stopped study keeps what it measured
+                    (args.out / "noise-study.json").write_text(json.dumps(rows, indent=1))
     print(f"wrote {args.out / 'noise-study.json'}")
     return 0 if all(r["correct"] for r in rows) else 1
 
