@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -105,6 +106,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path,
                         default=ROOT / "kernels-results" / f"noise-study-{time.strftime('%Y%m%d-%H%M%S')}")
     args = parser.parse_args(argv)
+    # a SIGTERM (kill, a timeout) unwinds like an error, so the neighbours are stopped
+    # too: left running, they would load the machine after the study (it happened)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="kernels-noise-") as tmp:

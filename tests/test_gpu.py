@@ -331,3 +331,14 @@ def test_gpu_run_stops_with_one_clear_line_where_a_gpu_is_missing(tmp_path, driv
     assert len(stops) == 1
     assert ("library" in stops[0]) == driver and ("nvidia-smi" in stops[0]) != driver
     assert stops[0] in (tmp_path / "out" / "log.txt").read_text()     # the log says it too
+
+
+def test_other_libraries_arrays_are_refused_clearly_where_a_backend_cannot_take_them(xp):
+    z = xp.asarray(np.zeros((2, 3)))
+    if "jax" in kernels.available("softmax"):
+        with pytest.raises(TypeError, match="NumPy arrays or jax arrays"):
+            kernels.get("softmax", "jax")(z)              # jax takes jax arrays, not these
+    with pytest.raises(TypeError, match="float32 or float64; got dtype int64"):
+        runnable("softmax", "array-api")(xp.asarray(np.zeros((2, 3), np.int64)))
+    with pytest.raises(ValueError, match=r"shape \(C,\) or \(N, C\)"):
+        kernels.get("softmax", "array-api")(xp.asarray(np.zeros((2, 3, 4))))
