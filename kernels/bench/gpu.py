@@ -92,41 +92,31 @@ def place(value, put: Callable):
 def on_device(work: Workload, lib: Library) -> tuple[Workload, dict]:
     """A copy of ``work`` whose inputs (and streaming output) live on the device, and the
     copy's record: bytes, seconds (synchronised), GB/s."""
-    nbytes = sum(a.nbytes for a in _arrays(work.inputs)) + (work.out.nbytes if work.out is not None else 0)
+    nbytes = sum(a.nbytes for a in _leaves(work.inputs)) + (work.out.nbytes if work.out is not None else 0)
     lib.sync()
     start = time.perf_counter()
     placed = copy.copy(work)
     placed.inputs = place(work.inputs, lib.put)
     placed.out = None if work.out is None else lib.put(work.out)
-    lib.sync(list(_arrays_placed(placed.inputs)))
+    lib.sync(list(_leaves(placed.inputs)))
     seconds = time.perf_counter() - start
     return placed, {"kernel": work.kernel, "library": lib.name, "bytes": nbytes,
                     "seconds": seconds, "gb_per_s": nbytes / seconds / 1e9}
 
 
-def _arrays_placed(value):
-    """The leaves of placed inputs (to wait for them)."""
+def _leaves(value):
+    """The arrays in inputs (lists, tuples, dicts, a Forward), wherever they live; not the
+    parameters or plain numbers."""
     if isinstance(value, (list, tuple)):
         for v in value:
-            yield from _arrays_placed(v)
+            yield from _leaves(v)
     elif isinstance(value, dict):
         for v in value.values():
-            yield from _arrays_placed(v)
-    elif not isinstance(value, (mlp.Params, int, float, str)) and value is not None:
-        yield value
-
-
-def _arrays(value):
-    if isinstance(value, np.ndarray):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _arrays(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _arrays(v)
+            yield from _leaves(v)
     elif isinstance(value, mlp.Forward):
         yield from (value.ha, value.hs, value.oa, value.os)
+    elif value is not None and not isinstance(value, (mlp.Params, int, float, str)):
+        yield value
 
 
 def time_epoch(work: Workload, fn: Callable, sync: Callable, repeats: int) -> dict:
