@@ -49,6 +49,17 @@ def to_host(x) -> np.ndarray:
     return np.from_dlpack(x)                 # jax, array-api-strict, ...
 
 
+def check_foreign(name: str, prepare: Callable, x) -> bool:
+    """The CPU backends' checks (``prepare``) of a foreign array, run on a zero-byte
+    stand-in of its shape and dtype (float32 or float64 only: no conversion on another
+    library's arrays); returns whether it is a single item (no batch axis)."""
+    dtype = dtype_of(x)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name}: a {type(x).__name__} input must be float32 or float64; "
+                        f"got dtype {dtype} (convert it where it lives first)")
+    return prepare(stand_in(x.shape, dtype))[1]
+
+
 def either_kernel(name: str, prepare: Callable, on_host: Callable, takes: Callable,
                   compute: Callable) -> Callable:
     """The public ``name(x, out=None)`` of a backend that also computes on another
@@ -65,11 +76,7 @@ def either_kernel(name: str, prepare: Callable, on_host: Callable, takes: Callab
         if out is not None:
             raise TypeError(f"{name}: out= takes NumPy arrays; with a {type(x).__name__} "
                             f"input, use the returned array")
-        dtype = dtype_of(x)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"{name}: a {type(x).__name__} input must be float32 or float64; "
-                            f"got dtype {dtype}")
-        _, single = prepare(stand_in(x.shape, dtype))        # the CPU checks, no copy
+        single = check_foreign(name, prepare, x)
         result = compute(x[None, ...] if single else x)
         return result[0, ...] if single else result
 

@@ -12,18 +12,16 @@ from typing import Callable
 
 import numpy as np
 from numba import cuda
-from numba.core import config
 
 from ..registry import BackendUnavailable
 from . import array_kernel
-from .arrays import on_device, stand_in
+from .arrays import check_foreign, on_device
 
 if not cuda.is_available():
     raise BackendUnavailable(
         "no CUDA GPU here (numba.cuda.is_available() is False); numba's simulator runs "
         "these kernels on the CPU with NUMBA_ENABLE_CUDASIM=1")
 
-SIMULATED = bool(config.ENABLE_CUDASIM)
 THREADS = 128                      # per block: a multiple of the 32-thread warp
 
 
@@ -63,10 +61,7 @@ def device_kernel(name: str, prepare: Callable, doc: str) -> Callable:
             if not on_device(x):
                 return on_host(x, out)
             a = device_array(x)
-            if a.dtype not in (np.float32, np.float64):
-                raise TypeError(f"{name}: arrays on the GPU must be float32 or float64; got "
-                                f"dtype {a.dtype} (convert it on the device first)")
-            _, single = prepare(stand_in(a.shape, a.dtype))     # the CPU checks, no copy
+            single = check_foreign(name, prepare, a)
             if not a.is_c_contiguous():
                 raise ValueError(f"{name}: arrays on the GPU must be C-contiguous")
             shape = a.shape
