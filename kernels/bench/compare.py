@@ -93,6 +93,7 @@ def verdict(base: list[float], head: list[float]) -> dict:
         word = "unchanged"
     return {"base": mb, "head": mh, "ratio": ratio, "verdict": word, "p_slower": p_slower,
             "p_faster": p_faster, "spread": spread, "n_base": len(base), "n_head": len(head),
+            "base_values": list(base), "head_values": list(head),     # in round order
             "evidence": f"normalised ratio (epoch / same-process reference), medians of "
                         f"{len(base)} + {len(head)} processes; Mann-Whitney one-sided p = "
                         f"{min(p_slower, p_faster):.2g}; spread {spread:.1%}"}
