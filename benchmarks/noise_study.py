@@ -6,8 +6,9 @@ CPU-bound and a memory-bound neighbour on the other core.
     python -m benchmarks.noise_study [--repetitions 5] [--rounds 7] [--neighbour both|on|off] [--out DIR]
 
 It clones this repository into a temporary folder, adds the three test commits there
-(never here), runs the comparisons and writes ``noise-study.json`` and a Markdown table
-into ``--out`` (default ``kernels-results/noise-study-DATE-TIME``).
+(never here), runs the comparisons and writes ``noise-study.json``
+into ``--out`` (default ``kernels-results/noise-study-DATE-TIME``): the machine, the date,
+the rounds and one row per comparison with every benchmark's record.
 """
 from __future__ import annotations
 
@@ -110,6 +111,8 @@ def main(argv=None) -> int:
     # too: left running, they would load the machine after the study (it happened)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     args.out.mkdir(parents=True, exist_ok=True)
+    from kernels.record import cpu_model
+    machine = {"cpu": cpu_model(), "cores": os.cpu_count()}
     rows = []
     with tempfile.TemporaryDirectory(prefix="kernels-noise-") as tmp:
         clone = Path(tmp) / "repo"
@@ -129,7 +132,9 @@ def main(argv=None) -> int:
                     print(f"{name:26s} neighbour={neighbour!s:5s} #{rep + 1}: exit {code}, "
                           f"flagged {flagged or 'nothing'} ({seconds:.0f} s)", flush=True)
                     # after every comparison: a stopped study keeps what it measured
-                    (args.out / "noise-study.json").write_text(json.dumps(rows, indent=1))
+                    study = {"machine": machine, "date": time.strftime("%Y-%m-%d"),
+                             "rounds": args.rounds, "rows": rows}
+                    (args.out / "noise-study.json").write_text(json.dumps(study, indent=1))
     print(f"wrote {args.out / 'noise-study.json'}")
     return 0 if all(r["correct"] for r in rows) else 1
 

@@ -8,8 +8,10 @@ over time and a busy minute hits both commits alike. The results stay in asv's d
 
 Verdict per benchmark, from the per-process values of the two commits: a one-sided
 Mann-Whitney rank test (no assumption on the noise's shape) and the ratio of medians.
-``slower`` (``faster``) when the test gives p < ``ALPHA`` in that direction and the
-ratio passes ``1 + MIN_EFFECT``; ``noisy`` when the values' spread is so wide that a
+``slower`` (``faster``) when the test gives p < ``FALSE_ALARMS / n`` in that direction,
+n the number of benchmarks compared (so that between identical commits the chance of
+any false alarm in the whole set stays below ``FALSE_ALARMS``), and the ratio passes
+``1 + MIN_EFFECT``; ``noisy`` when the values' spread is so wide that a
 change of ``2 MIN_EFFECT`` could not be told; else ``unchanged``.
 """
 from __future__ import annotations
@@ -21,7 +23,7 @@ import subprocess
 from pathlib import Path
 
 ROUNDS = 7              # processes per commit and benchmark
-ALPHA = 0.01            # one-sided: with 7 + 7 values, p reaches 0.0003
+FALSE_ALARMS = 0.01     # of the whole set; one-sided, with 7 + 7 values p reaches 0.0003
 MIN_EFFECT = 0.015      # smallest change reported: 1.5 %
 NOISY = 0.20            # (p90 - p10) / median above this on either side: too noisy to tell
 SUITE = "Normalised"
@@ -75,28 +77,29 @@ def values(commit: str) -> dict[str, float]:
     return found
 
 
-def verdict(base: list[float], head: list[float]) -> dict:
-    """The statistics and verdict of one benchmark (see the module docstring)."""
+def verdict(base: list[float], head: list[float], alpha: float = FALSE_ALARMS) -> dict:
+    """The statistics and verdict of one benchmark, tested at level ``alpha`` (see the
+    module docstring)."""
     from scipy.stats import mannwhitneyu
     mb, mh = statistics.median(base), statistics.median(head)
     ratio = mh / mb
     spread = max(_spread(base), _spread(head))
     p_slower = mannwhitneyu(head, base, alternative="greater").pvalue
     p_faster = mannwhitneyu(head, base, alternative="less").pvalue
-    if p_slower < ALPHA and ratio > 1 + MIN_EFFECT:
+    if p_slower < alpha and ratio > 1 + MIN_EFFECT:
         word = "slower"
-    elif p_faster < ALPHA and ratio < 1 - MIN_EFFECT:
+    elif p_faster < alpha and ratio < 1 - MIN_EFFECT:
         word = "faster"
     elif spread > NOISY:
         word = "noisy"
     else:
         word = "unchanged"
     return {"base": mb, "head": mh, "ratio": ratio, "verdict": word, "p_slower": p_slower,
-            "p_faster": p_faster, "spread": spread, "n_base": len(base), "n_head": len(head),
-            "base_values": list(base), "head_values": list(head),     # in round order
+            "p_faster": p_faster, "alpha": alpha, "spread": spread, "n_base": len(base),
+            "n_head": len(head), "base_values": list(base), "head_values": list(head),  # round order
             "evidence": f"normalised ratio (epoch / same-process reference), medians of "
                         f"{len(base)} + {len(head)} processes; Mann-Whitney one-sided p = "
-                        f"{min(p_slower, p_faster):.2g}; spread {spread:.1%}"}
+                        f"{min(p_slower, p_faster):.2g} (level {alpha:.2g}); spread {spread:.1%}"}
 
 
 def _spread(values: list[float]) -> float:
@@ -121,7 +124,14 @@ def compare(base_ref: str, head_ref: str, bench: str | None = None, rounds: int 
     if not names:
         raise RuntimeError("asv recorded no value of both commits: try `asv run --bench Normalised "
                            "HEAD^!` to see why")
-    return [{"benchmark": n, **verdict(seen[base][n], seen[head][n])} for n in names]
+    return verdicts({n: (seen[base][n], seen[head][n]) for n in names})
+
+
+def verdicts(values: dict[str, tuple[list[float], list[float]]]) -> list[dict]:
+    """A record per benchmark of ``{name: (base values, head values)}``, each tested at
+    ``FALSE_ALARMS / len(values)`` (Bonferroni: the set's chance of a false alarm)."""
+    alpha = FALSE_ALARMS / len(values)
+    return [{"benchmark": n, **verdict(*values[n], alpha)} for n in values]
 
 
 def table(records: list[dict]):
