@@ -3,7 +3,7 @@ differ only in the README, and the detection of injected slowdowns (3 % in numba
 mlp_epoch, 5 % in numba's gradient_norm), each with nothing else running and with a
 CPU-bound and a memory-bound neighbour on the other core.
 
-    python -m benchmarks.noise_study [--repetitions 5] [--rounds 7] [--neighbour both|on|off] [--out DIR]
+    python -m benchmarks.noise_study [--repetitions 5] [--rounds 9] [--neighbour both|on|off] [--out DIR]
 
 It clones this repository into a temporary folder, adds the three test commits there
 (never here), runs the comparisons and writes ``noise-study.json``
@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from kernels.bench.compare import ROUNDS
 
 ROOT = Path(__file__).resolve().parents[1]
 # (name, file, text replaced, replacement): each makes one test commit on top of HEAD
@@ -101,7 +103,7 @@ def compare(clone: Path, base: str, head: str, rounds: int) -> tuple[int, list[d
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.noise_study", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repetitions", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"per comparison (default {ROUNDS})")
     parser.add_argument("--neighbour", choices=("both", "on", "off"), default="both",
                         help="with the neighbour processes, without, or both (default)")
     parser.add_argument("--out", type=Path,

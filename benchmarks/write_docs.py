@@ -21,6 +21,8 @@ PAGES = {
     "intel-xeon-2026-11-29.md": ("report-xeon-2026-11-29.json", "2026-11-29"),
     "amd-epyc-2026-11-23.md": ("report-epyc-float64-variants.json", "2026-11-23"),
 }
+# page in docs/results <- a study of benchmarks/noise_study.py in benchmarks/results/noise-study
+NOISE_STUDIES = {"noise-study-xeon-2026-11-30.md": "noise-study-2026-11-30.json"}
 HEADLINE = "intel-xeon-2026-11-29.md"          # the README's table and chart
 BEGIN, END = "<!-- results:begin (benchmarks/write_docs.py) -->", "<!-- results:end -->"
 STRATEGIES = ("python", "numpy", "numba", "jax")
@@ -63,6 +65,75 @@ def headline() -> str:
     return "\n".join(lines)
 
 
+def short(benchmark: str) -> str:
+    """asv's full name of a Normalised benchmark -> "kernel backend"."""
+    return benchmark.split("(")[-1].rstrip(")")
+
+
+def noise_page(name: str) -> str:
+    """The noise study's tables: per change and condition how often the verdict was right,
+    then every comparison with the changed kernel's ratio and the closest false alarm
+    (the unrelated benchmark with the smallest p of being slower). The verdicts are those
+    of today's rule (kernels.bench.compare) on the per-process values the study recorded."""
+    source = NOISE_STUDIES[name]
+    study = load(f"noise-study/{source}")
+    m, rows = study["machine"], [_judge(r) for r in study["rows"]]
+    lines = [f"<!-- written by benchmarks/write_docs.py from benchmarks/results/noise-study/"
+             f"{source}; do not edit -->",
+             f"Measured {study['date']} with `python -m benchmarks.noise_study`, "
+             f"{study['rounds']} asv runs",
+             f"of each commit per comparison, on {m['cpu']} ({m['cores']} cores).",
+             "Neighbour on: a CPU-bound (dgemm) and a memory-bound (512 MiB copy) process on",
+             "the other core. Ratio: HEAD / BASE of the medians of the normalised figure (lower",
+             "is better); p: the one-sided rank test's; `slower` when p < 0.01 / 6 (the six",
+             "benchmarks share a 1 % chance of a false alarm) and the ratio > 1.015; right:",
+             "exactly the changed benchmark flagged (nothing for the README); min: minutes",
+             "per comparison.", ""]
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault((r["change"], r["neighbour"]), []).append(r)
+    lines += ["| change | neighbour | right | changed: ratio | worst p | min |",
+              "|---|---|--:|--:|--:|--:|"]
+    for (change, neighbour), group in groups.items():
+        changed = [r["changed"] for r in group]
+        ratio = "-" if changed[0] is None else \
+            f"{min(c['ratio'] for c in changed):.3f}-{max(c['ratio'] for c in changed):.3f}"
+        worst = "-" if changed[0] is None else f"{max(c['p_slower'] for c in changed):.2g}"
+        minutes = [r["seconds"] / 60 for r in group]
+        lines.append(f"| {change} | {'on' if neighbour else 'off'} | "
+                     f"{sum(r['correct'] for r in group)}/{len(group)} | {ratio} | {worst} | "
+                     f"{min(minutes):.1f}-{max(minutes):.1f} |")
+    for (change, neighbour), group in groups.items():
+        lines += ["", f"## {change}, neighbour {'on' if neighbour else 'off'}", "",
+                  "| # | exit | changed: ratio | p | closest false alarm | ratio | p | min |",
+                  "|--:|--:|--:|--:|---|--:|--:|--:|"]
+        for r in group:
+            c, other = r["changed"], r["closest"]
+            cells = ["-", "-"] if c is None else [f"{c['ratio']:.3f}", f"{c['p_slower']:.2g}"]
+            lines.append(f"| {r['repetition']} | {int(bool(r['flagged']))} | {cells[0]} | "
+                         f"{cells[1]} | {short(other['benchmark'])} | {other['ratio']:.3f} | "
+                         f"{other['p_slower']:.2g} | {r['seconds'] / 60:.1f} |")
+        wrong = [f"#{r['repetition']} flagged {', '.join(r['flagged']) or 'nothing'}"
+                 for r in group if not r["correct"]]
+        lines += ([""] + [f"Wrong: {w}." for w in wrong]) if wrong else []
+    return "\n".join(lines) + "\n"
+
+
+def _judge(row: dict) -> dict:
+    """A comparison of the study judged by today's rule: its records, the benchmarks
+    flagged, the changed benchmark's record (None for the README), the closest false
+    alarm and whether the verdict was right."""
+    from kernels.bench.compare import verdicts
+    records = verdicts({r["benchmark"]: (r["base_values"], r["head_values"])
+                        for r in row["records"]})
+    target = row["change"].rsplit(" +", 1)[0] if " +" in row["change"] else None
+    changed = next((r for r in records if short(r["benchmark"]) == target), None)
+    flagged = [short(r["benchmark"]) for r in records if r["verdict"] == "slower"]
+    closest = min((r for r in records if r is not changed), key=lambda r: r["p_slower"])
+    return {**row, "records": records, "flagged": flagged, "changed": changed,
+            "closest": closest, "correct": flagged == ([target] if target else [])}
+
+
 def readme(text: str) -> str:
     """``text`` (the README) with its results block replaced."""
     start, end = text.index(BEGIN), text.index(END) + len(END)
@@ -72,6 +143,7 @@ def readme(text: str) -> str:
 def outputs() -> dict[Path, str]:
     """Every file this script writes, with its content."""
     files = {ROOT / "docs" / "results" / name: page(name) for name in PAGES}
+    files |= {ROOT / "docs" / "results" / name: noise_page(name) for name in NOISE_STUDIES}
     files[ROOT / "README.md"] = readme((ROOT / "README.md").read_text())
     return files
 

@@ -22,8 +22,11 @@ import statistics
 import subprocess
 from pathlib import Path
 
-ROUNDS = 7              # processes per commit and benchmark
-FALSE_ALARMS = 0.01     # of the whole set; one-sided, with 7 + 7 values p reaches 0.0003
+# processes per commit and benchmark: with 7 + 7 values three pairs out of order give
+# p = 0.002, over 1 % / 6 (a 5 % slowdown was missed so in the noise study); with 9 + 9
+# six pairs out of order still give p = 0.0013
+ROUNDS = 9
+FALSE_ALARMS = 0.01     # of the whole set
 MIN_EFFECT = 0.015      # smallest change reported: 1.5 %
 NOISY = 0.20            # (p90 - p10) / median above this on either side: too noisy to tell
 SUITE = "Normalised"
