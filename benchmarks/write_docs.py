@@ -72,23 +72,27 @@ def short(benchmark: str) -> str:
 
 def noise_page(name: str) -> str:
     """The noise study's tables: per change and condition how often the verdict was right,
-    then every comparison with the changed kernel's ratio and the closest false alarm
-    (the unrelated benchmark with the smallest p of being slower). The verdicts are those
+    then every comparison with the changed kernel's ratio and the closest call (the
+    unrelated benchmark with the smallest p of being slower). The verdicts are those
     of today's rule (kernels.bench.compare) on the per-process values the study recorded."""
     source = NOISE_STUDIES[name]
     study = load(f"noise-study/{source}")
+    from kernels.bench.compare import FALSE_ALARMS as alarms, MIN_EFFECT as effect
     m, rows = study["machine"], [_judge(r) for r in study["rows"]]
+    n = len(rows[0]["records"])
     lines = [f"<!-- written by benchmarks/write_docs.py from benchmarks/results/noise-study/"
              f"{source}; do not edit -->",
              f"Measured {study['date']} with `python -m benchmarks.noise_study`, "
              f"{study['rounds']} asv runs",
              f"of each commit per comparison, on {m['cpu']} ({m['cores']} cores).",
-             "Neighbour on: a CPU-bound (dgemm) and a memory-bound (512 MiB copy) process on",
-             "the other core. Ratio: HEAD / BASE of the medians of the normalised figure (lower",
-             "is better); p: the one-sided rank test's; `slower` when p < 0.01 / 6 (the six",
-             "benchmarks share a 1 % chance of a false alarm) and the ratio > 1.015; right:",
-             "exactly the changed benchmark flagged (nothing for the README); min: minutes",
-             "per comparison.", ""]
+             "Neighbour on: a CPU-bound (dgemm) and a memory-bound (512 MiB copy) process",
+             "on the other core. Ratio: HEAD / BASE of the medians of the normalised figure",
+             f"(lower is better); p: the one-sided rank test's; `slower` when p < {alarms:.2g} / {n}",
+             f"(the {n} benchmarks share a {alarms * 100:.0f} % chance of a false alarm) and the ratio "
+             f"> {1 + effect:.4g};",
+             "right: exactly the changed benchmark flagged (nothing for the README); closest",
+             "call: the unrelated benchmark nearest to being flagged; min: minutes per",
+             "comparison.", ""]
     groups: dict[tuple, list] = {}
     for r in rows:
         groups.setdefault((r["change"], r["neighbour"]), []).append(r)
@@ -105,7 +109,7 @@ def noise_page(name: str) -> str:
                      f"{min(minutes):.1f}-{max(minutes):.1f} |")
     for (change, neighbour), group in groups.items():
         lines += ["", f"## {change}, neighbour {'on' if neighbour else 'off'}", "",
-                  "| # | exit | changed: ratio | p | closest false alarm | ratio | p | min |",
+                  "| # | exit | changed: ratio | p | closest call | ratio | p | min |",
                   "|--:|--:|--:|--:|---|--:|--:|--:|"]
         for r in group:
             c, other = r["changed"], r["closest"]
@@ -121,8 +125,8 @@ def noise_page(name: str) -> str:
 
 def _judge(row: dict) -> dict:
     """A comparison of the study judged by today's rule: its records, the benchmarks
-    flagged, the changed benchmark's record (None for the README), the closest false
-    alarm and whether the verdict was right."""
+    flagged, the changed benchmark's record (None for the README), the closest call and
+    whether the verdict was right."""
     from kernels.bench.compare import verdicts
     records = verdicts({r["benchmark"]: (r["base_values"], r["head_values"])
                         for r in row["records"]})
