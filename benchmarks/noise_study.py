@@ -6,9 +6,9 @@ CPU-bound and a memory-bound neighbour on the other core.
     python -m benchmarks.noise_study [--repetitions 5] [--rounds 9] [--neighbour both|on|off] [--out DIR]
 
 It clones this repository into a temporary folder, adds the three test commits there
-(never here), runs the comparisons and writes ``noise-study.json``
-into ``--out`` (default ``kernels-results/noise-study-DATE-TIME``): the machine, the date,
-the rounds and one row per comparison with every benchmark's record.
+(never here), runs the comparisons and writes ``noise-study.json`` into ``--out``
+(default ``kernels-results/noise-study-DATE-TIME``): the machine, the date, the rounds
+and one row per comparison with every benchmark's record.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from kernels.bench.compare import ROUNDS
+from kernels.record import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 # (name, file, text replaced, replacement): each makes one test commit on top of HEAD
@@ -113,7 +114,6 @@ def main(argv=None) -> int:
     # too: left running, they would load the machine after the study (it happened)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     args.out.mkdir(parents=True, exist_ok=True)
-    from kernels.record import cpu_model
     machine = {"cpu": cpu_model(), "cores": os.cpu_count()}
     rows = []
     with tempfile.TemporaryDirectory(prefix="kernels-noise-") as tmp:

@@ -87,9 +87,10 @@ def noise_page(name: str) -> str:
              f"of each commit per comparison, on {m['cpu']} ({m['cores']} cores).",
              "Neighbour on: a CPU-bound (dgemm) and a memory-bound (512 MiB copy) process",
              "on the other core. Ratio: HEAD / BASE of the medians of the normalised figure",
-             f"(lower is better); p: the one-sided rank test's; `slower` when p < {alarms:.2g} / {n}",
-             f"(the {n} benchmarks share a {alarms * 100:.0f} % chance of a false alarm) and the ratio "
-             f"> {1 + effect:.4g};",
+             f"(lower is better); p: the one-sided rank test's; `slower` when p < "
+             f"{alarms:.2g} / {n}",
+             f"(the {n} benchmarks share a {alarms * 100:.0f} % chance of a false alarm) and "
+             f"the ratio > {1 + effect:.4g};",
              "right: exactly the changed benchmark flagged (nothing for the README); closest",
              "call: the unrelated benchmark nearest to being flagged; min: minutes per",
              "comparison.", ""]

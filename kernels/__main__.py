@@ -109,7 +109,7 @@ def cmd_compare(args) -> int:
     from rich.console import Console
     from .bench import compare
     console = Console(stderr=True)
-    records = compare.compare(args.base, args.head, args.bench, args.rounds or compare.ROUNDS,
+    records = compare.compare(args.base, args.head, args.bench, args.rounds,
                               progress=lambda line: console.print(line, style="dim", highlight=False))
     Console().print(compare.table(records))
     for r in records:
@@ -253,7 +253,8 @@ def main(argv=None) -> int:
     p.add_argument("head", help="the commit under test (e.g. HEAD)")
     p.add_argument("--bench", metavar="REGEX", help="only benchmarks whose name matches")
     p.add_argument("--json", metavar="PATH", help="also write the records as JSON")
-    p.add_argument("--rounds", type=positive, help="asv runs per commit (default 9)")
+    from .bench.compare import ROUNDS
+    p.add_argument("--rounds", type=positive, default=ROUNDS, help=f"asv runs per commit (default {ROUNDS})")
     p.set_defaults(run=cmd_compare)
     p = sub.add_parser("scaling", help=cmd_scaling.__doc__)
     p.add_argument("--quick", action="store_true", help="fewer sizes, float64, short timings (under 2 min)")
