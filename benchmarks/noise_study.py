@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kernels.bench.compare import ROUNDS
+from kernels.bench.compare import ROUNDS, short
 from kernels.record import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,7 +125,7 @@ def main(argv=None) -> int:
                 for name, expected in EXPECTED.items():
                     with neighbours(neighbour):
                         code, records, seconds = compare(clone, commits["base"], commits[name], args.rounds)
-                    flagged = [r["benchmark"].split("(")[-1].rstrip(")") for r in records
+                    flagged = [short(r["benchmark"]) for r in records
                                if r["verdict"] == "slower"]
                     rows.append({"change": name, "neighbour": neighbour, "repetition": rep + 1,
                                  "exit": code, "flagged": flagged, "seconds": seconds,

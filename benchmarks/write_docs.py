@@ -12,7 +12,9 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks.noise_study import EXPECTED
 from kernels.bench import render
+from kernels.bench.compare import FALSE_ALARMS as alarms, MIN_EFFECT as effect, short, verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -66,11 +68,6 @@ def headline() -> str:
     return "\n".join(lines)
 
 
-def short(benchmark: str) -> str:
-    """asv's full name of a Normalised benchmark -> "kernel backend"."""
-    return benchmark.split("(")[-1].rstrip(")")
-
-
 def noise_page(name: str) -> str:
     """The noise study's tables: per change and condition how often the verdict was right,
     then every comparison with the changed kernel's ratio and the closest call (the
@@ -78,7 +75,6 @@ def noise_page(name: str) -> str:
     of today's rule (kernels.bench.compare) on the per-process values the study recorded."""
     source = NOISE_STUDIES[name]
     study = load(f"noise-study/{source}")
-    from kernels.bench.compare import FALSE_ALARMS as alarms, MIN_EFFECT as effect
     m, rows = study["machine"], [_judge(r) for r in study["rows"]]
     n = len(rows[0]["records"])
     lines = [f"<!-- written by benchmarks/write_docs.py from benchmarks/results/noise-study/"
@@ -129,10 +125,9 @@ def _judge(row: dict) -> dict:
     """A comparison of the study judged by today's rule: its records, the benchmarks
     flagged, the changed benchmark's record (None for the README), the closest call and
     whether the verdict was right."""
-    from kernels.bench.compare import verdicts
     records = verdicts({r["benchmark"]: (r["base_values"], r["head_values"])
                         for r in row["records"]})
-    target = row["change"].rsplit(" +", 1)[0] if " +" in row["change"] else None
+    target = EXPECTED[row["change"]]
     changed = next((r for r in records if short(r["benchmark"]) == target), None)
     flagged = [short(r["benchmark"]) for r in records if r["verdict"] == "slower"]
     closest = min((r for r in records if r is not changed), key=lambda r: r["p_slower"])

@@ -137,6 +137,11 @@ def verdicts(values: dict[str, tuple[list[float], list[float]]]) -> list[dict]:
     return [{"benchmark": n, **verdict(*values[n], alpha)} for n in values]
 
 
+def short(benchmark: str) -> str:
+    """asv's full name of a benchmark -> its parameter ("kernel backend")."""
+    return benchmark.split("(")[-1].rstrip(")")
+
+
 def table(records: list[dict]):
     from rich import box
     from rich.table import Table
@@ -145,7 +150,7 @@ def table(records: list[dict]):
     for col in ("benchmark", "base", "head", "ratio", "p", "spread", "verdict"):
         t.add_column(col, justify="left" if col in ("benchmark", "verdict") else "right", overflow="fold")
     for r in records:
-        name = r["benchmark"].split("(")[-1].rstrip(")")
+        name = short(r["benchmark"])
         t.add_row(name, f"{r['base']:.4g}", f"{r['head']:.4g}", f"{r['ratio']:.3f}",
                   f"{min(r['p_slower'], r['p_faster']):.1g}", f"{r['spread']:.0%}", r["verdict"])
     return t
