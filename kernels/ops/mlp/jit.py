@@ -7,6 +7,7 @@ import math
 import numba
 import numpy as np
 
+from ..microkernel import gemm, gemm_rows, lanes_of
 from ..numba_support import exp_nonpositive, threads
 from . import ACTIVATIONS, Forward, Gradients, Params, bprop_kernel, epoch_kernel, fprop_kernel
 
@@ -95,29 +96,32 @@ def _backward(W1, W2, code, lam, K, x, y, ha, hs, os, g_oa, g_ha, dW1, db1, dW2,
 
 
 # ---- the SGD epoch --------------------------------------------------------------------
-# Inside the epoch the hidden layer is kept transposed, haT = W1 x^T (dh, K): BLAS runs
-# that layout of the product faster than x W1^T, and it lets threads split the work by
-# blocks of hidden units, each owning its rows of haT, dW1 = g_haT x and W1, so that
-# no partial gradients need summing. Each thread calls single-threaded BLAS.
+# Inside the epoch W1 is kept transposed and padded, W1T (d, dhp) with dhp = dh rounded up
+# to whole vectors (zero columns past dh), so that both large products are the layout of
+# our register-blocked microkernel (microkernel.py): forward ha = x W1T, backward
+# W1T = (1 - lr lam) W1T - lr x^T g_ha, the update fused into the product's stores.
+# Threads split the hidden units into blocks of columns, each owning its columns of
+# ha, g_ha and W1T, so that no partial gradients need summing. W1 is written back once.
 
 @numba.njit(cache=True, inline="always")
-def _hidden_forward(W1, b1, code, x, haT, hsT, r0, r1):
-    """Rows r0:r1 of haT = W1 x^T + b1 and hsT = act(haT)."""
-    np.dot(W1[r0:r1], x.T, haT[r0:r1])
-    for j in range(r0, r1):
-        for k in range(x.shape[0]):
-            haT[j, k] += b1[j]
-            hsT[j, k] = _act(code, haT[j, k])
+def _hidden_forward(W1T, b1, code, x, ha, hs, c0, c1):
+    """Columns c0:c1 of ha = x W1T and of ha + b1, hs = act(ha) (c1 may pass dh)."""
+    gemm_rows(x, W1T[:, c0:c1], ha[:, c0:c1], ha.dtype.type(1), ha.dtype.type(0))
+    for k in range(x.shape[0]):
+        for j in range(c0, min(c1, hs.shape[1])):
+            ha[k, j] += b1[j]
+            hs[k, j] = _act(code, ha[k, j])
 
 
 @numba.njit(cache=True, inline="always")
-def _output(W2, b2, y, hsT, oaT, g_oaT, g_haT, dW2, db2, top, total):
-    """oaT = W2 hsT + b2, softmax, g_oaT = (os - onehot) / K, dW2, db2 (without lam) and
-    g_haT = W2^T g_oaT (the act' factor comes later); returns the mean cross-entropy.
-    top, total (K,) are scratch. Every loop runs over the K examples, contiguous in
-    the transposed layout, so the exponentials vectorize (libm's exp does not)."""
+def _output(W2, b2, y, hs, oaT, g_oaT, g_hs, dW2, db2, top, total):
+    """oaT = W2 hs^T + b2, softmax, g_oaT = (os - onehot) / K, dW2, db2 (without lam) and
+    g_hs = g_oa W2; returns the mean cross-entropy. top, total (K,) are scratch. Every
+    loop runs over the K examples, contiguous in the transposed layout, so the
+    exponentials vectorize (libm's exp does not). These products are 4 % of the FLOP:
+    BLAS's, the microkernel gains nothing at m = 10."""
     m, K = oaT.shape
-    np.dot(W2, hsT, oaT)
+    np.dot(W2, hs.T, oaT)
     top[:] = -np.inf
     for c in range(m):
         for k in range(K):
@@ -137,8 +141,8 @@ def _output(W2, b2, y, hsT, oaT, g_oaT, g_haT, dW2, db2, top, total):
             g_oaT[c, k] *= total[k]
     for k in range(K):
         g_oaT[y[k], k] -= 1.0 / K
-    np.dot(g_oaT, hsT.T, dW2)
-    np.dot(W2.T, g_oaT, g_haT)             # g_hsT, before W2 changes
+    np.dot(g_oaT, hs, dW2)
+    np.dot(g_oaT.T, W2, g_hs)              # before W2 changes
     for c in range(m):
         db2[c] = 0.0
         for k in range(K):
@@ -147,20 +151,20 @@ def _output(W2, b2, y, hsT, oaT, g_oaT, g_haT, dW2, db2, top, total):
 
 
 @numba.njit(cache=True, inline="always")
-def _hidden_backward_step(W1, b1, W2, code, lr, lam, x, haT, hsT, g_oaT, g_haT, dW1, r0, r1):
-    """Rows r0:r1: g_haT = g_hsT * act'(haT), dW1 = g_haT x, and the SGD step of W1, b1."""
-    K = g_oaT.shape[1]
-    for j in range(r0, r1):
-        for k in range(K):                 # g_haT holds g_hsT = W2^T g_oaT (see _output)
-            g_haT[j, k] *= _act_grad(code, haT[j, k], hsT[j, k])
-    np.dot(g_haT[r0:r1], x, dW1[r0:r1])
-    for j in range(r0, r1):
-        db = 0.0
-        for k in range(K):
-            db += g_haT[j, k]
-        b1[j] -= lr * db
-        for i in range(W1.shape[1]):
-            W1[j, i] -= lr * (dW1[j, i] + lam * W1[j, i])
+def _hidden_backward_step(W1T, b1, code, lr, lam, x, ha, hs, g_hs, g_ha, db1, c0, c1):
+    """Columns c0:c1: g_ha = g_hs * act'(ha), and the SGD step of b1 and of W1T, fused
+    into the product: W1T = (1 - lr lam) W1T - lr x^T g_ha (g_ha is 0 past dh).
+    db1 (dh,) is scratch; every loop runs along rows, so it vectorizes."""
+    K, dh = g_hs.shape
+    c1h = min(c1, dh)
+    db1[c0:c1h] = 0.0
+    for k in range(K):
+        for j in range(c0, c1h):
+            g_ha[k, j] = g_hs[k, j] * _act_grad(code, ha[k, j], hs[k, j])
+            db1[j] += g_ha[k, j]
+    for j in range(c0, c1h):
+        b1[j] -= lr * db1[j]
+    gemm(x.T, g_ha[:, c0:c1], W1T[:, c0:c1], -lr, 1 - lr * lam)
 
 
 @numba.njit(cache=True, inline="always")
@@ -173,68 +177,87 @@ def _output_step(W2, b2, lr, lam, dW2, db2):
 
 @numba.njit(cache=True, inline="always")
 def _buffers(W1, W2, batch_size):
+    """W1T (d, dhp) holding W1^T and zeros; ha, g_ha (batch_size, dhp), g_ha zero past
+    dh; hs, g_hs (batch_size, dh); flat rows for oaT, g_oaT (m, K), top, total (K,);
+    dW2 (m, dh), db2 (m,), db1 (dh,)."""
     (dh, d), m, dt = W1.shape, W2.shape[0], W1.dtype
-    flat = np.empty((7, max(dh, m) * batch_size), dt)   # haT, hsT, g_haT, oaT, g_oaT, top, total
-    return flat, np.empty((dh, d), dt), np.empty((m, dh), dt), np.empty(m, dt)
+    dhp = -(-dh // lanes_of(W1)) * lanes_of(W1)
+    W1T = np.zeros((d, dhp), dt)
+    W1T[:, :dh] = W1.T
+    ha, g_ha = np.empty((batch_size, dhp), dt), np.zeros((batch_size, dhp), dt)
+    hs, g_hs = np.empty((batch_size, dh), dt), np.empty((batch_size, dh), dt)
+    flat = np.empty((4, m * batch_size), dt)
+    return W1T, ha, g_ha, hs, g_hs, flat, np.empty((m, dh), dt), np.empty(m, dt), np.empty(dh, dt)
 
 
 @numba.njit(cache=True, inline="always")
-def _views(flat, dh, m, K):
-    """haT, hsT, g_haT (dh, K), oaT, g_oaT (m, K) and top, total (K,): C-contiguous views
-    of the buffers."""
-    return (flat[0, :dh * K].reshape(dh, K), flat[1, :dh * K].reshape(dh, K),
-            flat[2, :dh * K].reshape(dh, K), flat[3, :m * K].reshape(m, K),
-            flat[4, :m * K].reshape(m, K), flat[5, :K], flat[6, :K])
+def _views(flat, m, K):
+    """oaT, g_oaT (m, K) and top, total (K,): C-contiguous views of the flat buffer."""
+    return flat[0, :m * K].reshape(m, K), flat[1, :m * K].reshape(m, K), flat[2, :K], flat[3, :K]
+
+
+@numba.njit(cache=True, inline="always")
+def _l2_padded(W1T, W2, lam):
+    if lam == 0:
+        return 0.0
+    return 0.5 * lam * (np.sum(W1T * W1T) + np.sum(W2 * W2))   # W1T is 0 past dh
 
 
 # contract: multiply-adds may fuse into FMAs (the exponential's polynomial, the updates)
 @numba.njit(cache=True, fastmath={"contract"})
 def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam):
-    """SGD over X in order; returns (sum of K * loss, index of a non-finite minibatch or -1, its loss)."""
-    (dh, d), m = W1.shape, W2.shape[0]
-    flat, dW1, dW2, db2 = _buffers(W1, W2, batch_size)
+    """SGD over X in order; returns (sum of K * loss, index of a non-finite minibatch or -1,
+    its loss). W1 is updated at the end only (the caller restores all on divergence)."""
+    m = W2.shape[0]
+    W1T, ha_, g_ha_, hs_, g_hs_, flat, dW2, db2, db1 = _buffers(W1, W2, batch_size)
+    dhp = W1T.shape[1]
     total = 0.0
     for index, start in enumerate(range(0, X.shape[0], batch_size)):
         x, t = X[start:start + batch_size], y[start:start + batch_size]
         K = x.shape[0]
-        haT, hsT, g_haT, oaT, g_oaT, top, tot = _views(flat, dh, m, K)
-        l2 = _l2(W1, W2, lam)
-        _hidden_forward(W1, b1, code, x, haT, hsT, 0, dh)
-        loss = _output(W2, b2, t, hsT, oaT, g_oaT, g_haT, dW2, db2, top, tot) + l2
+        ha, g_ha, hs, g_hs = ha_[:K], g_ha_[:K], hs_[:K], g_hs_[:K]
+        oaT, g_oaT, top, tot = _views(flat, m, K)
+        l2 = _l2_padded(W1T, W2, lam)
+        _hidden_forward(W1T, b1, code, x, ha, hs, 0, dhp)
+        loss = _output(W2, b2, t, hs, oaT, g_oaT, g_hs, dW2, db2, top, tot) + l2
         if not math.isfinite(loss):
             return total, index, loss
-        _hidden_backward_step(W1, b1, W2, code, lr, lam, x, haT, hsT, g_oaT, g_haT, dW1, 0, dh)
+        _hidden_backward_step(W1T, b1, code, lr, lam, x, ha, hs, g_hs, g_ha, db1, 0, dhp)
         _output_step(W2, b2, lr, lam, dW2, db2)
         total += loss * K
+    W1[:] = W1T[:, :W1.shape[0]].T
     return total, -1, 0.0
 
 
 @numba.njit(cache=True, parallel=True, fastmath={"contract"})
 def _epoch_parallel(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
-    """_epoch with the hidden units split into T blocks, one per thread.
+    """_epoch with the hidden units split into T blocks of whole vectors, one per thread.
 
     A twin of _epoch rather than one function compiled twice: numba's cache keys
     on the function, not on parallel=True, and the serial variant must not load
     the parallel code (slow to load) nor start the thread pool."""
-    (dh, d), m = W1.shape, W2.shape[0]
-    flat, dW1, dW2, db2 = _buffers(W1, W2, batch_size)
-    block = -(-dh // T)
+    m = W2.shape[0]
+    W1T, ha_, g_ha_, hs_, g_hs_, flat, dW2, db2, db1 = _buffers(W1, W2, batch_size)
+    dhp, width = W1T.shape[1], lanes_of(W1T)
+    block = -(-dhp // (T * width)) * width
     total = 0.0
     for index, start in enumerate(range(0, X.shape[0], batch_size)):
         x, t = X[start:start + batch_size], y[start:start + batch_size]
         K = x.shape[0]
-        haT, hsT, g_haT, oaT, g_oaT, top, tot = _views(flat, dh, m, K)
-        l2 = _l2(W1, W2, lam)
+        ha, g_ha, hs, g_hs = ha_[:K], g_ha_[:K], hs_[:K], g_hs_[:K]
+        oaT, g_oaT, top, tot = _views(flat, m, K)
+        l2 = _l2_padded(W1T, W2, lam)
         for b in numba.prange(T):
-            _hidden_forward(W1, b1, code, x, haT, hsT, min(b * block, dh), min(b * block + block, dh))
-        loss = _output(W2, b2, t, hsT, oaT, g_oaT, g_haT, dW2, db2, top, tot) + l2
+            _hidden_forward(W1T, b1, code, x, ha, hs, min(b * block, dhp), min(b * block + block, dhp))
+        loss = _output(W2, b2, t, hs, oaT, g_oaT, g_hs, dW2, db2, top, tot) + l2
         if not math.isfinite(loss):
             return total, index, loss
         for b in numba.prange(T):
-            _hidden_backward_step(W1, b1, W2, code, lr, lam, x, haT, hsT, g_oaT, g_haT, dW1,
-                                  min(b * block, dh), min(b * block + block, dh))
+            _hidden_backward_step(W1T, b1, code, lr, lam, x, ha, hs, g_hs, g_ha, db1,
+                                  min(b * block, dhp), min(b * block + block, dhp))
         _output_step(W2, b2, lr, lam, dW2, db2)
         total += loss * K
+    W1[:] = W1T[:, :W1.shape[0]].T
     return total, -1, 0.0
 
 
