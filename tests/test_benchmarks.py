@@ -1,4 +1,5 @@
 """The benchmark suites cover the registry, and the report's parts that can be tested honestly."""
+import importlib.util
 import json
 import os
 import re
@@ -150,6 +151,9 @@ def test_quick_report_end_to_end(tmp_path, capsys, monkeypatch):
         assert key in m
     assert m["mlp_products_seconds"] > 0
     assert m["threads"] == 1 and m["peak_flops"] > 0 and m["copy_bandwidth"] > 0
+    # the FLOP limit is the machine's: the higher of the large product and the FMA loop
+    assert m["peak_flops"] == max(m["gemm_flops"], m["fma_flops"])
+    assert m["fma_flops"] > 0 or importlib.util.find_spec("numba") is None
     # the limit's rates: measured before the first kernel and after each, the best kept
     assert len(result["rate_measurements"]) == 4
     assert m["copy_bandwidth"] == max(r["copy_bandwidth"] for r in result["rate_measurements"])

@@ -1,5 +1,6 @@
 """The machine's rates for the physical limits (docs/design.md, section 7): peak FLOP/s
-of a large matrix product, copy bandwidth, and the exponential's throughput. Measure
+(the higher of a large matrix product and a register-resident FMA loop), copy
+bandwidth, and the exponential's throughput. Measure
 them in the same process, with the same threads, as the timings they are compared
 with; the work models (FLOP, bytes) are in each kernel's spec (workloads.SPECS)."""
 from __future__ import annotations
@@ -26,6 +27,20 @@ def peak_flops(dtype="float64", n: int = 2048, rounds: int = 5) -> float:
     a, b = rng.random((n, n)).astype(dtype), rng.random((n, n)).astype(dtype)
     out = np.empty((n, n), dtype)
     return 2.0 * n ** 3 / _median_seconds(lambda: np.dot(a, b, out=out), rounds)
+
+
+def fma_flops(dtype="float64", steps: int = 2_000_000, rounds: int = 5) -> float:
+    """FLOP/s of the numba microkernel's register-resident FMA loop (independent chains
+    of fused multiply-adds on its vectors, no memory traffic): the machine's FMA rate,
+    which a small-GEMM microkernel can approach where a library's large GEMM stops
+    below it. 0.0 where numba is not installed."""
+    try:
+        from ..ops import microkernel
+    except ImportError:
+        return 0.0
+    x = np.dtype(dtype).type(0.999)        # the chains converge: no overflow, no subnormals
+    microkernel.fma_loop(x, 10)            # compiled before timing
+    return microkernel.fma_flop(dtype, steps) / _median_seconds(lambda: microkernel.fma_loop(x, steps), rounds)
 
 
 def copy_bandwidth(nbytes: int = 512 * 2 ** 20, rounds: int = 5, threads: int = 1) -> float:
@@ -71,9 +86,12 @@ def exp_rate(dtype="float64", n: int = 4 * 2 ** 20, rounds: int = 5) -> float:
 
 
 def measure(dtype="float64", quick: bool = False, threads: int = 1) -> dict[str, float]:
-    """The machine's rates on ``threads`` threads (BLAS must already be pinned to as many)."""
+    """The machine's rates on ``threads`` threads (BLAS must already be pinned to as many).
+    peak_flops, the FLOP limit's rate, is the higher of gemm_flops (np.dot 2048^2) and
+    fma_flops (the FMA loop, on one thread: with more, gemm_flops sets the limit)."""
     rounds = 3 if quick else 7
-    return {"peak_flops": peak_flops(dtype, rounds=rounds),
+    gemm, fma = peak_flops(dtype, rounds=rounds), fma_flops(dtype, rounds=rounds)
+    return {"peak_flops": max(gemm, fma), "gemm_flops": gemm, "fma_flops": fma,
             "copy_bandwidth": copy_bandwidth(rounds=rounds, threads=threads),
             "store_bandwidth": store_bandwidth(rounds=rounds, threads=threads),
             "exp_rate": exp_rate(dtype, rounds=rounds)}

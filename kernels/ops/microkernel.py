@@ -251,3 +251,84 @@ def gemm_rows(A, B, C, alpha, beta):
             nvec = each + (1 if b < extra else 0)
             tile(A, B, C, i0, j0, rows, nvec, alpha, beta)
             j0 += nvec * width
+
+
+@numba.njit(cache=True)
+def product(A, B, C):
+    """C = A B for A (M, P), B (P, N), C (M, N) of one dtype and any strides: through
+    gemm directly where B and C have whole vectors of unit-stride columns, else
+    through copies with the columns padded to whole vectors."""
+    one, zero = C.dtype.type(1), C.dtype.type(0)
+    N, width = C.shape[1], lanes_of(C)
+    if N % width == 0 and B.strides[1] == B.itemsize and C.strides[1] == C.itemsize:
+        gemm(A, B, C, one, zero)
+        return
+    Np = -(-N // width) * width
+    Bp = np.zeros((B.shape[0], Np), C.dtype)
+    Bp[:, :N] = B
+    Cp = np.empty((C.shape[0], Np), C.dtype)
+    gemm(A, Bp, Cp, one, zero)
+    C[:, :] = Cp[:, :N]
+
+
+def _fma_chains(bits: int):
+    """The intrinsic ``fma_chains(x, n)``: MR * NV independent chains of n fused
+    multiply-adds on vectors of ``bits`` held in registers (no load, no store in the
+    loop); returns the sum of the chains' lanes, so that nothing is optimised away."""
+
+    @intrinsic
+    def fma_chains(typingctx, x, n):
+        if x not in (types.float32, types.float64) or not isinstance(n, types.Integer):
+            return None
+
+        def codegen(context, builder, signature, args):
+            x, n = args
+            scalar = context.get_value_type(x.type == ir.FloatType() and types.float32 or types.float64)
+            width = bits // (32 if x.type == ir.FloatType() else 64)
+            vec = ir.VectorType(x.type, width)
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vec, [vec] * 3),
+                f"llvm.fma.v{width}f{32 if x.type == ir.FloatType() else 64}")
+            splat = builder.insert_element(ir.Constant(vec, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+            splat = builder.shuffle_vector(splat, ir.Constant(vec, ir.Undefined),
+                                           ir.Constant(ir.VectorType(ir.IntType(32), width), None))
+            count = builder.zext(n, ir.IntType(64)) if n.type.width < 64 else n
+            entry, loop, done = builder.block, builder.append_basic_block("fma.loop"), builder.append_basic_block("fma.done")
+            builder.branch(loop)
+            builder.position_at_end(loop)
+            i = builder.phi(count.type)
+            i.add_incoming(ir.Constant(count.type, 0), entry)
+            chains = [builder.phi(vec) for _ in range(MR * NV)]
+            new = [builder.call(fma, [c, splat, splat]) for c in chains]   # c * x + x
+            for c, v in zip(chains, new):
+                c.add_incoming(splat, entry)
+                c.add_incoming(v, loop)
+            i1 = builder.add(i, ir.Constant(count.type, 1))
+            i.add_incoming(i1, loop)
+            builder.cbranch(builder.icmp_signed("<", i1, count), loop, done)
+            builder.position_at_end(done)
+            total = new[0]
+            for v in new[1:]:
+                total = builder.fadd(total, v)
+            out = builder.extract_element(total, ir.Constant(ir.IntType(32), 0))
+            for lane in range(1, width):
+                out = builder.fadd(out, builder.extract_element(total, ir.Constant(ir.IntType(32), lane)))
+            return out
+
+        return x(x, n), codegen
+
+    return fma_chains
+
+
+_chains = _fma_chains(BITS)
+
+
+@numba.njit(cache=True)
+def fma_loop(x, n):
+    """n steps of the register-resident FMA loop (see _fma_chains) at x's dtype."""
+    return _chains(x, n)
+
+
+def fma_flop(dtype, n: int) -> int:
+    """The FLOP of ``fma_loop(dtype(x), n)``: 2 per lane per fused multiply-add."""
+    return 2 * lanes(dtype) * MR * NV * n

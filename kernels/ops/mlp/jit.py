@@ -7,7 +7,7 @@ import math
 import numba
 import numpy as np
 
-from ..microkernel import gemm, gemm_rows, lanes_of
+from ..microkernel import gemm, gemm_rows, lanes_of, product
 from ..numba_support import exp_nonpositive, threads
 from . import ACTIVATIONS, Forward, Gradients, Params, bprop_kernel, epoch_kernel, fprop_kernel
 
@@ -39,7 +39,7 @@ def _act_grad(code, v, h):
 def _forward(W1, b1, W2, b2, code, x, y, ha, hs, oa, os):
     """Fill ha, hs (K, dh) and oa, os (K, m); return the mean cross-entropy."""
     K, dh, m = x.shape[0], W1.shape[0], W2.shape[0]
-    np.dot(x, W1.T, ha)
+    product(x, W1.T, ha)
     for k in range(K):
         for j in range(dh):
             ha[k, j] += b1[j]
@@ -82,7 +82,7 @@ def _backward(W1, W2, code, lam, K, x, y, ha, hs, os, g_oa, g_ha, dW1, db1, dW2,
     for k in range(x.shape[0]):
         for j in range(dh):
             g_ha[k, j] *= _act_grad(code, ha[k, j], hs[k, j])
-    np.dot(g_ha.T, x, dW1)
+    product(g_ha.T, x, dW1)
     db1[:] = 0.0
     db2[:] = 0.0
     for k in range(x.shape[0]):
