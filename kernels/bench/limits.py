@@ -35,12 +35,12 @@ def fma_flops(dtype="float64", steps: int = 2_000_000, rounds: int = 5) -> float
     which a small-GEMM microkernel can approach where a library's large GEMM stops
     below it. 0.0 where numba is not installed."""
     try:
-        from ..ops import microkernel
+        from ..ops import fma_loop
     except ImportError:
         return 0.0
     x = np.dtype(dtype).type(0.999)        # the chains converge: no overflow, no subnormals
-    microkernel.fma_loop(x, 10)            # compiled before timing
-    return microkernel.fma_flop(dtype, steps) / _median_seconds(lambda: microkernel.fma_loop(x, steps), rounds)
+    fma_loop.fma_loop(x, 10)               # compiled before timing
+    return fma_loop.fma_flop(dtype, steps) / _median_seconds(lambda: fma_loop.fma_loop(x, steps), rounds)
 
 
 def copy_bandwidth(nbytes: int = 512 * 2 ** 20, rounds: int = 5, threads: int = 1) -> float:

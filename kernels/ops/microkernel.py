@@ -64,12 +64,48 @@ def padded(n: int, dtype) -> int:
     return -(-n // w) * w
 
 
+class Vectors:
+    """LLVM IR for vectors of ``bits`` of one float dtype, inside one codegen: fused
+    multiply-adds, broadcasts, and loads and stores at integer addresses."""
+
+    def __init__(self, context, builder, dtype, bits: int):
+        self.builder, self.scalar = builder, context.get_value_type(dtype)
+        self.size = 4 if dtype == types.float32 else 8          # bytes per element
+        self.width = bits // (8 * self.size)
+        self.vec = ir.VectorType(self.scalar, self.width)
+        self.zero = ir.Constant(self.vec, None)
+        self._fma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(self.vec, [self.vec] * 3),
+            f"llvm.fma.v{self.width}f{8 * self.size}")
+
+    def fma(self, a, b, c):
+        """a * b + c, rounded once."""
+        return self.builder.call(self._fma, [a, b, c])
+
+    def splat(self, x):
+        undef = ir.Constant(self.vec, ir.Undefined)
+        first = self.builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
+        return self.builder.shuffle_vector(first, undef, ir.Constant(ir.VectorType(ir.IntType(32), self.width), None))
+
+    def pointer(self, address):
+        return self.builder.inttoptr(address, ir.PointerType())
+
+    def load(self, address, vector: bool = True):
+        return self.builder.load(self.pointer(address), typ=self.vec if vector else self.scalar,
+                                 align=self.size)
+
+    def store(self, value, address):
+        self.builder.store(value, self.pointer(address), align=self.size)
+
+
 def _tile(mr: int, nv: int, bits: int, prefetch: bool = False):
     """The intrinsic ``tile(A, B, C, i0, j0, rows, nvec, alpha, beta)``: rows i0 to
     i0 + rows (rows <= mr) and columns j0 to j0 + nvec * lanes (nvec <= nv) of
     ``C = alpha A B + beta C`` (beta == 0: C is not read, as BLAS). Rows past ``rows``
     are computed on a copy of the last row and not stored, so one code path serves
-    every row count; ``nvec`` selects one of nv compiled variants."""
+    every row count; ``nvec`` selects one of nv compiled variants. ``prefetch``: the
+    next tile's rows of A are fetched into the cache while this one computes, so that
+    an A streaming from memory (x in the forward product) arrives ahead of its use."""
 
     @intrinsic
     def tile(typingctx, A, B, C, i0, j0, rows, nvec, alpha, beta):
@@ -83,119 +119,81 @@ def _tile(mr: int, nv: int, bits: int, prefetch: bool = False):
 
         def codegen(context, builder, signature, args):
             a, b, c, i0, j0, rows, nvec, alpha, beta = args
-            scalar = context.get_value_type(dtype)
-            width = bits // (8 * (4 if dtype == types.float32 else 8))
-            size = width * (4 if dtype == types.float32 else 8)
-            vec = ir.VectorType(scalar, width)
-            intp = context.get_value_type(types.intp)
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vec, [vec] * 3),
-                f"llvm.fma.v{width}f{32 if dtype == types.float32 else 64}")
+            V, intp = Vectors(context, builder, dtype, bits), context.get_value_type(types.intp)
+            const = lambda v: ir.Constant(intp, v)                      # noqa: E731
+            (pa, (M, P), (sa0, sa1)), (pb, _, (sb0, _)), (pc, _, (sc0, _)) = (
+                _unpack(context, builder, value, ty, intp) for value, ty in zip((a, b, c), arrays))
 
-            def unpack(value, ty):
-                ary = context.make_array(ty)(context, builder, value)
-                strides = cgutils.unpack_tuple(builder, ary.strides, 2)
-                return builder.ptrtoint(ary.data, intp), strides
+            def row_addresses(first, last):
+                """Where rows first, first + 1, ... of A start, the ones past last clamped."""
+                out = []
+                for r in range(mr):
+                    i = builder.add(first, const(r))
+                    out.append(builder.add(pa, builder.mul(builder.select(
+                        builder.icmp_signed("<=", i, last), i, last), sa0)))
+                return out
 
-            (pa, (sa0, sa1)), (pb, (sb0, _)), (pc, (sc0, _)) = (
-                unpack(v, t) for v, t in zip((a, b, c), arrays))
-            item = ir.Constant(intp, size // width)
-            last = builder.sub(builder.add(i0, rows), ir.Constant(intp, 1))
-            # A's rows of the tile, the ones past `rows` clamped to the last
-            arows = []
-            for r in range(mr):
-                i = builder.add(i0, ir.Constant(intp, r))
-                i = builder.select(builder.icmp_signed("<=", i, last), i, last)
-                arows.append(builder.add(pa, builder.mul(i, sa0)))
-            # the next tile's rows of A, clamped like these: fetched into the cache while
-            # this tile computes, so that A streaming from memory (x in the forward
-            # product) arrives ahead of its use
-            M = builder.extract_value(context.make_array(A)(context, builder, a).shape, 0)
-            end = builder.sub(M, ir.Constant(intp, 1))
-            ahead = []
-            for r in range(mr if prefetch else 0):
-                i = builder.add(i0, ir.Constant(intp, mr + r))
-                i = builder.select(builder.icmp_signed("<=", i, end), i, end)
-                ahead.append(builder.add(pa, builder.mul(i, sa0)))
+            arows = row_addresses(i0, builder.sub(builder.add(i0, rows), const(1)))
+            ahead = row_addresses(builder.add(i0, const(mr)), builder.sub(M, const(1)))
             fetch = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(ir.VoidType(), [ir.PointerType()] + [ir.IntType(32)] * 3),
                 "llvm.prefetch.p0")
-            pb = builder.add(pb, builder.mul(j0, item))
-            pc = builder.add(builder.add(pc, builder.mul(i0, sc0)), builder.mul(j0, item))
-            P = builder.extract_value(context.make_array(A)(context, builder, a).shape, 1)
-            zero = ir.Constant(vec, None)
-            undef_vec = ir.Constant(vec, ir.Undefined)
-            splat_mask = ir.Constant(ir.VectorType(ir.IntType(32), width), None)
-
-            def splat(x):
-                return builder.shuffle_vector(
-                    builder.insert_element(undef_vec, x, ir.Constant(ir.IntType(32), 0)),
-                    undef_vec, splat_mask)
-
-            def load(address, ty):
-                return builder.load(builder.inttoptr(address, ir.PointerType()), typ=ty,
-                                    align=size // width)
-
+            pb = builder.add(pb, builder.mul(j0, const(V.size)))
+            pc = builder.add(builder.add(pc, builder.mul(i0, sc0)), builder.mul(j0, const(V.size)))
+            keep = builder.fcmp_unordered("!=", beta, ir.Constant(V.scalar, 0))   # beta != 0
             fn = builder.function
             done = fn.append_basic_block("tile.done")
             switch = builder.switch(nvec, done)
             for n in range(1, nv + 1):
                 entry = fn.append_basic_block(f"tile.nv{n}")
-                switch.add_case(ir.Constant(intp, n), entry)
+                switch.add_case(const(n), entry)
                 builder.position_at_end(entry)
                 loop, stores = fn.append_basic_block(f"tile.nv{n}.loop"), fn.append_basic_block(f"tile.nv{n}.store")
-                builder.cbranch(builder.icmp_signed(">", P, ir.Constant(intp, 0)), loop, stores)
-                # the reduction: acc[r][v] += A[i0 + r, p] * B[p, j0 + v * width ...]
+                builder.cbranch(builder.icmp_signed(">", P, const(0)), loop, stores)
+                # the reduction over p: acc[r][v] += A[i0 + r, p] * B[p, j0 + v * width ...]
                 builder.position_at_end(loop)
                 p = builder.phi(intp)
-                p.add_incoming(ir.Constant(intp, 0), entry)
-                acc = [[builder.phi(vec) for _ in range(n)] for _ in range(mr)]
-                for row in acc:
-                    for x in row:
-                        x.add_incoming(zero, entry)
+                acc = [[builder.phi(V.vec) for _ in range(n)] for _ in range(mr)]
                 brow = builder.add(pb, builder.mul(p, sb0))
-                bv = [load(builder.add(brow, ir.Constant(intp, v * size)), vec) for v in range(n)]
+                bv = [V.load(builder.add(brow, const(v * V.size * V.width))) for v in range(n)]
                 new = []
                 for r in range(mr):
-                    av = splat(load(builder.add(arows[r], builder.mul(p, sa1)), scalar))
+                    av = V.splat(V.load(builder.add(arows[r], builder.mul(p, sa1)), vector=False))
                     if prefetch:
-                        builder.call(fetch, [builder.inttoptr(builder.add(ahead[r], builder.mul(p, sa1)), ir.PointerType())]
-                                     + [ir.Constant(ir.IntType(32), v) for v in (0, 3, 1)])
-                    new.append([builder.call(fma, [av, bv[v], acc[r][v]]) for v in range(n)])
-                p1 = builder.add(p, ir.Constant(intp, 1))
-                end = builder.block
+                        builder.call(fetch, [V.pointer(builder.add(ahead[r], builder.mul(p, sa1)))]
+                                     + [ir.Constant(ir.IntType(32), v) for v in (0, 3, 1)])  # read, keep, data
+                    new.append([V.fma(av, bv[v], acc[r][v]) for v in range(n)])
+                p1, end = builder.add(p, const(1)), builder.block
+                p.add_incoming(const(0), entry)
                 p.add_incoming(p1, end)
                 for r in range(mr):
                     for v in range(n):
+                        acc[r][v].add_incoming(V.zero, entry)
                         acc[r][v].add_incoming(new[r][v], end)
                 builder.cbranch(builder.icmp_signed("<", p1, P), loop, stores)
                 # C's rows of the tile: alpha acc, plus beta C where beta != 0
                 builder.position_at_end(stores)
-                sums = [[builder.phi(vec) for _ in range(n)] for _ in range(mr)]
+                sums = [[builder.phi(V.vec) for _ in range(n)] for _ in range(mr)]   # phis first
                 for r in range(mr):
                     for v in range(n):
-                        sums[r][v].add_incoming(zero, entry)
+                        sums[r][v].add_incoming(V.zero, entry)
                         sums[r][v].add_incoming(new[r][v], end)
-                va, vb = splat(alpha), splat(beta)
-                keep = builder.fcmp_unordered("!=", beta, ir.Constant(scalar, 0))
+                va, vb = V.splat(alpha), V.splat(beta)
                 for r in range(mr):
-                    with builder.if_then(builder.icmp_signed("<", ir.Constant(intp, r), rows)):
-                        crow = builder.add(pc, builder.mul(ir.Constant(intp, r), sc0))
+                    with builder.if_then(builder.icmp_signed("<", const(r), rows)):
+                        crow = builder.add(pc, builder.mul(const(r), sc0))
                         for v in range(n):
-                            ptr = builder.inttoptr(builder.add(crow, ir.Constant(intp, v * size)),
-                                                   ir.PointerType())
+                            address = builder.add(crow, const(v * V.size * V.width))
                             out = builder.fmul(va, sums[r][v])
                             with builder.if_else(keep) as (then, otherwise):
                                 with then:
-                                    old = builder.load(ptr, typ=vec, align=size // width)
-                                    mixed, from_then = builder.call(fma, [vb, old, out]), builder.block
+                                    mixed, from_then = V.fma(vb, V.load(address), out), builder.block
                                 with otherwise:
                                     from_otherwise = builder.block
-                            merged = builder.phi(vec)
+                            merged = builder.phi(V.vec)
                             merged.add_incoming(mixed, from_then)
                             merged.add_incoming(out, from_otherwise)
-                            out = merged
-                            builder.store(out, ptr, align=size // width)
+                            V.store(merged, address)
                 builder.branch(done)
             builder.position_at_end(done)
             return context.get_dummy_value()
@@ -203,6 +201,13 @@ def _tile(mr: int, nv: int, bits: int, prefetch: bool = False):
         return sig, codegen
 
     return tile
+
+
+def _unpack(context, builder, value, ty, intp):
+    """A 2-D array's data address (an integer), shape and strides (in bytes)."""
+    ary = context.make_array(ty)(context, builder, value)
+    return (builder.ptrtoint(ary.data, intp), cgutils.unpack_tuple(builder, ary.shape, 2),
+            cgutils.unpack_tuple(builder, ary.strides, 2))
 
 
 tile = _tile(MR, NV, BITS)
@@ -269,66 +274,3 @@ def product(A, B, C):
     Cp = np.empty((C.shape[0], Np), C.dtype)
     gemm(A, Bp, Cp, one, zero)
     C[:, :] = Cp[:, :N]
-
-
-def _fma_chains(bits: int):
-    """The intrinsic ``fma_chains(x, n)``: MR * NV independent chains of n fused
-    multiply-adds on vectors of ``bits`` held in registers (no load, no store in the
-    loop); returns the sum of the chains' lanes, so that nothing is optimised away."""
-
-    @intrinsic
-    def fma_chains(typingctx, x, n):
-        if x not in (types.float32, types.float64) or not isinstance(n, types.Integer):
-            return None
-
-        def codegen(context, builder, signature, args):
-            x, n = args
-            scalar = context.get_value_type(x.type == ir.FloatType() and types.float32 or types.float64)
-            width = bits // (32 if x.type == ir.FloatType() else 64)
-            vec = ir.VectorType(x.type, width)
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vec, [vec] * 3),
-                f"llvm.fma.v{width}f{32 if x.type == ir.FloatType() else 64}")
-            splat = builder.insert_element(ir.Constant(vec, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
-            splat = builder.shuffle_vector(splat, ir.Constant(vec, ir.Undefined),
-                                           ir.Constant(ir.VectorType(ir.IntType(32), width), None))
-            count = builder.zext(n, ir.IntType(64)) if n.type.width < 64 else n
-            entry, loop, done = builder.block, builder.append_basic_block("fma.loop"), builder.append_basic_block("fma.done")
-            builder.branch(loop)
-            builder.position_at_end(loop)
-            i = builder.phi(count.type)
-            i.add_incoming(ir.Constant(count.type, 0), entry)
-            chains = [builder.phi(vec) for _ in range(MR * NV)]
-            new = [builder.call(fma, [c, splat, splat]) for c in chains]   # c * x + x
-            for c, v in zip(chains, new):
-                c.add_incoming(splat, entry)
-                c.add_incoming(v, loop)
-            i1 = builder.add(i, ir.Constant(count.type, 1))
-            i.add_incoming(i1, loop)
-            builder.cbranch(builder.icmp_signed("<", i1, count), loop, done)
-            builder.position_at_end(done)
-            total = new[0]
-            for v in new[1:]:
-                total = builder.fadd(total, v)
-            out = builder.extract_element(total, ir.Constant(ir.IntType(32), 0))
-            for lane in range(1, width):
-                out = builder.fadd(out, builder.extract_element(total, ir.Constant(ir.IntType(32), lane)))
-            return out
-
-        return x(x, n), codegen
-
-    return fma_chains
-
-
-_chains = _fma_chains(BITS)
-
-
-@numba.njit(cache=True)
-def fma_loop(x, n):
-    """n steps of the register-resident FMA loop (see _fma_chains) at x's dtype."""
-    return _chains(x, n)
-
-
-def fma_flop(dtype, n: int) -> int:
-    """The FLOP of ``fma_loop(dtype(x), n)``: 2 per lane per fused multiply-add."""
-    return 2 * lanes(dtype) * MR * NV * n
