@@ -20,13 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 # page in docs/results <- (report JSON in benchmarks/results, the date it was measured)
 PAGES = {
+    "amd-epyc-zen4-2026-12-04.md": ("report-epyc-zen4-2026-12-04.json", "2026-12-04"),
     "intel-xeon-2026-11-29.md": ("report-xeon-2026-11-29.json", "2026-11-29"),
     "amd-epyc-2026-11-23.md": ("report-epyc-float64-variants.json", "2026-11-23"),
 }
 # page in docs/results <- a study of benchmarks/noise_study.py in benchmarks/results/noise-study
 NOISE_STUDIES = {"noise-study-xeon-2026-11-30.md": "noise-study-2026-11-30.json",
                  "noise-study-xeon-9-rounds-2026-11-30.md": "noise-study-9-rounds-2026-11-30.json"}
-HEADLINE = "intel-xeon-2026-11-29.md"          # the README's table and chart
+HEADLINE = "amd-epyc-zen4-2026-12-04.md"          # the README's table and chart
 BEGIN, END = "<!-- results:begin (benchmarks/write_docs.py) -->", "<!-- results:end -->"
 STRATEGIES = ("python", "numpy", "numba", "jax")
 
