@@ -110,7 +110,8 @@ def cmd_compare(args) -> int:
     from .bench import compare
     console = Console(stderr=True)
     records = compare.compare(args.base, args.head, args.bench, args.rounds,
-                              progress=lambda line: console.print(line, style="dim", highlight=False))
+                              progress=lambda line: console.print(line, style="dim", highlight=False),
+                              json_path=args.json)
     Console().print(compare.table(records))
     for r in records:
         print(f"{r['benchmark']}: {r['evidence']}")

@@ -45,3 +45,66 @@ def test_the_false_alarm_rate_is_shared_by_the_benchmarks_compared():
     among_six = compare.verdicts({n: (base, head if n == "a" else base) for n in "abcdef"})
     assert alone[0]["verdict"] == "slower"
     assert [r["verdict"] for r in among_six] == ["unchanged"] * 6
+
+
+@pytest.mark.parametrize("n, rounds", [(1, 5), (2, 5), (6, 6)])
+def test_the_fewest_rounds_that_can_flag_anything(n, rounds):
+    """With r + r values the smallest one-sided p is 1 / C(2r, r): below 1 % / n first at
+    r = rounds; a comparison with one round fewer could never say `slower`."""
+    assert compare.min_rounds(n) == rounds
+    separated = compare.verdicts({str(i): ([1.0 + j / 1000 for j in range(rounds)],
+                                           [1.1 + j / 1000 for j in range(rounds)]) for i in range(n)})
+    assert {r["verdict"] for r in separated} == {"slower"}
+    fewer = compare.verdicts({str(i): ([1.0 + j / 1000 for j in range(rounds - 1)],
+                                       [1.1 + j / 1000 for j in range(rounds - 1)]) for i in range(n)})
+    assert {r["verdict"] for r in fewer} != {"slower"}
+
+
+def test_the_selection_is_what_asv_selects():
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    everything = compare.selected(None, root)
+    assert len(everything) == 6
+    assert compare.selected("softmax", root) == [b for b in everything if "softmax" in b]
+    assert compare.selected("mlp_epoch numba", root) == ["mlp_epoch numba"]
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["HEAD~1", "HEAD", "--bench", "softmax", "--rounds", "3"], "use --rounds 5 or more"),
+    (["HEAD~1", "HEAD", "--rounds", "5"], "use --rounds 6 or more"),
+    (["HEAD", "HEAD"], "the same commit"),
+    (["HEAD~1", "HEAD", "--rounds", str(10 ** 12)], "is over"),
+    (["HEAD~1", "HEAD", "--bench", "no-such-benchmark"], "matches none"),
+    (["HEAD~1", "HEAD", "--json", "/no/such/folder/out.json"], "cannot write /no/such/folder/out.json")])
+def test_a_comparison_that_cannot_decide_or_save_is_refused_before_asv_runs(argv, says, monkeypatch):
+    ran = []
+    monkeypatch.setattr(compare, "run_once", lambda *a, **k: ran.append(a) or {})
+    with pytest.raises(SystemExit) as stop:
+        main(["compare", *argv])
+    assert str(stop.value.code).startswith("kernels compare: ") and says in str(stop.value.code)
+    assert "\n" not in str(stop.value.code) and ran == []
+
+
+def test_asv_runs_through_this_interpreter(monkeypatch):
+    """Not whichever asv is on PATH: a virtual environment's python called directly works."""
+    import subprocess
+    import sys
+    seen = []
+
+    def fake(command, **kwargs):
+        seen.append(command)
+        return subprocess.CompletedProcess(command, 1, "", "no")
+    monkeypatch.setattr(compare.subprocess, "run", fake)
+    compare.machine_name.cache_clear()
+    with pytest.raises(RuntimeError):
+        compare.run_once("HEAD", None)
+    compare.machine_name.cache_clear()
+    assert seen and all(c[:3] == [sys.executable, "-m", "asv"] for c in map(list, seen))
+
+
+@pytest.mark.parametrize("base, head", [([], [1.0]), ([1.0], []), ([float("nan")] * 3, [1.0] * 3),
+                                        ([1.0] * 3, [float("inf")] * 3), ([0.0] * 3, [1.0] * 3),
+                                        ([1.0] * 3, [-1.0] * 3)])
+def test_the_verdict_refuses_values_that_are_not_measurements(base, head):
+    with pytest.raises(ValueError, match="values"):
+        compare.verdict(base, head)

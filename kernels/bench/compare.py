@@ -16,10 +16,14 @@ change of ``2 MIN_EFFECT`` could not be told; else ``unchanged``.
 """
 from __future__ import annotations
 
+import ast
 import functools
 import json
+import math
+import re
 import statistics
 import subprocess
+import sys
 from pathlib import Path
 
 # processes per commit and benchmark: with 7 + 7 values three pairs out of order give
@@ -30,6 +34,74 @@ FALSE_ALARMS = 0.01     # of the whole set
 MIN_EFFECT = 0.015      # smallest change reported: 1.5 %
 NOISY = 0.20            # (p90 - p10) / median above this on either side: too noisy to tell
 SUITE = "Normalised"
+MAX_ROUNDS = 50         # 100 asv runs, about an hour for the default set: beyond it, a typo
+
+
+def min_rounds(n_benchmarks: int, alarms: float = FALSE_ALARMS) -> int:
+    """The fewest rounds with which ``n_benchmarks`` compared at the shared level can flag
+    anything: with r + r values the one-sided rank test's smallest p (every HEAD value
+    above every BASE value) is 1 / C(2r, r), and it must be below ``alarms / n``
+    (5 rounds for one or two benchmarks, 6 for the default six)."""
+    if not isinstance(n_benchmarks, int) or n_benchmarks < 1:
+        raise ValueError(f"the number of benchmarks must be a positive integer; got {n_benchmarks!r}")
+    r = 1
+    while 1 / math.comb(2 * r, r) >= alarms / n_benchmarks:
+        r += 1
+    return r
+
+
+def selected(bench: str | None, root: Path = Path(".")) -> list[str]:
+    """The benchmarks ``asv run --bench`` selects for this regex, as asv matches them
+    (``name(parameter)``), from the suite's parameter list in the benchmark folder,
+    read as data (the library never imports the benchmarks)."""
+    conf = json.loads((root / "asv.conf.json").read_text())
+    source = root / conf.get("benchmark_dir", "benchmarks") / "normalised.py"
+    tree = ast.parse(source.read_text())
+    default = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                   and any(getattr(t, "id", None) == "DEFAULT" for t in node.targets))
+    regex = f"{SUITE}" + (f".*({bench})" if bench else "")
+    return [p for p in default if re.search(regex, f"normalised.{SUITE}.track_ratio({p})")]
+
+
+def check_plan(base: str, head: str, bench: str | None, rounds: int, json_path: str | None) -> list[str]:
+    """Refuse, before any asv run, a comparison that cannot decide or cannot be saved;
+    return the benchmarks it will compare."""
+    if base == head:
+        raise ValueError(f"BASE and HEAD are the same commit ({base[:8]}): there is nothing to "
+                         f"compare; name two commits (e.g. main~1 main)")
+    names = selected(bench)
+    if not names:
+        raise ValueError(f"--bench {bench!r} matches none of the benchmarks: "
+                         f"{', '.join(selected(None))}")
+    need = min_rounds(len(names))
+    if rounds < need:
+        raise ValueError(f"{rounds} round(s) can never flag a change in {len(names)} benchmark(s) "
+                         f"at the shared {FALSE_ALARMS:.0%} level (the smallest possible p with "
+                         f"{rounds} + {rounds} values is {1 / math.comb(2 * rounds, rounds):.2g}): "
+                         f"use --rounds {need} or more")
+    if rounds > MAX_ROUNDS:
+        raise ValueError(f"--rounds {rounds} is over {MAX_ROUNDS} (each round is two asv runs, "
+                         f"about 30 s each for the default set)")
+    if json_path:
+        check_writable(Path(json_path))
+    return names
+
+
+def check_writable(path: Path) -> None:
+    """Raise OSError now, naming the path, if the results could not be written there."""
+    existed = path.exists()
+    try:
+        with path.open("a"):
+            pass
+    except OSError as exc:
+        raise OSError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not existed:
+        path.unlink()
+
+
+# asv through this interpreter, not whichever ``asv`` is first on PATH (none, when the
+# package's interpreter is called directly from a virtual environment not activated)
+ASV = (sys.executable, "-m", "asv")
 
 
 def rev_parse(ref: str) -> str:
@@ -43,7 +115,7 @@ def run_once(commit: str, bench: str | None, progress=print) -> dict[str, float]
     """One ``asv run`` of ``commit`` (built and installed in its environment by asv, the
     result kept in asv's database): ``{benchmark with parameters: value}``."""
     regex = f"{SUITE}" + (f".*({bench})" if bench else "")
-    command = ["asv", "run", f"{commit}^!", "--bench", regex, "--machine", machine_name()]
+    command = [*ASV, "run", f"{commit}^!", "--bench", regex, "--machine", machine_name()]
     out = subprocess.run(command, capture_output=True, text=True)
     if out.returncode:
         last = (out.stdout + out.stderr).strip().splitlines()
@@ -57,7 +129,7 @@ def machine_name() -> str:
     machine --yes``, not before every run)."""
     import platform
     name = platform.node() or "this-machine"
-    if subprocess.run(["asv", "machine", "--yes", "--machine", name], capture_output=True).returncode:
+    if subprocess.run([*ASV, "machine", "--yes", "--machine", name], capture_output=True).returncode:
         raise RuntimeError("asv machine failed: is asv installed (pip install -e '.[bench]')?")
     return name
 
@@ -84,6 +156,13 @@ def verdict(base: list[float], head: list[float], alpha: float = FALSE_ALARMS) -
     """The statistics and verdict of one benchmark, tested at level ``alpha`` (see the
     module docstring)."""
     from scipy.stats import mannwhitneyu
+    for side, got in (("base", base), ("head", head)):
+        if len(got) == 0:
+            raise ValueError(f"no {side} values: each side needs at least one measurement")
+        bad = [v for v in got if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0)]
+        if bad:
+            raise ValueError(f"{side} values must be finite and positive (times or ratios); "
+                             f"got {bad[0]!r}")
     mb, mh = statistics.median(base), statistics.median(head)
     ratio = mh / mb
     spread = max(_spread(base), _spread(head))
@@ -111,12 +190,17 @@ def _spread(values: list[float]) -> float:
 
 
 def compare(base_ref: str, head_ref: str, bench: str | None = None, rounds: int = ROUNDS,
-            progress=print) -> list[dict]:
+            progress=print, json_path: str | None = None) -> list[dict]:
     """Records ``{benchmark, base, head, ratio, verdict, ...}`` for every benchmark:
-    ``rounds`` asv runs of each commit, alternating BASE, HEAD, BASE, ..."""
+    ``rounds`` asv runs of each commit, alternating BASE, HEAD, BASE, ... Refused
+    before any run where it could not decide (``check_plan``)."""
     base, head = rev_parse(base_ref), rev_parse(head_ref)
     if not Path("asv.conf.json").is_file():
         raise OSError("no asv.conf.json here: run `python -m kernels compare` from the repository root")
+    check_plan(base, head, bench, rounds, json_path)
+    import importlib.util
+    if importlib.util.find_spec("asv") is None:
+        raise RuntimeError(f"asv is not installed for {sys.executable}: pip install -e '.[bench]'")
     seen: dict[str, dict[str, list[float]]] = {base: {}, head: {}}
     for r in range(rounds):
         for commit in (base, head):
