@@ -91,15 +91,28 @@ def _kernels(text: str | None, valid=None) -> tuple[str, ...]:
 
 def cmd_autotune(args) -> int:
     """Time the backends of every kernel here along the K axis, both dtypes, in this
-    process's thread conditions, and record what kernels.fastest should pick."""
+    process's thread conditions, and record what kernels.fastest should pick; a busy
+    machine stops it, and nothing is saved."""
     from rich.console import Console
     from .bench import tuning
-    from .record import record_path
-    measured = tuning.run(threads=args.threads, quick=args.quick)
+    from .record import drop_record, load_record, record_path
     console = Console()
+    if args.forget:
+        console.print(f"removed {record_path()}" if drop_record() else f"no record at {record_path()}",
+                      highlight=False)
+        return 0
+    if args.show:
+        record = load_record()
+        if record is None:
+            console.print(f"no usable record at {record_path()}: kernels.fastest follows the "
+                          f"shipped ranking", highlight=False)
+            return 0
+        measured = record
+    else:
+        measured = tuning.run(threads=args.threads, quick=args.quick)
     console.print(tuning.table(measured))
     console.print(tuning.LEGEND, highlight=False)
-    console.print(f"recorded in {record_path()}")
+    console.print(f"record: {record_path()} (`--forget` removes it)", highlight=False)
     return 0
 
 
@@ -247,7 +260,14 @@ def main(argv=None) -> int:
     p = sub.add_parser("autotune", help=cmd_autotune.__doc__)
     p.add_argument("--threads", type=positive, help="pin BLAS and numba threads (recorded in the "
                    "fingerprint; default: leave the environment as it is)")
-    p.add_argument("--quick", action="store_true", help="five sizes K and fewer rounds (about a minute)")
+    from .bench.tuning import FULL_TIME, QUICK_TIME
+    p.add_argument("--quick", action="store_true", help=f"three sizes K, shorter timings "
+                   f"({QUICK_TIME}; the full run {FULL_TIME})")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--show", action="store_true", help="print the record and where it lives; "
+                      "measure nothing")
+    what.add_argument("--forget", action="store_true", help="remove the record: kernels.fastest "
+                      "follows the shipped ranking again")
     p.set_defaults(run=cmd_autotune)
     p = sub.add_parser("compare", help=cmd_compare.__doc__)
     p.add_argument("base", help="the commit compared against (e.g. main)")

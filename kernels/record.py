@@ -131,15 +131,17 @@ def check_writable() -> Path:
     return path
 
 
-def save_record(results: dict, spread: dict | None = None) -> Path:
+def save_record(results: dict, spread: dict | None = None, noise: dict | None = None) -> Path:
     """Write the timings (seconds per example) and their spreads (see ``choose``) with
     this machine's fingerprint; later processes with the same fingerprint use them.
+    ``noise``: what the measurement saw of other work per point (kept for the reader).
 
     Each writer writes its own temporary file and renames it over the record (atomic on
     POSIX), so concurrent writers never collide and readers never see half a record."""
     path = check_writable()
     text = json.dumps({"fingerprint": fingerprint(), "results": _valid_results(results),
-                       "spread": _valid_results(spread or {}, "spread")}, indent=1)
+                       "spread": _valid_results(spread or {}, "spread"), "noise": noise or {}},
+                      indent=1)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".autotune-", suffix=".json")
     try:
         with os.fdopen(fd, "w") as f:
@@ -150,6 +152,15 @@ def save_record(results: dict, spread: dict | None = None) -> Path:
         raise
     forget()
     return path
+
+
+def drop_record() -> bool:
+    """Remove this machine's record (True if there was one); this process forgets it too."""
+    path = record_path()
+    existed = path.exists()
+    path.unlink(missing_ok=True)
+    forget()
+    return existed
 
 
 _derived: list[dict] = []       # caches of what was derived from the record (select's choices)

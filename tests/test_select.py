@@ -166,15 +166,23 @@ def test_numba_unimportable_falls_back_to_numpy(tmp_path):
     assert lines[1].startswith("refused: backend 'numba' of kernel 'softmax' cannot run here")
 
 
+def tuning_candidates(kernel):
+    from kernels.bench.tuning import candidates
+    return candidates(kernel)
+
+
 def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     run_python("""
         from kernels.bench import tuning
+        # what is tested here is the record, not the busy-machine gate (tests/test_busy_machine.py)
+        tuning.LOAD_BOUND = tuning.SPREAD_BOUND = float("inf")
         tuning.run(kernels=("softmax",), dtypes=("float64",), quick=True, progress=False)
     """, env=env)
     record = json.loads((tmp_path / "kernels" / "autotune.json").read_text())
     timings = record["results"]["softmax"]["float64"]["100"]
-    assert set(timings) == set(kernels.registry.on_cpu("softmax")) - {"python"}
+    # every backend that could win is timed (those over CONTENDER x slower in the probe are not)
+    assert select.ranked("softmax") in timings and set(timings) <= set(tuning_candidates("softmax"))
     assert all(t > 0 for t in timings.values())
     out, _ = run_python("""
         from kernels import record, select
@@ -182,7 +190,9 @@ def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
     """, env=env)
     backend, why = eval(out)
     assert backend in timings and "autotune record" in why
-    assert set(record["results"]["softmax"]["float64"]) == {"1", "16", "100", "1024", "60000"}
+    from kernels.bench.tuning import QUICK_SIZES
+    assert set(record["results"]["softmax"]["float64"]) == {str(K) for K in QUICK_SIZES}
+    assert record["noise"]["softmax"]["float64"]["100"]["tries"] >= 1
     assert set(record["spread"]["softmax"]["float64"]["100"]) <= set(timings)
 
 

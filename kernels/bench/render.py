@@ -141,8 +141,9 @@ def notes(result: dict) -> list[str]:
 
 def summary(result: dict) -> list[str]:
     """The closing lines: what fastest picks, the headline ratios, % of limit."""
-    out = ["kernels.fastest() here picks: " + ", ".join(
-        f"{k} -> {v['backend']}" for k, v in result["fastest"].items())]
+    picks = result["fastest"]
+    out = ["kernels.fastest() here picks, in the shell's own thread conditions: " + ", ".join(
+        f"{k} -> {v['backend']} ({source(v.get('why', ''))})" for k, v in picks.items())]
     for kernel in kernels_of(result):
         rows = [r for r in result["rows"] if r["kernel"] == kernel and not r["peer"]]
         rows = [r for r in rows if r["mode"] in ("", "streaming")] or rows
@@ -153,7 +154,29 @@ def summary(result: dict) -> list[str]:
                 parts.append(f"{best[attr]:.3g}x {name}")
         pct = "disturbed" if best.get("disturbed") else f"{best['pct_of_limit']:.3g} % of limit"
         out.append(", ".join(parts + [pct]))
+        pick = picks.get(kernel, {})
+        if pick and pick["backend"] != best["backend"]:
+            out.append(f"{kernel}: fastest() picks {pick['backend']}, not {best['backend']}: "
+                       f"{WHY_OTHER[source(pick.get('why', ''))]}")
     return out
+
+
+# why fastest() may pick another backend than the report's table has fastest
+WHY_OTHER = {
+    "autotune record": "the record was measured in the shell's own thread conditions, the table "
+                       "on the report's pinned threads (`python -m kernels autotune --show`)",
+    "shipped ranking": "the shipped ranking, not measured on this machine (`python -m kernels "
+                       "autotune` measures it)",
+    "explicit choice": "chosen by kernels.use() or KERNELS_BACKEND"}
+
+
+def source(why: str) -> str:
+    """The rule of ``kernels.select.choose`` behind a pick, in two or three words."""
+    if why.startswith("autotune record"):
+        return "autotune record"
+    if why.startswith("shipped ranking"):
+        return "shipped ranking"
+    return "explicit choice"
 
 
 def markdown(result: dict) -> str:

@@ -25,22 +25,46 @@ another pass is run, up to ``MAX_PASSES``; from ``TRIM_FROM`` passes on, the one
 farthest from the median is left out of the spread (a burst that hit one backend in
 one pass). A quick sweep stops early where the answer is clear, measures longer only
 where it is not, and never picks on noise.
+
+A busy machine never writes the record. Each point is measured with the CPU time that
+other work took meanwhile (``load.others``: other processes, other guests' steal); a
+point where others took more than ``LOAD_BOUND`` of a core, or whose decision is a tie
+inside a spread wider than ``SPREAD_BOUND`` (``unclear``), is measured again after ``WAIT`` seconds, up to ``TRIES``
+times; if it stays disturbed the run stops (``MachineBusy``) and the previous record
+is left as it was. The record keeps, per point, the load measured and the tries.
+Backends more than ``CONTENDER`` times slower than the fastest in the first probe
+cannot win: they are left out of the passes (the ranked backend never is).
 """
 from __future__ import annotations
 
 import statistics
+import time
 
 from ..registry import KERNELS, entry, get, on_cpu
 from ..record import check_writable, save_record
 from ..select import choose_from, ranked
+from . import load
 from .stopwatch import time_runs
 from .workloads import SPECS, Workload
 
 SIZES = (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000)
-QUICK_SIZES = (1, 16, 100, 1024, 60_000)
+QUICK_SIZES = (16, 100, 1024)
 PASSES, MAX_PASSES, CALLS, SETTLE = 3, 9, 3, 0.15
 TRIM_FROM = 5
 CLOSE = 1.03   # a lead this small is not worth more passes: the ranking stands either way
+SPREAD_BOUND = 0.25   # no saved tie rests on a wider spread (a pick's lead exceeds its spread)
+LOAD_BOUND = 0.25     # cores' worth of CPU time others may take while a point is measured
+TRIES, WAIT = 3, 5.0  # measurements of a disturbed point, seconds between them
+CONTENDER = 2.0       # slower than the fastest probe by this factor: cannot win, not timed on
+
+
+# what a run took, measured (help texts and docs say it)
+QUICK_TIME = "measured: TBD"
+FULL_TIME = "TBD"
+
+
+class MachineBusy(RuntimeError):
+    """Other work disturbed the timings more than the margins they would decide on."""
 
 
 def run(kernels=KERNELS, dtypes=("float64", "float32"), threads: int | None = None,
@@ -51,7 +75,7 @@ def run(kernels=KERNELS, dtypes=("float64", "float32"), threads: int | None = No
     each backend's spread against the ranked backend. ``threads``: pin first
     (else the process's own settings); ``examples``: at most this many examples per
     timed call sequence (a slice, for tests)."""
-    from rich.progress import Progress
+    from rich.progress import Progress, TimeRemainingColumn
     if save:
         check_writable()              # before minutes of timing, not after
     if threads is not None:
@@ -63,21 +87,61 @@ def run(kernels=KERNELS, dtypes=("float64", "float32"), threads: int | None = No
     results: dict = {}
     spread: dict = {}
     passes: dict = {}
-    with Progress(disable=not progress, transient=True) as bar:
+    noise: dict = {}
+    with Progress(*Progress.get_default_columns(), TimeRemainingColumn(elapsed_when_finished=True),
+                  disable=not progress, transient=True) as bar:
         task = bar.add_task("autotune", total=len(plan))
         for kernel, dtype, K in plan:
             bar.update(task, description=f"{kernel} {dtype} K = {K}")
-            times = measure_point(kernel, dtype, K, budget, cap, examples)
+            times, seen = measure_quietly(kernel, dtype, K, budget, cap, examples)
             if times:
                 key = str(K)
                 results.setdefault(kernel, {}).setdefault(dtype, {})[key] = \
                     {b: statistics.median(t) for b, t in times.items()}
                 spread.setdefault(kernel, {}).setdefault(dtype, {})[key] = spreads(kernel, times)
                 passes.setdefault(kernel, {}).setdefault(dtype, {})[key] = times
+                noise.setdefault(kernel, {}).setdefault(dtype, {})[key] = seen
             bar.advance(task)
     if save:
-        save_record(results, spread)
-    return {"results": results, "spread": spread, "passes": passes}
+        save_record(results, spread, noise)
+    return {"results": results, "spread": spread, "passes": passes, "noise": noise}
+
+
+def measure_quietly(kernel: str, dtype: str, K: int, budget: float, cap: float,
+                    examples: int | None = None) -> tuple[dict[str, list[float]], dict]:
+    """``measure_point``, measured again while the machine was disturbed (see the module
+    docstring): the times and ``{"others": cores others took, "spread": the widest
+    spread, "tries": n}``; raises MachineBusy when every try was disturbed."""
+    for attempt in range(1, TRIES + 1):
+        before = load.snapshot()
+        times = measure_point(kernel, dtype, K, budget, cap, examples)
+        others = load.others(before, load.snapshot())
+        loose = unclear(kernel, times)
+        seen = {"others": others, "spread": loose, "tries": attempt}
+        if (others is None or others <= LOAD_BOUND) and loose <= SPREAD_BOUND:
+            return times, seen
+        if attempt < TRIES:
+            time.sleep(WAIT)
+    why = (f"other work took {others:.2f} cores" if others is not None and others > LOAD_BOUND
+           else f"the fastest backend's lead was inside a {loose:.0%} spread")
+    raise MachineBusy(f"machine too busy to measure: at {kernel} {dtype} K = {K} {why} (bounds: "
+                      f"{LOAD_BOUND} cores, {SPREAD_BOUND:.0%} spread) in each of {TRIES} tries "
+                      f"{WAIT:g} s apart; nothing saved, the previous record is unchanged")
+
+
+def unclear(kernel: str, times: dict[str, list[float]]) -> float:
+    """The spread the point's decision rests on, where it is unclear: the fastest
+    backend's spread against the ranked one when its lead lies inside that spread (a
+    tie, and one that a spread this wide cannot settle); 0 when the lead is beyond its
+    spread (a clear pick, whatever the spread) or the ranked backend is fastest."""
+    if not times:
+        return 0.0
+    median = {b: statistics.median(t) for b, t in times.items()}
+    best, reference = min(median, key=median.get), ranked(kernel)
+    if best == reference or reference not in median:
+        return 0.0
+    spread = spreads(kernel, times).get(best, 0.0)
+    return spread if median[reference] / median[best] <= 1 + spread else 0.0
 
 
 def candidates(kernel: str) -> list[str]:
@@ -91,7 +155,7 @@ def measure_point(kernel: str, dtype: str, K: int, budget: float, cap: float,
     (see the module docstring). Each timed call runs as many minibatches of K as last
     about ``budget`` seconds (at most an epoch; at least one; at most ``examples``
     examples); a backend whose single minibatch takes over ``cap`` seconds is left out."""
-    works, fns = {}, {}
+    works, fns, firsts = {}, {}, {}
     if SPECS[kernel].one_call:
         # a user calls it once per epoch: its per-call costs (thread-pool limits, dispatch)
         # are spread over many minibatches, so time long calls as they are
@@ -107,7 +171,10 @@ def measure_point(kernel: str, dtype: str, K: int, budget: float, cap: float,
         n = calls * K if examples is None else max(K, min(calls * K, examples))
         work = Workload(kernel, K=K, dtype=dtype, n=n)
         work.warm_up(fn, work.batches)           # a jax epoch compiles per number of minibatches
-        works[backend], fns[backend] = work, fn
+        works[backend], fns[backend], firsts[backend] = work, fn, first / K
+    fastest = min(firsts.values(), default=0.0)
+    keep = ranked(kernel)
+    works = {b: w for b, w in works.items() if b == keep or firsts[b] <= CONTENDER * fastest}
     times: dict[str, list[float]] = {b: [] for b in works}
     while len(next(iter(times.values()), [])) < PASSES or undecided(kernel, times):
         for backend, work in works.items():
@@ -167,13 +234,12 @@ def winners(measured: dict):
     for kernel, by_dtype in results.items():
         for dtype, by_size in by_dtype.items():
             for size, timings in sorted(by_size.items(), key=lambda kv: int(kv[0])):
-                pick, why = choose_from(kernel, timings, spread[kernel][dtype].get(size, {}),
-                                        f"{dtype}, K = {size}")
+                point = spread.get(kernel, {}).get(dtype, {}).get(size, {})
+                pick, why = choose_from(kernel, timings, point, f"{dtype}, K = {size}")
                 best = min(timings, key=timings.get)
                 reference = ranked(kernel)
                 margin = timings[reference] / timings[best] if reference in timings else None
-                yield (kernel, dtype, int(size), pick, margin,
-                       spread[kernel][dtype].get(size, {}).get(best, 0.0), why)
+                yield kernel, dtype, int(size), pick, margin, point.get(best, 0.0), why
 
 
 LEGEND = ("best: the fastest backend's margin over the shipped ranking's choice; spread: "

@@ -1,0 +1,146 @@
+"""Autotune on a busy machine, with scripted timings and load (no real timing here): a
+disturbed point is measured again, persistent noise stops the run with one line and
+leaves the previous record as it was, a clear winner is still picked; the record can
+be shown and removed."""
+import pytest
+
+import kernels
+from kernels import record, select
+from kernels.__main__ import main
+from kernels.bench import load, tuning
+
+FAST, SLOW = 1.0e-8, 1.5e-8        # seconds per example: a clear 1.5x lead
+
+
+@pytest.fixture
+def scripted(monkeypatch):
+    """Script the passes of each point (``points``: one times table per measurement, in
+    order) and the other work seen meanwhile (``others``: cores, one per measurement)."""
+    script = {"points": [], "others": [], "measured": 0}
+
+    def measure_point(kernel, dtype, K, budget, cap, examples=None):
+        script["measured"] += 1
+        return script["points"].pop(0)
+
+    monkeypatch.setattr(tuning, "measure_point", measure_point)
+    monkeypatch.setattr(tuning, "WAIT", 0.0)
+    monkeypatch.setattr(load, "snapshot", lambda: object())
+    monkeypatch.setattr(load, "others", lambda before, after: script["others"].pop(0))
+    return script
+
+
+def passes(ranked, other, other_name="numpy"):
+    """Three passes of the ranked backend and another, per-pass seconds per example."""
+    return {select.ranked("softmax"): list(ranked), other_name: list(other)}
+
+
+def other_than_ranked():
+    return next(b for b in tuning.candidates("softmax") if b != select.ranked("softmax"))
+
+
+def autotune():
+    return tuning.run(kernels=("softmax",), dtypes=("float64",), sizes=(100,), progress=False)
+
+
+def test_a_disturbed_point_is_measured_again(scripted):
+    other = other_than_ranked()
+    scripted["points"] = [passes([SLOW] * 3, [FAST, 3 * FAST, FAST], other),   # a burst: 200 % spread
+                          passes([SLOW] * 3, [FAST] * 3, other)]
+    scripted["others"] = [0.0, 0.0]
+    measured = autotune()
+    assert scripted["measured"] == 2
+    assert measured["noise"]["softmax"]["float64"]["100"]["tries"] == 2
+    assert select.choose("softmax", size=100)[0] == other
+
+
+def test_other_work_on_the_machine_counts_as_disturbed(scripted):
+    other = other_than_ranked()
+    scripted["points"] = [passes([SLOW] * 3, [FAST] * 3, other)] * 2
+    scripted["others"] = [0.9, 0.0]                  # a neighbour took 0.9 of a core, then left
+    autotune()
+    saved = record.load_record()
+    assert saved["noise"]["softmax"]["float64"]["100"] == {"others": 0.0, "spread": 0.0, "tries": 2}
+
+
+def test_a_clear_lead_stands_whatever_the_spread(scripted):
+    """A 3x lead with a 50 % spread decides; only a tie inside a wide spread is noise."""
+    other = other_than_ranked()
+    scripted["points"] = [passes([3 * FAST] * 3, [FAST, 1.5 * FAST, FAST], other)]
+    scripted["others"] = [0.0]
+    autotune()
+    assert scripted["measured"] == 1 and select.choose("softmax", size=100)[0] == other
+
+
+@pytest.mark.parametrize("others, spread_of_other", [(0.0, 3.0), (0.9, 1.0), (None, 3.0)])
+def test_persistent_noise_stops_without_saving(scripted, others, spread_of_other):
+    other = other_than_ranked()
+    before = {"softmax": {"float64": {"100": {select.ranked("softmax"): 2e-8}}}}
+    record.save_record(before)
+    text = record.record_path().read_text()
+    # the lead (1.5x) inside the spread: undecidable
+    scripted["points"] = [passes([SLOW] * 3, [FAST, spread_of_other * FAST, FAST], other)] * tuning.TRIES
+    scripted["others"] = [others] * tuning.TRIES
+    with pytest.raises(SystemExit) as stop:
+        main(["autotune", "--quick"])
+    line = str(stop.value.code)
+    assert line.startswith("kernels autotune: machine too busy to measure: ") and "\n" not in line
+    assert "nothing saved" in line and scripted["measured"] == tuning.TRIES
+    assert record.record_path().read_text() == text                 # the old record, untouched
+
+
+def test_a_saved_tie_never_rests_on_a_spread_above_the_bound(scripted):
+    other = other_than_ranked()
+    # a 1.05x lead inside a spread just under the bound: a tie, kept
+    wobbly = [SLOW / 1.05, SLOW / 1.05 * (1 + tuning.SPREAD_BOUND * 0.9), SLOW / 1.05]
+    scripted["points"] = [passes([SLOW] * 3, wobbly, other)]
+    scripted["others"] = [0.0]
+    autotune()
+    spreads = record.load_record()["spread"]["softmax"]["float64"]["100"]
+    assert 0 < spreads[other] <= tuning.SPREAD_BOUND and "tie" in select.choose("softmax", size=100)[1]
+
+
+def test_a_clear_winner_is_picked_and_a_lead_inside_the_spread_is_a_tie(scripted):
+    other = other_than_ranked()
+    ranked = select.ranked("softmax")
+    lead = [FAST, FAST * 1.2, FAST]                   # 1.5x median lead, 20 % spread: a pick
+    scripted["points"] = [passes([SLOW] * 3, lead, other)]
+    scripted["others"] = [0.0]
+    autotune()
+    assert select.choose("softmax", size=100)[0] == other
+    close = [SLOW / 1.1, SLOW / 1.1 * 1.2, SLOW / 1.1]  # 1.1x lead within 20 %: a tie
+    scripted["points"] = [passes([SLOW] * 3, close, other)]
+    scripted["others"] = [0.0]
+    autotune()
+    backend, why = select.choose("softmax", size=100)
+    assert backend == ranked and "tie" in why
+
+
+def test_a_backend_that_cannot_win_is_not_timed_on(monkeypatch):
+    """Probed more than CONTENDER times slower than the fastest: left out of the passes."""
+    names = tuning.candidates("softmax")
+    ranked, slow = select.ranked("softmax"), names[-1]
+    if slow == ranked or len(names) < 3:
+        pytest.skip("needs three backends besides the ranked one")
+    probe = {b: 1e-4 for b in names}
+    probe[slow] = 1e-4 * (tuning.CONTENDER + 1)
+
+    def fake_time_runs(work, fn, batches, repeats):
+        backend = next(b for b in names if fn is kernels.get("softmax", b))
+        return [probe[backend] * (batches if work.n != work.K else 1)] * repeats
+
+    monkeypatch.setattr(tuning, "time_runs", fake_time_runs)
+    monkeypatch.setattr(tuning, "settle", lambda work, fn: None)
+    times = tuning.measure_point("softmax", "float64", 100, 0.01, 2.0)
+    assert slow not in times and ranked in times and len(times) == len(names) - 1
+
+
+def test_the_record_is_shown_and_forgotten(capsys):
+    assert main(["autotune", "--show"]) == 0
+    assert str(record.record_path()) in capsys.readouterr().out.replace("\n", "")
+    record.save_record({"softmax": {"float64": {"100": {select.ranked("softmax"): 1e-8}}}})
+    assert main(["autotune", "--show"]) == 0
+    shown = capsys.readouterr().out
+    assert "softmax" in shown and select.ranked("softmax") in shown
+    assert main(["autotune", "--forget"]) == 0
+    assert not record.record_path().exists() and record.load_record() is None
+    assert select.choose("softmax")[1] == "shipped ranking"
