@@ -56,6 +56,7 @@ SPREAD_BOUND = 0.25   # no saved tie rests on a wider spread (a pick's lead exce
 LOAD_BOUND = 0.25     # cores' worth of CPU time others may take while a point is measured
 TRIES, WAIT = 3, 5.0  # measurements of a disturbed point, seconds between them
 CONTENDER = 2.0       # slower than the fastest probe by this factor: cannot win, not timed on
+ONE_CALL_EXAMPLES = 12_000   # examples per timed call of a kernel called once per epoch
 
 
 # what a run took, measured (help texts and docs say it)
@@ -154,12 +155,12 @@ def measure_point(kernel: str, dtype: str, K: int, budget: float, cap: float,
     """Seconds per example of each candidate at minibatch size K, one figure per pass
     (see the module docstring). Each timed call runs as many minibatches of K as last
     about ``budget`` seconds (at most an epoch; at least one; at most ``examples``
-    examples); a backend whose single minibatch takes over ``cap`` seconds is left out."""
-    works, fns, firsts = {}, {}, {}
-    if SPECS[kernel].one_call:
-        # a user calls it once per epoch: its per-call costs (thread-pool limits, dispatch)
-        # are spread over many minibatches, so time long calls as they are
-        budget *= 10
+    examples); a backend whose single minibatch takes over ``cap`` seconds is left out.
+    A kernel called once per pass over a training set (``Spec.one_call``: the SGD
+    epoch) is timed on the same ``ONE_CALL_EXAMPLES`` for every backend, so that each
+    call's fixed costs (a thread pool's limits, dispatch) weigh as they do in training."""
+    works, fns, per_example = {}, {}, {}
+    one_call = SPECS[kernel].one_call
     for backend in candidates(kernel):
         fn = get(kernel, backend)
         probe = Workload(kernel, K=K, dtype=dtype, n=K)
@@ -167,14 +168,17 @@ def measure_point(kernel: str, dtype: str, K: int, budget: float, cap: float,
         first = min(time_runs(probe, fn, 1, 3))
         if first > cap:
             continue
-        calls = max(1, min(round(budget / first), Workload.full_batches(K)))
-        n = calls * K if examples is None else max(K, min(calls * K, examples))
+        if one_call:
+            n = max(K, min(ONE_CALL_EXAMPLES, examples or ONE_CALL_EXAMPLES))
+        else:
+            calls = max(1, min(round(budget / first), Workload.full_batches(K)))
+            n = calls * K if examples is None else max(K, min(calls * K, examples))
         work = Workload(kernel, K=K, dtype=dtype, n=n)
         work.warm_up(fn, work.batches)           # a jax epoch compiles per number of minibatches
-        works[backend], fns[backend], firsts[backend] = work, fn, first / K
-    fastest = min(firsts.values(), default=0.0)
-    keep = ranked(kernel)
-    works = {b: w for b, w in works.items() if b == keep or firsts[b] <= CONTENDER * fastest}
+        works[backend], fns[backend] = work, fn
+        per_example[backend] = min(time_runs(work, fn, work.batches, 1)) / work.n
+    fastest, keep = min(per_example.values(), default=0.0), ranked(kernel)
+    works = {b: w for b, w in works.items() if b == keep or per_example[b] <= CONTENDER * fastest}
     times: dict[str, list[float]] = {b: [] for b in works}
     while len(next(iter(times.values()), [])) < PASSES or undecided(kernel, times):
         for backend, work in works.items():
