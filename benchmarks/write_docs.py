@@ -69,6 +69,12 @@ def headline() -> str:
     return "\n".join(lines)
 
 
+def span(values, fmt: str) -> str:
+    """``low-high`` of the values as printed; one figure where they print alike."""
+    low, high = format(min(values), fmt), format(max(values), fmt)
+    return low if low == high else f"{low}-{high}"
+
+
 def noise_page(name: str) -> str:
     """The noise study's tables: per change and condition how often the verdict was right,
     then every comparison with the changed kernel's ratio and the closest call (the
@@ -99,13 +105,12 @@ def noise_page(name: str) -> str:
               "|---|---|--:|--:|--:|--:|"]
     for (change, neighbour), group in groups.items():
         changed = [r["changed"] for r in group]
-        ratio = "-" if changed[0] is None else \
-            f"{min(c['ratio'] for c in changed):.3f}-{max(c['ratio'] for c in changed):.3f}"
+        ratio = "-" if changed[0] is None else span([c["ratio"] for c in changed], ".3f")
         worst = "-" if changed[0] is None else f"{max(c['p_slower'] for c in changed):.2g}"
         minutes = [r["seconds"] / 60 for r in group]
         lines.append(f"| {change} | {'on' if neighbour else 'off'} | "
                      f"{sum(r['correct'] for r in group)}/{len(group)} | {ratio} | {worst} | "
-                     f"{min(minutes):.1f}-{max(minutes):.1f} |")
+                     f"{span(minutes, '.1f')} |")
     for (change, neighbour), group in groups.items():
         lines += ["", f"## {change}, neighbour {'on' if neighbour else 'off'}", "",
                   "| # | exit | changed: ratio | p | closest call | ratio | p | min |",
@@ -137,7 +142,11 @@ def _judge(row: dict) -> dict:
 
 
 def readme(text: str) -> str:
-    """``text`` (the README) with its results block replaced."""
+    """``text`` (the README) with its results block replaced; ValueError, naming the
+    markers, when the README lacks them."""
+    if BEGIN not in text or END not in text or text.index(BEGIN) > text.index(END):
+        raise ValueError(f"README.md has no results block: put the lines {BEGIN!r} and {END!r} "
+                         f"where the table belongs")
     start, end = text.index(BEGIN), text.index(END) + len(END)
     return text[:start] + headline() + text[end:]
 
@@ -154,8 +163,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.write_docs")
     parser.add_argument("--check", action="store_true", help="exit 1 if a file differs")
     args = parser.parse_args(argv)
+    try:
+        files = outputs()
+    except (ValueError, OSError) as exc:
+        raise SystemExit(f"write_docs: {exc}") from None
     stale = []
-    for path, text in outputs().items():
+    for path, text in files.items():
         if not path.exists() or path.read_text() != text:
             stale.append(path)
             if not args.check:

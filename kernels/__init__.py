@@ -15,13 +15,21 @@ package imports NumPy only; backends load on first use.
 """
 from __future__ import annotations
 
-from .ops import mlp, tolerance
+from .ops import mlp
+from .ops import tolerance as _tolerance
 from .registry import KERNELS, BackendUnavailable, available, backends, get
 from .select import fastest, use
 
 __version__ = "0.2.0"
 __all__ = ["KERNELS", "BackendUnavailable", "available", "backends", "get", "fastest", "use",
            "mlp", "tolerance", *KERNELS]
+
+
+def tolerance(kernel: str, dtype) -> dict[str, float]:
+    """``rtol``, ``atol`` within which two backends of ``kernel`` agree in ``dtype``
+    (docs/design.md, section 5); an unknown kernel raises KeyError listing the valid ones."""
+    backends(kernel)
+    return _tolerance(kernel, dtype)
 
 
 def __getattr__(name: str):

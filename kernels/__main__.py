@@ -20,7 +20,8 @@ def cmd_data(args) -> int:
 def cmd_agree(args) -> int:
     """Run every available backend of every kernel on real images and compare each with the
     plain-Python reference at the tolerances of docs/design.md (exit 1 if any is outside)."""
-    from .bench.agree import agreement
+    from .bench.agree import agreement, check_examples
+    check_examples(args.n)
     print(f"{args.n} Fashion-MNIST training examples, minibatches of 100, dh = 10, float64")
     failed = []
     for kernel, backend, err, ok in agreement(n=args.n):
@@ -176,8 +177,12 @@ def cmd_train(args) -> int:
     """Train an MLP (or softmax regression) on Fashion-MNIST and log train/valid/test
     error and loss per epoch to DIR/log.csv, with curves.png, model.npz, summary.json."""
     from .app.train import Settings, train
+    from .bench.outputs import default_folder
     fields = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
-    train(Settings(**fields), args.out)
+    out = args.out or default_folder("train")
+    train(Settings(**fields), out)
+    print(f"wrote {out}/ (log.csv, curves.png, model.npz, summary.json); "
+          f"`python -m kernels evaluate {out}` tests the model")
     return 0
 
 
@@ -236,13 +241,14 @@ def main(argv=None) -> int:
         description="The same ML kernels as Python loops, NumPy, Numba and JAX, proven equal and "
                     "timed per epoch on Fashion-MNIST. Each command has its own --help.")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("data", help=cmd_data.__doc__)
+    p = sub.add_parser("data", help=cmd_data.__doc__, description=cmd_data.__doc__)
     p.add_argument("--path", help="a directory holding the four IDX files")
     p.set_defaults(run=cmd_data)
-    p = sub.add_parser("agree", help=cmd_agree.__doc__)
-    p.add_argument("-n", type=positive, default=250, help="training examples to use (default 250)")
+    p = sub.add_parser("agree", help=cmd_agree.__doc__, description=cmd_agree.__doc__)
+    p.add_argument("-n", type=positive, default=250, help="training examples to use (default 250, "
+                   "at most 2,000)")
     p.set_defaults(run=cmd_agree)
-    p = sub.add_parser("report", help=cmd_report.__doc__)
+    p = sub.add_parser("report", help=cmd_report.__doc__, description=cmd_report.__doc__)
     p.add_argument("--threads", type=thread_list, default=[1], help="BLAS and numba threads "
                    "(default 1); several, comma-separated, add numba's epochs at each (same run)")
     p.add_argument("--dh", type=positive, default=50, help="MLP hidden units (default 50)")
@@ -257,7 +263,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", metavar="DIR", help="folder for report.json, report.md and report.png "
                    "(default: a new kernels-results/report-DATE-TIME)")
     p.set_defaults(run=cmd_report)
-    p = sub.add_parser("autotune", help=cmd_autotune.__doc__)
+    p = sub.add_parser("autotune", help=cmd_autotune.__doc__, description=cmd_autotune.__doc__)
     p.add_argument("--threads", type=positive, help="pin BLAS and numba threads (recorded in the "
                    "fingerprint; default: leave the environment as it is)")
     from .bench.tuning import FULL_TIME, QUICK_TIME
@@ -269,15 +275,20 @@ def main(argv=None) -> int:
     what.add_argument("--forget", action="store_true", help="remove the record: kernels.fastest "
                       "follows the shipped ranking again")
     p.set_defaults(run=cmd_autotune)
-    p = sub.add_parser("compare", help=cmd_compare.__doc__)
+    p = sub.add_parser("compare", help=cmd_compare.__doc__, description=cmd_compare.__doc__)
     p.add_argument("base", help="the commit compared against (e.g. main)")
     p.add_argument("head", help="the commit under test (e.g. HEAD)")
-    p.add_argument("--bench", metavar="REGEX", help="only benchmarks whose name matches")
+    try:
+        from .bench.compare import selected
+        names = "; ".join(selected(None))
+    except (OSError, ValueError, StopIteration, SyntaxError):     # not at the repository root
+        names = "see benchmarks/normalised.py"
+    p.add_argument("--bench", metavar="REGEX", help=f"only benchmarks whose name matches ({names})")
     p.add_argument("--json", metavar="PATH", help="also write the records as JSON")
     from .bench.compare import ROUNDS
     p.add_argument("--rounds", type=positive, default=ROUNDS, help=f"asv runs per commit (default {ROUNDS})")
     p.set_defaults(run=cmd_compare)
-    p = sub.add_parser("scaling", help=cmd_scaling.__doc__)
+    p = sub.add_parser("scaling", help=cmd_scaling.__doc__, description=cmd_scaling.__doc__)
     p.add_argument("--quick", action="store_true", help="fewer sizes, float64, short timings (under 2 min)")
     p.add_argument("--dtype", type=dtype_list, default=["float64"], help="float64 and/or float32, "
                    "comma-separated (default float64)")
@@ -286,7 +297,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", metavar="DIR", help="folder for scaling.json and the PNG plots "
                    "(default: a new kernels-results/scaling-DATE-TIME)")
     p.set_defaults(run=cmd_scaling)
-    p = sub.add_parser("gpu", help=cmd_gpu.__doc__)
+    p = sub.add_parser("gpu", help=cmd_gpu.__doc__, description=cmd_gpu.__doc__)
     p.add_argument("--dtype", type=dtype_list, default=["float64", "float32"],
                    help="float64 and/or float32, comma-separated (default both)")
     p.add_argument("--kernels", help="comma-separated subset of gradient_norm, softmax, mlp_epoch")
@@ -296,12 +307,12 @@ def main(argv=None) -> int:
     p.add_argument("--out", metavar="DIR", help="folder for gpu-DTYPE.json and .png (default: a "
                    "new kernels-results/gpu-DATE-TIME)")
     p.set_defaults(run=cmd_gpu)
-    p = sub.add_parser("train", help=cmd_train.__doc__)
+    p = sub.add_parser("train", help=cmd_train.__doc__, description=cmd_train.__doc__)
     from .app.arguments import add_train_arguments
     add_train_arguments(p, positive, nonnegative)
     p.set_defaults(run=cmd_train)
-    p = sub.add_parser("evaluate", help=cmd_evaluate.__doc__)
-    p.add_argument("model", help="DIR/model.npz written by train")
+    p = sub.add_parser("evaluate", help=cmd_evaluate.__doc__, description=cmd_evaluate.__doc__)
+    p.add_argument("model", help="the folder train wrote (or its model.npz)")
     p.add_argument("--limit", type=positive, help="only the first N test images")
     p.set_defaults(run=cmd_evaluate)
     args = parser.parse_args(argv)

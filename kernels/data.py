@@ -116,6 +116,14 @@ def _download(names) -> Path:
     return target
 
 
+def how_to_fix(file: Path) -> str:
+    """What to do about a bad ``file``: in the download cache, delete it and download it
+    again; anywhere else (the user's own folder, the Debian package) replace it."""
+    if Path(file).parent == cache_dir():
+        return HOW_TO_FIX
+    return f"Replace {file} with a good copy. {HOW_TO_GET}."
+
+
 def read_verified(file: Path) -> bytes:
     """The decompressed bytes of ``file``, refused unless their sha256 matches."""
     name = file.name.removesuffix(".gz")
@@ -123,13 +131,13 @@ def read_verified(file: Path) -> bytes:
         raw = file.read_bytes()
         data = gzip.decompress(raw) if file.suffix == ".gz" else raw
     except PermissionError as exc:
-        raise DataError(f"{file} cannot be read: permission denied. {HOW_TO_FIX}") from exc
+        raise DataError(f"{file} cannot be read: permission denied. {how_to_fix(file)}") from exc
     except (OSError, EOFError, zlib.error) as exc:  # truncated or not gzip at all
-        raise DataError(f"{file} is unreadable or truncated ({exc}). {HOW_TO_FIX}") from exc
+        raise DataError(f"{file} is unreadable or truncated ({exc}). {how_to_fix(file)}") from exc
     digest = hashlib.sha256(data).hexdigest()
     if digest != SHA256[name]:
         raise DataError(f"{file} is corrupted: sha256 of its content is {digest}, expected "
-                        f"{SHA256[name]}. {HOW_TO_FIX}")
+                        f"{SHA256[name]}. {how_to_fix(file)}")
     return data
 
 
@@ -264,6 +272,11 @@ def status(path=None) -> list[tuple[str, str, str]]:
             except DataError as exc:
                 rows.append((name, f"{file} ({label})", str(exc)))
     if len(missing) == len(SPLITS):
-        raise missing[0] if path is None else DataError(
-            f"no Fashion-MNIST file found in {path} (path argument). {HOW_TO_GET}.")
+        if path is None:
+            raise missing[0]
+        names = [n for split_names in SPLITS.values() for n in split_names]
+        found = [n for n in names if _file_in(Path(path), n)]
+        raise DataError(f"Fashion-MNIST in {path} (path argument): "
+                        f"{', '.join(n for n in names if n not in found)} (.gz or not) missing"
+                        + (f"; found {', '.join(found)}" if found else "") + f". {HOW_TO_GET}.")
     return rows

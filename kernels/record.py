@@ -110,7 +110,9 @@ def load_record() -> dict | None:
                               f"cores); run `python -m kernels autotune` here", stacklevel=3)
             else:
                 result = record
-    except (OSError, ValueError) as exc:        # JSONDecodeError and UnicodeError are ValueErrors
+    # JSONDecodeError and UnicodeError are ValueErrors; a file nested deeper than Python's
+    # recursion limit raises RecursionError, a 400-digit number OverflowError
+    except (OSError, ValueError, RecursionError, OverflowError) as exc:
         warnings.warn(f"ignoring the unreadable autotune record {path} ({exc}); run "
                       f"`python -m kernels autotune` to make a new one", stacklevel=3)
     _record_cache[key] = result

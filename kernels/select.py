@@ -50,6 +50,10 @@ def _parse(spec: str, source: str) -> dict[str, str]:
 def use(backend: str | None = None, **per_kernel: str):
     """Within the block, ``fastest`` returns ``backend`` (or the per-kernel choices),
     e.g. ``with kernels.use("numpy"):`` or ``with kernels.use(softmax="python"):``."""
+    empty = [f"{k}=''" for k, b in per_kernel.items() if not b] + (["''"] if backend == "" else [])
+    if empty:
+        raise ValueError(f"use() was given an empty backend name ({', '.join(empty)}); name a "
+                         f"backend, e.g. use('numpy') or use(softmax='numba')")
     chosen = {k: backend for k in KERNELS} if backend else {}
     unknown = [k for k in per_kernel if k not in KERNELS]
     if unknown:
@@ -81,7 +85,7 @@ def check_size(size) -> int:
         return 100
     if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, float, np.integer, np.floating)):
         raise TypeError(f"size must be a number of rows (an integer); got {size!r}")
-    if not math.isfinite(size):
+    if isinstance(size, (float, np.floating)) and not math.isfinite(size):
         raise ValueError(f"size must be a finite number of rows; got {size}")
     return max(int(size), 1)
 
@@ -143,8 +147,10 @@ def choose_from(kernel: str, timings: dict[str, float], spread: dict[str, float]
     # import only what may be picked: the measured backends, then the ranking in order
     # (an unranked backend such as jax is never imported unless the record names it)
     first = ranked(kernel)
-    usable = [b for b in backends(kernel)
-              if b in timings and not entry(kernel, b).slow and _runs(kernel, b)]
+    # the registry decides what may be picked, not the record: never a plain-Python or a
+    # GPU-only backend (a record may be hand-edited or come from another machine)
+    usable = [b for b in backends(kernel) if b in timings and not entry(kernel, b).slow
+              and entry(kernel, b).cpu and _runs(kernel, b)]
     if not usable:
         return first, "shipped ranking"
     best = min(usable, key=timings.get)

@@ -161,6 +161,7 @@ def test_cuda_epoch_matches_numba_with_a_short_last_minibatch(dtype, train):
         np.testing.assert_allclose(a, q.arrays()[name], **tol(dtype, "mlp_epoch"), err_msg=name)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # NaN and inf on purpose
 @NUMBA_CUDA
 def test_cuda_epoch_divergence_leaves_p_as_before(train):
     X, y = train[0][:10], train[1][:10]
@@ -296,15 +297,17 @@ def test_crossover_is_where_the_gpu_wins_from_then_on():
     assert crossover(cpu + [point(K, "gpu", 0.5) for K in (1, 10, 100, 1000)]) == 1
 
 
-def test_gpu_command_without_a_gpu_stops_in_one_line():
+def test_gpu_command_without_a_gpu_stops_in_one_line(monkeypatch):
+    """No GPU is said first, whether or not CuPy is installed (installing it would not help)."""
+    import ctypes.util
+    import pathlib
     from conftest import one_line_exit
     pytest.importorskip("numba")
-    try:
-        import cupy  # noqa: F401
-        pytest.skip("CuPy is installed: the command may find a GPU")
-    except ImportError:
-        pass
-    one_line_exit(["gpu"], "kernels gpu: needs CuPy")
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    real_exists = pathlib.Path.exists
+    monkeypatch.setattr(pathlib.Path, "exists",
+                        lambda self: False if str(self) == "/dev/nvidiactl" else real_exists(self))
+    one_line_exit(["gpu"], "kernels gpu: finds no CUDA GPU here")
     one_line_exit(["gpu", "--kernels", "mlp_fprop"], "kernels gpu: unknown kernel(s) mlp_fprop")
 
 

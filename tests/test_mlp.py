@@ -246,6 +246,7 @@ def test_bad_input_is_refused_before_any_change(backend, case, train):
         np.testing.assert_array_equal(a, before.arrays()[name])
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # NaN and inf on purpose
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_divergence_names_the_minibatch_and_leaves_p_as_before(backend, train):
     fn = runnable("mlp_epoch", backend)

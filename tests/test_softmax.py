@@ -57,6 +57,7 @@ def test_backends_agree_pairwise(first, second, logits):
                                    rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # NaN and inf on purpose
 @backend_params(K)
 def test_nan_and_inf_rows_behave_as_scipy(backend):
     inf, nan = np.inf, np.nan

@@ -39,5 +39,6 @@ def add_train_arguments(p, positive, nonnegative) -> None:
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="(default %(default)s)")
     p.add_argument("--limit", type=positive, help="use only the first N training and test examples")
-    p.add_argument("--out", required=True, metavar="DIR", help="where log.csv, curves.png, "
-                   "model.npz and summary.json go (must not hold a run already)")
+    p.add_argument("--out", metavar="DIR", help="where log.csv, curves.png, model.npz and "
+                   "summary.json go (must not hold a run already; default: a new "
+                   "kernels-results/train-DATE-TIME)")

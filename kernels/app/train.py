@@ -172,12 +172,14 @@ def plot_curves(rows: list[dict], path: Path, title: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     epochs = [r["epoch"] for r in rows]
     for ax, what in zip(axes, ("error", "loss")):
         for split_name in ("train", "valid", "test"):
             ax.plot(epochs, [r[f"{split_name}_{what}"] for r in rows], marker="o", label=split_name)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))     # epochs are whole numbers
         ax.set_ylabel("error (proportion misclassified)" if what == "error" else "mean cross-entropy")
         ax.grid(alpha=0.3)
         ax.legend()
@@ -246,8 +248,11 @@ def _train(s: Settings, out: Path, console) -> dict:
 
 
 def load_model(path: str | Path):
-    """The model saved by ``train`` (its settings come from the embedded summary)."""
+    """The model saved by ``train`` (its settings come from the embedded summary): the
+    file, or the folder train wrote it into."""
     path = Path(path)
+    if path.is_dir():
+        path = path / "model.npz"
     if not path.is_file():
         raise FileNotFoundError(f"no model file {path}; train one with `python -m kernels train`")
     try:   # a truncated file, another program's .npz, missing or misshapen arrays
@@ -270,8 +275,12 @@ def load_model(path: str | Path):
         scaling = arrays.pop("feature_mean"), arrays.pop("feature_std")
         model.load(arrays)
     except Exception as exc:
+        # NumPy reads anything that is not an .npz archive as a pickle, which it refuses
+        # to load ("allow_pickle"): never advise loading it that way
+        why = ("it is not a model file (an .npz archive of arrays)" if "pickle" in str(exc)
+               else f"{type(exc).__name__}: {exc}")
         raise ValueError(f"{path} is not a readable model written by `python -m kernels train` "
-                         f"({type(exc).__name__}: {exc})") from exc
+                         f"({why})") from exc
     return model, s, scaling
 
 

@@ -32,7 +32,7 @@ def report_chart(result: dict, path: Path) -> None:
                               label="~ extrapolated from a slice"),
                         Line2D([], [], color="tab:red", linestyle="--", label="physical limit")],
                loc="lower center", ncol=4, fontsize=8, frameon=False)
-    fig.suptitle(header(result).replace("; lower", "\nlower"), fontsize=10)
+    fig.suptitle(header(result), fontsize=10)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -130,7 +130,7 @@ def machine_name() -> str:
     import platform
     name = platform.node() or "this-machine"
     if subprocess.run([*ASV, "machine", "--yes", "--machine", name], capture_output=True).returncode:
-        raise RuntimeError("asv machine failed: is asv installed (pip install -e '.[bench]')?")
+        raise RuntimeError("asv machine failed: is asv installed (pip install -e '.[test]')?")
     return name
 
 
@@ -200,7 +200,7 @@ def compare(base_ref: str, head_ref: str, bench: str | None = None, rounds: int 
     check_plan(base, head, bench, rounds, json_path)
     import importlib.util
     if importlib.util.find_spec("asv") is None:
-        raise RuntimeError(f"asv is not installed for {sys.executable}: pip install -e '.[bench]'")
+        raise RuntimeError(f"asv is not installed for {sys.executable}: pip install -e '.[test]'")
     seen: dict[str, dict[str, list[float]]] = {base: {}, head: {}}
     for r in range(rounds):
         for commit in (base, head):

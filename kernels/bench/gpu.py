@@ -140,7 +140,13 @@ def time_epoch(work: Workload, fn: Callable, sync: Callable, repeats: int) -> di
 
 
 def check_device() -> None:
-    """RuntimeError, in one line, unless CuPy (for the device's limits) sees a CUDA GPU."""
+    """RuntimeError, in one line, unless CuPy (for the device's limits) sees a CUDA GPU:
+    no GPU is said first (installing CuPy would not help)."""
+    import ctypes.util
+    from pathlib import Path
+    if not Path("/dev/nvidiactl").exists() and ctypes.util.find_library("cuda") is None:
+        raise RuntimeError("finds no CUDA GPU here (no NVIDIA driver: neither /dev/nvidiactl "
+                           "nor libcuda); it runs on a machine with one (docs/benchmarking.md)")
     try:
         import cupy
     except ImportError as exc:

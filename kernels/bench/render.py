@@ -8,7 +8,7 @@ from .workloads import SPECS
 
 BOUND = {"flop": "FLOP limit (matrix products at the peak FLOP/s)",
          "bytes": "bandwidth limit (bytes in and out at the copy bandwidth)"}
-COLUMNS = ("backend", "s / epoch", "spread", "x python", "x numpy", "% limit", "vs numba")
+COLUMNS = ("backend", "s / epoch", "spread", "x python", "x numpy", "% limit", "diff")
 
 
 def label(row: dict) -> str:
@@ -62,9 +62,9 @@ def tables(result: dict):
 def header(result: dict) -> str:
     m, first = result["machine"], result["rows"][0]
     dh = next((r["dh"] for r in result["rows"] if r["dh"]), None)
-    return (f"Seconds per Fashion-MNIST epoch (60,000 examples, K = {first['K']}, {first['dtype']}"
-            f"{f', MLP dh = {dh}' if dh else ''}), "
-            f"{m['cpu']}, {m['threads']} thread(s); lower is better")
+    return (f"Seconds per Fashion-MNIST epoch, lower is better: {m['cpu']}, {m['threads']} "
+            f"thread(s)\n60,000 examples, K = {first['K']}, {first['dtype']}"
+            f"{f', MLP dh = {dh}' if dh else ''}")
 
 
 # why numba's epoch beat the BLAS products: before the microkernel (reports without an
@@ -72,6 +72,21 @@ def header(result: dict) -> str:
 HOW_FASTER = {False: "them in another layout (W1 x^T, g_ha^T x from transposed buffers) that "
                      "this BLAS runs faster",
               True: "the two large ones with its own register-blocked microkernel, not this BLAS"}
+
+
+def threads_line(settings) -> str:
+    """The thread settings in words: ``BLAS: openblas 0.3.30 on 1 thread; numba 1; ...``."""
+    if not isinstance(settings, dict):
+        return str(settings)
+    parts = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} on {v} thread{'s' * (v != 1)}" if isinstance(v, int) else f"{k} {v}"
+                              for k, v in value.items())
+        elif isinstance(value, list):
+            value = " ".join(map(str, value))
+        parts.append(f"{key} {value}")
+    return "; ".join(parts)
 
 
 def peak_source(m: dict) -> str:
@@ -91,7 +106,8 @@ def notes(result: dict) -> list[str]:
            "~ extrapolated from the first minibatches; spread = (max - min) / median of the "
            "rounds; % limit = limit / measured; stream: every output written into one "
            "preallocated array (out=), the fair comparison with the bandwidth limit; hot: each "
-           "output discarded, so one cache-hot buffer is reused; vs numba: max |peer - numba|"]
+           "output discarded, so one cache-hot buffer is reused; diff: a peer's largest |difference| "
+           "from numba's result (peers only)"]
     own = lambda kernel: [r for r in rows if r["kernel"] == kernel and not r["peer"]
                           and r["backend"] != "python"]
     products, epoch = m.get("mlp_products_seconds"), own("mlp_epoch")
@@ -126,7 +142,7 @@ def notes(result: dict) -> list[str]:
                    f"run; percentage withheld): {', '.join(result['disturbed'])}")
     if result.get("noisy"):
         out.append(f"warning: spread above 10 % in: {', '.join(result['noisy'])}")
-    out.append(f"threads: {m['thread_settings']}; cores {m['affinity']}; versions: "
+    out.append(f"threads: {threads_line(m['thread_settings'])}; cores {m['affinity']}; versions: "
                + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v))
     cold = result.get("cold_start")
     if cold:
@@ -181,7 +197,7 @@ def source(why: str) -> str:
 
 def markdown(result: dict) -> str:
     """The report as a Markdown page (tables and notes)."""
-    lines = [f"# {header(result)}", ""]
+    lines = [f"# {header(result).replace(chr(10), '; ')}", ""]
     for kernel in kernels_of(result):
         lines += [f"## {kernel}: {BOUND[bound_of(kernel)]}", "",
                   "| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] + ["--:"] * (len(COLUMNS) - 1)) + "|"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .render import threads_line
 from .scaling import AXIS_KERNELS, BASE, bound_work, points_of
 from .workloads import SPECS
 
@@ -148,26 +149,32 @@ def print_summary(result: dict) -> None:
         names = [b for b in dict.fromkeys(p.backend for p in base if (p.kernel, p.dtype) == (kernel, dtype))]
         t = Table(title=f"{kernel} {dtype}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         t.add_column("K", justify="right")
-        for name in names:
-            t.add_column(name, justify="right", overflow="fold")
+        for name in names:                # "numba-\nserial": split at the hyphen, never mid-word
+            t.add_column(name.replace("-", "-\n"), justify="right")
         for K in sizes:
             pts = {p.backend: p for p in base if (p.kernel, p.dtype, p.K) == (kernel, dtype, K)}
             t.add_row(str(K), *[(("~" if pts[b].sliced else "") + f"{1e6 * pts[b].seconds_per_example:.3g}")
                                 if b in pts else "" for b in names])
         console.print(t)
-    f = Table(title="fitted cost model: seconds per call = overhead + work / rate",
-              title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("kernel dtype backend", "us/call", "rate", "% roof", "median", "max", "pts"):
-        f.add_column(col, justify="left" if col.startswith("kernel") else "right", overflow="fold")
-    for fit in result["fits"]:
-        rates = result["rates"][fit["dtype"]]
-        roof = rates["peak_flops" if fit["unit"] == "FLOP/s" else "copy_bandwidth"]
-        unit = "GFLOP/s" if fit["unit"] == "FLOP/s" else "GB/s"
-        f.add_row(f"{fit['kernel']} {fit['dtype'].replace('float', 'f')} {fit['backend']}",
-                  f"{fit['overhead_us']:.3g}", f"{fit['rate'] / 1e9:.3g} {unit}",
-                  f"{100 * fit['rate'] / roof:.3g}", f"{100 * fit['median_error']:.0f} %",
-                  f"{100 * fit['max_error']:.0f} %", str(fit["points"]))
-    console.print(f)
+    for kernel in dict.fromkeys(fit["kernel"] for fit in result["fits"]):
+        fits = [fit for fit in result["fits"] if fit["kernel"] == kernel]
+        flop = fits[0]["unit"] == "FLOP/s"
+        f = Table(title=f"{kernel}: cost model, s per call = overhead + work / rate",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        for col in ("backend", "dtype", "us/call", "GFLOP/s" if flop else "GB/s", "% roof",
+                    "median", "max", "pts"):
+            f.add_column(col, justify="left" if col in ("backend", "dtype") else "right")
+        for fit in fits:
+            roof = result["rates"][fit["dtype"]]["peak_flops" if flop else "copy_bandwidth"]
+            f.add_row(fit["backend"], fit["dtype"], f"{fit['overhead_us']:.3g}",
+                      f"{fit['rate'] / 1e9:.3g}", f"{100 * fit['rate'] / roof:.3g}",
+                      f"{100 * fit['median_error']:.0f} %", f"{100 * fit['max_error']:.0f} %",
+                      str(fit["points"]))
+        console.print(f)
+    console.print("% roof: the fitted rate as % of the machine's roof measured in the run (peak "
+                  "FLOP/s, or the copy bandwidth for the streaming kernels); over 100 where the "
+                  "data stays in cache between calls (small K), which the copy's roof does not "
+                  "count", highlight=False)
     console.print("median, max: the fit's relative error over its points", highlight=False)
     console.print("crossovers (the fastest backend changes between the two sizes):")
     for c in result["crossovers"]:
@@ -178,4 +185,5 @@ def print_summary(result: dict) -> None:
         console.print(f"{len(skipped)} points skipped (too slow), e.g. "
                       + "; ".join(f"{p['kernel']} {p['backend']} K={p['K']} dh={p['dh']}: {p['skipped']}"
                                   for p in skipped[:3]))
-    console.print(f"threads: {m['thread_settings']}; process pinned to cores {m['affinity']}")
+    console.print(f"threads: {threads_line(m['thread_settings'])}; process pinned to cores "
+                  f"{m['affinity']}", highlight=False)
