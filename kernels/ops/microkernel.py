@@ -6,11 +6,13 @@ streams one row of B (NV vector loads) and one column of A (MR scalar broadcasts
 per step: MR * NV fused multiply-adds for MR + NV loads. LLVM's loop vectorizer
 does not find this at the MLP's shapes (plain loops ran at 1-7 GFLOP/s), so the
 tile is written in LLVM IR through ``numba.extending.intrinsic`` and llvmlite, and
-inlined into the compiled caller. Imported only by the ``jit.py`` modules.
+inlined into the compiled caller. Imported only by the numba backends and the FMA loop
+of the FLOP limit (fma_loop.py), so ``import kernels`` never imports numba.
 
 Layouts: A (M, P) any strides (its elements are broadcast one at a time); B (P, N)
 and C (M, N) with unit stride along their rows (vector loads and stores), N a
-multiple of the vector width ``lanes(dtype)``: callers pad the columns (``padded``).
+multiple of the vector width ``lanes(dtype)``: callers pad the columns with zeros
+(``product`` does, through copies; the epoch keeps its own buffers padded).
 """
 from __future__ import annotations
 
@@ -56,12 +58,6 @@ def lanes(dtype) -> int:
 def lanes_of(a):
     """lanes(a.dtype), in compiled code."""
     return BITS // (8 * a.itemsize)
-
-
-def padded(n: int, dtype) -> int:
-    """n rounded up to a whole number of vectors."""
-    w = lanes(dtype)
-    return -(-n // w) * w
 
 
 class Vectors:
