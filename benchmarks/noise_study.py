@@ -3,7 +3,8 @@ differ only in the README, and the detection of injected slowdowns (3 % in numba
 mlp_epoch, 5 % in numba's gradient_norm), each with nothing else running and with a
 CPU-bound and a memory-bound neighbour on the other core.
 
-    python -m benchmarks.noise_study [--repetitions 5] [--rounds 9] [--neighbour both|on|off] [--out DIR]
+    python -m benchmarks.noise_study [--repetitions 5] [--rounds 9]
+        [--neighbour both|on|off|alternating] [--changes NAME,...] [--out DIR]
 
 It clones this repository into a temporary folder, adds the three test commits there
 (never here), runs the comparisons and writes ``noise-study.json`` into ``--out``
@@ -48,9 +49,19 @@ INJECTIONS = {
 EXPECTED = {"readme-only": None, "mlp_epoch numba +3 %": "mlp_epoch numba",
             "gradient_norm numba +5 %": "gradient_norm numba"}
 NEIGHBOURS = [  # on the last allowed core: a CPU-bound dgemm and a memory-bound copy
-    "import numpy as np\na = np.random.default_rng(0).random((1024, 1024))\nwhile True: a @ a",
-    "import numpy as np\na = np.ones(64 << 20); b = np.empty_like(a)\nwhile True: np.copyto(b, a)",
+    ("import numpy as np\na = np.random.default_rng(0).random((1024, 1024))", "a @ a"),
+    ("import numpy as np\na = np.ones(64 << 20); b = np.empty_like(a)", "np.copyto(b, a)"),
 ]
+SWITCH = 15          # seconds: an alternating neighbour works this long, then idles as long
+CONDITIONS = {"off": None, "on": "steady", "alternating": "alternating"}
+
+
+def neighbour_code(setup: str, step: str, mode: str) -> str:
+    """A neighbour process: ``step`` forever (steady), or for SWITCH s out of 2 SWITCH s."""
+    if mode == "steady":
+        return f"{setup}\nwhile True: {step}"
+    return (f"{setup}\nimport time\nwhile True:\n    end = time.time() + {SWITCH}\n"
+            f"    while time.time() < end: {step}\n    time.sleep({SWITCH})")
 
 
 def git(*args, cwd) -> str:
@@ -74,14 +85,16 @@ def make_commits(clone: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def neighbours(on: bool):
-    """The two neighbour processes on the last allowed core while the block runs."""
+def neighbours(mode: str | None):
+    """The two neighbour processes on the last allowed core while the block runs:
+    ``mode`` "steady", "alternating" (SWITCH s on, SWITCH s off) or None (none)."""
     procs = []
-    if on:
+    if mode:
         core = str(max(os.sched_getaffinity(0)))
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-        procs = [subprocess.Popen(["taskset", "-c", core, sys.executable, "-c", code], env=env)
-                 for code in NEIGHBOURS]
+        procs = [subprocess.Popen(["taskset", "-c", core, sys.executable, "-c",
+                                   neighbour_code(setup, step, mode)], env=env)
+                 for setup, step in NEIGHBOURS]
     try:
         yield
     finally:
@@ -105,11 +118,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.noise_study", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"per comparison (default {ROUNDS})")
-    parser.add_argument("--neighbour", choices=("both", "on", "off"), default="both",
-                        help="with the neighbour processes, without, or both (default)")
+    parser.add_argument("--neighbour", default="both",
+                        help="comma-separated conditions: off (nothing else running), on (the "
+                             f"neighbour processes), alternating ({SWITCH} s busy, {SWITCH} s "
+                             "idle); both: off,on (default)")
+    parser.add_argument("--changes", default=",".join(EXPECTED),
+                        help="comma-separated changes to compare (default: all)")
     parser.add_argument("--out", type=Path,
                         default=ROOT / "kernels-results" / f"noise-study-{time.strftime('%Y%m%d-%H%M%S')}")
     args = parser.parse_args(argv)
+    wrong = [c for c in args.neighbour.split(",") if c not in CONDITIONS and args.neighbour != "both"]
+    if wrong or any(c not in EXPECTED for c in args.changes.split(",")):
+        parser.error(f"--neighbour takes {', '.join(CONDITIONS)} or both; --changes takes "
+                     f"{', '.join(EXPECTED)}")
     # a SIGTERM (kill, a timeout) unwinds like an error, so the neighbours are stopped
     # too: left running, they would load the machine after the study (it happened)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -120,10 +141,11 @@ def main(argv=None) -> int:
         clone = Path(tmp) / "repo"
         git("clone", "-q", str(ROOT), str(clone), cwd=tmp)
         commits = make_commits(clone)
-        for neighbour in {"both": (False, True), "on": (True,), "off": (False,)}[args.neighbour]:
+        changes = {name: EXPECTED[name] for name in args.changes.split(",")}
+        for neighbour in ("off", "on") if args.neighbour == "both" else args.neighbour.split(","):
             for rep in range(args.repetitions):            # each change once per repetition
-                for name, expected in EXPECTED.items():
-                    with neighbours(neighbour):
+                for name, expected in changes.items():
+                    with neighbours(CONDITIONS[neighbour]):
                         code, records, seconds = compare(clone, commits["base"], commits[name], args.rounds)
                     flagged = [short(r["benchmark"]) for r in records
                                if r["verdict"] == "slower"]
@@ -131,7 +153,7 @@ def main(argv=None) -> int:
                                  "exit": code, "flagged": flagged, "seconds": seconds,
                                  "correct": flagged == ([expected] if expected else []),
                                  "records": records})
-                    print(f"{name:26s} neighbour={neighbour!s:5s} #{rep + 1}: exit {code}, "
+                    print(f"{name:26s} neighbour={neighbour:11s} #{rep + 1}: exit {code}, "
                           f"flagged {flagged or 'nothing'} ({seconds:.0f} s)", flush=True)
                     # after every comparison: a stopped study keeps what it measured
                     study = {"machine": machine, "date": time.strftime("%Y-%m-%d"),

@@ -69,6 +69,11 @@ def headline() -> str:
     return "\n".join(lines)
 
 
+def condition(neighbour) -> str:
+    """A study row's neighbour: True/False in the first studies, a word since."""
+    return {True: "on", False: "off"}.get(neighbour, neighbour) if isinstance(neighbour, bool) else neighbour
+
+
 def span(values, fmt: str) -> str:
     """``low-high`` of the values as printed; one figure where they print alike."""
     low, high = format(min(values), fmt), format(max(values), fmt)
@@ -90,13 +95,14 @@ def noise_page(name: str) -> str:
              f"{study['rounds']} asv runs",
              f"of each commit per comparison, on {m['cpu']} ({m['cores']} cores).",
              "Neighbour on: a CPU-bound (dgemm) and a memory-bound (512 MiB copy) process",
-             "on the other core. Ratio: HEAD / BASE of the medians of the normalised figure",
+             "on the other core; alternating: the same two, 15 s busy and 15 s idle. Ratio: HEAD / BASE of the medians of the normalised figure",
              f"(lower is better); p: the one-sided rank test's; `slower` when p < "
              f"{alarms:.2g} / {n}",
              f"(the {n} benchmarks share a {alarms * 100:.0f} % chance of a false alarm) and "
              f"the ratio > {1 + effect:.4g};",
              "right: exactly the changed benchmark flagged (nothing for the README); closest",
-             "call: the unrelated benchmark nearest to being flagged; min: minutes per",
+             "call: the unrelated benchmark nearest to being flagged; noisy: how many of the",
+             "six were `noisy`; widest: the widest spread among them; min: minutes per",
              "comparison.", ""]
     groups: dict[tuple, list] = {}
     for r in rows:
@@ -108,19 +114,20 @@ def noise_page(name: str) -> str:
         ratio = "-" if changed[0] is None else span([c["ratio"] for c in changed], ".3f")
         worst = "-" if changed[0] is None else f"{max(c['p_slower'] for c in changed):.2g}"
         minutes = [r["seconds"] / 60 for r in group]
-        lines.append(f"| {change} | {'on' if neighbour else 'off'} | "
+        lines.append(f"| {change} | {condition(neighbour)} | "
                      f"{sum(r['correct'] for r in group)}/{len(group)} | {ratio} | {worst} | "
                      f"{span(minutes, '.1f')} |")
     for (change, neighbour), group in groups.items():
-        lines += ["", f"## {change}, neighbour {'on' if neighbour else 'off'}", "",
-                  "| # | exit | changed: ratio | p | closest call | ratio | p | min |",
-                  "|--:|--:|--:|--:|---|--:|--:|--:|"]
+        lines += ["", f"## {change}, neighbour {condition(neighbour)}", "",
+                  "| # | exit | changed: ratio | p | closest call | ratio | p | noisy | widest | min |",
+                  "|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|"]
         for r in group:
             c, other = r["changed"], r["closest"]
             cells = ["-", "-"] if c is None else [f"{c['ratio']:.3f}", f"{c['p_slower']:.2g}"]
             lines.append(f"| {r['repetition']} | {int(bool(r['flagged']))} | {cells[0]} | "
                          f"{cells[1]} | {short(other['benchmark'])} | {other['ratio']:.3f} | "
-                         f"{other['p_slower']:.2g} | {r['seconds'] / 60:.1f} |")
+                         f"{other['p_slower']:.2g} | {sum(x['verdict'] == 'noisy' for x in r['records'])} | "
+                         f"{max(x['spread'] for x in r['records']):.0%} | {r['seconds'] / 60:.1f} |")
         wrong = [f"#{r['repetition']} flagged {', '.join(r['flagged']) or 'nothing'}"
                  for r in group if not r["correct"]]
         lines += ([""] + [f"Wrong: {w}." for w in wrong]) if wrong else []

@@ -108,3 +108,22 @@ def test_asv_runs_through_this_interpreter(monkeypatch):
 def test_the_verdict_refuses_values_that_are_not_measurements(base, head):
     with pytest.raises(ValueError, match="values"):
         compare.verdict(base, head)
+
+
+def test_one_outlying_process_of_nine_does_not_make_a_figure_noisy():
+    steady = [1.00, 1.01, 0.99, 1.00, 1.02, 0.98, 1.01, 1.00, 0.99]
+    hit = steady[:4] + [2.6] + steady[5:]            # one process a neighbour hit
+    assert compare.verdict(steady, hit)["verdict"] == "unchanged"
+    wandering = [1.0, 1.3, 0.8, 1.25, 0.85, 1.2, 0.9, 1.35, 0.75]
+    assert compare.verdict(steady, wandering)["verdict"] == "noisy"
+
+
+@pytest.mark.parametrize("kernel, expected", [("softmax", np.exp), ("gradient_norm", lambda a: a)])
+def test_each_streaming_kernel_is_normalised_by_work_of_its_own_nature(kernel, expected):
+    """softmax: the exponentials of the same elements into the same output; gradient_norm:
+    a copy of the same bytes (a neighbour on the memory bus slows both sides alike)."""
+    from benchmarks.normalised import reference
+    from kernels.bench.workloads import SPECS, Workload
+    work = Workload(kernel, K=100, dtype="float64", n=300, stream=SPECS[kernel].streams)
+    reference(work)()
+    np.testing.assert_allclose(work.out[:300], expected(np.concatenate(work.inputs["blocks"])))
