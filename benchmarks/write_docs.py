@@ -26,7 +26,8 @@ PAGES = {
 }
 # page in docs/results <- a study of benchmarks/noise_study.py in benchmarks/results/noise-study
 NOISE_STUDIES = {"noise-study-xeon-2026-11-30.md": "noise-study-2026-11-30.json",
-                 "noise-study-xeon-9-rounds-2026-11-30.md": "noise-study-9-rounds-2026-11-30.json"}
+                 "noise-study-xeon-9-rounds-2026-11-30.md": "noise-study-9-rounds-2026-11-30.json",
+                 "noise-study-epyc-zen4-alternating-2026-12-04.md": "noise-study-alternating-2026-12-04.json"}
 HEADLINE = "amd-epyc-zen4-2026-12-04.md"          # the README's table and chart
 BEGIN, END = "<!-- results:begin (benchmarks/write_docs.py) -->", "<!-- results:end -->"
 STRATEGIES = ("python", "numpy", "numba", "jax")
@@ -117,6 +118,16 @@ def noise_page(name: str) -> str:
         lines.append(f"| {change} | {condition(neighbour)} | "
                      f"{sum(r['correct'] for r in group)}/{len(group)} | {ratio} | {worst} | "
                      f"{span(minutes, '.1f')} |")
+    conditions = list(dict.fromkeys(condition(r["neighbour"]) for r in rows))
+    names = list(dict.fromkeys(short(x["benchmark"]) for r in rows for x in r["records"]))
+    lines += ["", "Spread of each benchmark's per-process values (p90 - p10 over the median, "
+              "without the one most outlying process; the widest of BASE and HEAD), the "
+              "widest over the comparisons of each condition:", "",
+              "| benchmark | " + " | ".join(conditions) + " |", "|---|" + "--:|" * len(conditions)]
+    for name in names:
+        cells = [max(x["spread"] for r in rows if condition(r["neighbour"]) == c
+                     for x in r["records"] if short(x["benchmark"]) == name) for c in conditions]
+        lines.append(f"| {name} | " + " | ".join(f"{v:.0%}" for v in cells) + " |")
     for (change, neighbour), group in groups.items():
         lines += ["", f"## {change}, neighbour {condition(neighbour)}", "",
                   "| # | exit | changed: ratio | p | closest call | ratio | p | noisy | widest | min |",
