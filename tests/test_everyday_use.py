@@ -159,3 +159,41 @@ def test_single_runs_of_the_noise_study_are_one_figure_not_a_range():
 def test_the_virtual_environment_is_ignored_by_git():
     out = subprocess.run(["git", "check-ignore", "-q", ".venv/"], cwd=ROOT)
     assert out.returncode == 0
+
+
+# ---- other libraries' arrays: one rule for every kernel ------------------------------
+@pytest.mark.parametrize("kernel, shape", [("softmax", (3, 10)), ("gradient_norm", (2, 28, 28))])
+def test_cpu_backends_refuse_other_libraries_arrays_naming_those_that_take_them(kernel, shape):
+    xp = pytest.importorskip("array_api_strict")
+    x = xp.asarray(np.zeros(shape))
+    cpu_only = [b for b in kernels.available(kernel)
+                if b not in ("array-api", "jax") and kernels.registry.entry(kernel, b).cpu]
+    assert cpu_only
+    for backend in cpu_only:
+        with pytest.raises(TypeError, match="computes on NumPy arrays") as error:
+            kernels.get(kernel, backend)(x)
+        assert "array-api" in str(error.value) and "numba-cuda" in str(error.value)
+
+
+def test_mixed_library_mlp_inputs_are_refused_before_computing():
+    xp = pytest.importorskip("array_api_strict")
+    from kernels import mlp
+    p = mlp.init_params(d=8, dh=4, m=3, seed=0)
+    X, y = np.zeros((5, 8)), np.zeros(5, np.int64)
+    before = p.snapshot()
+    for x_, y_ in ((xp.asarray(X), y), (X, xp.asarray(y))):
+        with pytest.raises(TypeError, match="arrays of one library"):
+            kernels.get("mlp_epoch", "array-api")(p, x_, y_, batch_size=2)
+    assert all(np.array_equal(a, before[k]) for k, a in p.arrays().items())
+
+
+def test_array_api_keeps_float64_jax_arrays_made_while_x64_was_on():
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+    from kernels import mlp
+    a = np.random.default_rng(0).random((4, 10))
+    with jax.enable_x64(True):                       # x64 on only while the arrays are made
+        z, y = jnp.asarray(a), jnp.asarray(np.array([0, 1, 2, 0]))
+    assert kernels.get("softmax", "array-api")(z).dtype == np.float64
+    fwd = kernels.get("mlp_fprop", "array-api")(mlp.init_params(d=10, dh=4, m=3), z, y)
+    assert fwd.os.dtype == np.float64 and fwd.ha.dtype == np.float64

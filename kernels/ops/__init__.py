@@ -13,6 +13,8 @@ from typing import Callable
 
 import numpy as np
 
+from .arrays import foreign, refuse
+
 
 def tolerance(kernel: str, dtype) -> dict[str, float]:
     """``rtol``, ``atol`` within which two backends of ``kernel`` agree in ``dtype``
@@ -32,6 +34,8 @@ def real_array(x, kernel: str, what: str) -> np.ndarray:
     if isinstance(x, np.ma.MaskedArray):
         raise TypeError(f"{kernel} does not take masked arrays (the mask would be ignored); "
                         f"pass x.filled(value) or x.compressed() instead")
+    if foreign(x):                  # never a silent copy of another library's array
+        raise refuse(kernel, x)
     a = np.asarray(x)
     if a.dtype.kind in "iu":
         return a.astype(np.float64)

@@ -4,10 +4,47 @@ array-api-strict). The checks of the CPU backends run on a stand-in of the same 
 and dtype, so every backend refuses bad input with the same words."""
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Callable
 
 import numpy as np
+
+
+# the backends that compute on other libraries' arrays, named where another refuses them
+TAKERS = ("array-api (any array-API library: PyTorch, CuPy, jax, array-api-strict), jax "
+          "(jax arrays) or numba-cuda (arrays on a GPU)")
+
+
+def refuse(name: str, x) -> TypeError:
+    """The error of a backend that computes on NumPy arrays only, given ``x``."""
+    return TypeError(f"{name}: this backend computes on NumPy arrays; got a {type(x).__name__}: "
+                     f"convert it (numpy.asarray), or use a backend that computes where it "
+                     f"lives: {TAKERS}")
+
+
+def library(x) -> str:
+    """The library an array comes from (``torch``, ``jax``, ``numpy``...)."""
+    return type(x).__module__.split(".")[0]
+
+
+def in_its_precision(x):
+    """A context in which ``x``'s library computes in ``x``'s dtype: jax's x64 mode for a
+    float64 jax array (its x64 mode may have been on only while the array was made),
+    else nothing."""
+    if library(x) in ("jax", "jaxlib") and dtype_of(x) == np.float64:
+        import jax
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
+
+
+def in_precision_of(first: Callable) -> Callable:
+    """``fn(p, x, ...)`` run in ``in_its_precision(x)``."""
+    @functools.wraps(first)
+    def wrapped(p, x, *args, **kwargs):
+        with in_its_precision(x):
+            return first(p, x, *args, **kwargs)
+    return wrapped
 
 
 def on_device(x) -> bool:
@@ -72,12 +109,14 @@ def either_kernel(name: str, prepare: Callable, on_host: Callable, takes: Callab
             return on_host(x, out)
         if not takes(x):
             raise TypeError(f"{name}: this backend computes on NumPy arrays or "
-                            f"{takes.__doc__}; got a {type(x).__name__}")
+                            f"{takes.__doc__}; got a {type(x).__name__}; backends that take "
+                            f"other libraries' arrays: {TAKERS}")
         if out is not None:
             raise TypeError(f"{name}: out= takes NumPy arrays; with a {type(x).__name__} "
                             f"input, use the returned array")
         single = check_foreign(name, prepare, x)
-        result = compute(x[None, ...] if single else x)
-        return result[0, ...] if single else result
+        with in_its_precision(x):
+            result = compute(x[None, ...] if single else x)
+            return result[0, ...] if single else result
 
     return kernel

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..arrays import dtype_of, foreign, stand_in, to_host
+from ..arrays import TAKERS, dtype_of, foreign, library, stand_in, to_host
 
 
 def check_params(p) -> None:
@@ -42,11 +42,15 @@ def check_batch(p, x, y, lam, takes=None) -> tuple[np.ndarray, np.ndarray, float
     returned as they are (integer images are not converted there)."""
     check_params(p)
     if foreign(x) or foreign(y):
+        if library(x) != library(y):
+            raise TypeError(f"x and y must be arrays of one library; got x of type "
+                            f"{type(x).__name__} ({library(x)}) and y of type "
+                            f"{type(y).__name__} ({library(y)})")
         if takes is None or not (takes(x) and takes(y)):
             raise TypeError(f"this backend computes on NumPy arrays (a GPU backend on GPU "
                             f"arrays); got x of type {type(x).__name__} and y of type "
-                            f"{type(y).__name__}: convert them, or use a backend that runs "
-                            f"where they live (numba-cuda on a GPU, array-api)")
+                            f"{type(y).__name__}: convert them, or use a backend that computes "
+                            f"where they live: {TAKERS}")
         check_shapes(p, tuple(x.shape), dtype_of(x), tuple(y.shape), dtype_of(y))
         check_labels(p, to_host(y))
         return x, y, check_rate("lam", lam)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from array_api_compat import array_namespace, device
 
-from ..arrays import foreign, to_host
+from ..arrays import foreign, in_precision_of, to_host
 from . import Forward, Gradients, Params, bprop_kernel, epoch_kernel, fprop_kernel
 
 
@@ -100,6 +100,6 @@ def run(p: Params, X, y, batch_size: int, lr: float, lam: float):
     return (total, bad[0], float(losses[bad[0]])) if bad else (total, -1, 0.0)
 
 
-fprop = fprop_kernel(forward, takes=foreign)
-bprop = bprop_kernel(backward, takes=foreign)
-epoch = epoch_kernel(run, takes=foreign)
+fprop = fprop_kernel(in_precision_of(forward), takes=foreign)
+bprop = bprop_kernel(in_precision_of(backward), takes=foreign)
+epoch = epoch_kernel(in_precision_of(run), takes=foreign)
