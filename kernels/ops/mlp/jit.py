@@ -1,5 +1,5 @@
-"""MLP, ``numba`` backend: compiled loops around BLAS products; the whole SGD
-epoch runs in compiled code, with no Python call per minibatch."""
+"""MLP, ``numba`` backend: compiled loops around our own register-blocked matrix product
+(microkernel.py; BLAS for the small m = 10 ones); the SGD epoch runs wholly compiled."""
 from __future__ import annotations
 
 import math
@@ -63,6 +63,7 @@ def _forward(W1, b1, W2, b2, code, x, y, ha, hs, oa, os):
 
 @numba.njit(cache=True)
 def _l2(W1, W2, lam):
+    """lam / 2 (|W1|^2 + |W2|^2); W1 may be the epoch's padded W1T."""
     if lam == 0:
         return 0.0
     return 0.5 * lam * (np.sum(W1 * W1) + np.sum(W2 * W2))
@@ -162,8 +163,7 @@ def _hidden_backward_step(W1T, b1, code, lr, lam, x, ha, hs, g_hs, g_ha, db1, c0
         for j in range(c0, c1h):
             g_ha[k, j] = g_hs[k, j] * _act_grad(code, ha[k, j], hs[k, j])
             db1[j] += g_ha[k, j]
-    for j in range(c0, c1h):
-        b1[j] -= lr * db1[j]
+    b1[c0:c1h] -= lr * db1[c0:c1h]
     gemm(x.T, g_ha[:, c0:c1], W1T[:, c0:c1], -lr, 1 - lr * lam)
 
 
@@ -181,9 +181,9 @@ def _buffers(W1, W2, batch_size):
     dh; hs, g_hs (batch_size, dh); flat rows for oaT, g_oaT (m, K), top, total (K,);
     dW2 (m, dh), db2 (m,), db1 (dh,)."""
     (dh, d), m, dt = W1.shape, W2.shape[0], W1.dtype
-    dhp = -(-dh // lanes_of(W1)) * lanes_of(W1)
-    W1T = np.zeros((d, dhp), dt)
+    W1T = np.zeros((d, -(-dh // lanes_of(W1)) * lanes_of(W1)), dt)
     W1T[:, :dh] = W1.T
+    dhp = W1T.shape[1]
     ha, g_ha = np.empty((batch_size, dhp), dt), np.zeros((batch_size, dhp), dt)
     hs, g_hs = np.empty((batch_size, dh), dt), np.empty((batch_size, dh), dt)
     flat = np.empty((4, m * batch_size), dt)
@@ -194,13 +194,6 @@ def _buffers(W1, W2, batch_size):
 def _views(flat, m, K):
     """oaT, g_oaT (m, K) and top, total (K,): C-contiguous views of the flat buffer."""
     return flat[0, :m * K].reshape(m, K), flat[1, :m * K].reshape(m, K), flat[2, :K], flat[3, :K]
-
-
-@numba.njit(cache=True, inline="always")
-def _l2_padded(W1T, W2, lam):
-    if lam == 0:
-        return 0.0
-    return 0.5 * lam * (np.sum(W1T * W1T) + np.sum(W2 * W2))   # W1T is 0 past dh
 
 
 # contract: multiply-adds may fuse into FMAs (the exponential's polynomial, the updates)
@@ -217,7 +210,7 @@ def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam):
         K = x.shape[0]
         ha, g_ha, hs, g_hs = ha_[:K], g_ha_[:K], hs_[:K], g_hs_[:K]
         oaT, g_oaT, top, tot = _views(flat, m, K)
-        l2 = _l2_padded(W1T, W2, lam)
+        l2 = _l2(W1T, W2, lam)       # W1T is 0 past dh
         _hidden_forward(W1T, b1, code, x, ha, hs, 0, dhp)
         loss = _output(W2, b2, t, hs, oaT, g_oaT, g_hs, dW2, db2, top, tot) + l2
         if not math.isfinite(loss):
@@ -231,11 +224,9 @@ def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam):
 
 @numba.njit(cache=True, parallel=True, fastmath={"contract"})
 def _epoch_parallel(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
-    """_epoch with the hidden units split into T blocks of whole vectors, one per thread.
-
-    A twin of _epoch rather than one function compiled twice: numba's cache keys
-    on the function, not on parallel=True, and the serial variant must not load
-    the parallel code (slow to load) nor start the thread pool."""
+    """_epoch with the hidden units split into T blocks of whole vectors, one per thread:
+    a twin, since numba's cache keys on the function, not on parallel=True (the serial
+    variant must not load the parallel code nor start the thread pool)."""
     m = W2.shape[0]
     W1T, ha_, g_ha_, hs_, g_hs_, flat, dW2, db2, db1 = _buffers(W1, W2, batch_size)
     dhp, width = W1T.shape[1], lanes_of(W1T)
@@ -246,7 +237,7 @@ def _epoch_parallel(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
         K = x.shape[0]
         ha, g_ha, hs, g_hs = ha_[:K], g_ha_[:K], hs_[:K], g_hs_[:K]
         oaT, g_oaT, top, tot = _views(flat, m, K)
-        l2 = _l2_padded(W1T, W2, lam)
+        l2 = _l2(W1T, W2, lam)       # W1T is 0 past dh
         for b in numba.prange(T):
             _hidden_forward(W1T, b1, code, x, ha, hs, min(b * block, dhp), min(b * block + block, dhp))
         loss = _output(W2, b2, t, hs, oaT, g_oaT, g_hs, dW2, db2, top, tot) + l2
