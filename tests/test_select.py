@@ -176,7 +176,7 @@ def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
     run_python("""
         from kernels.bench import tuning
         # what is tested here is the record, not the busy-machine gate (tests/test_busy_machine.py)
-        tuning.LOAD_BOUND = tuning.SPREAD_BOUND = float("inf")
+        tuning.LOAD_BOUND = tuning.SPREAD_BOUND = tuning.FORK_JOIN_BOUND = float("inf")
         tuning.run(kernels=("softmax",), dtypes=("float64",), quick=True, progress=False)
     """, env=env)
     record = json.loads((tmp_path / "kernels" / "autotune.json").read_text())

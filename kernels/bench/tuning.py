@@ -29,7 +29,9 @@ where it is not, and never picks on noise.
 A busy machine never writes the record. Each point is measured with the CPU time that
 other work took meanwhile (``load.others``: other processes, other guests' steal); a
 point where others took more than ``LOAD_BOUND`` of a core, or whose decision is a tie
-inside a spread wider than ``SPREAD_BOUND`` (``unclear``), is measured again after ``WAIT`` seconds, up to ``TRIES``
+inside a spread wider than ``SPREAD_BOUND`` (``unclear``), or where numba's thread
+fork/join ran over ``FORK_JOIN_BOUND`` times its best of the run (``load.fork_join``: a
+shared host slows it for tens of seconds with nothing else running), is measured again after ``WAIT`` seconds, up to ``TRIES``
 times; if it stays disturbed the run stops (``MachineBusy``) and the previous record
 is left as it was. The record keeps, per point, the load measured and the tries.
 Backends more than ``CONTENDER`` times slower than the fastest in the first probe
@@ -55,6 +57,7 @@ CLOSE = 1.03   # a lead this small is not worth more passes: the ranking stands 
 SPREAD_BOUND = 0.25   # no saved tie rests on a wider spread (a pick's lead exceeds its spread)
 LOAD_BOUND = 0.25     # cores' worth of CPU time others may take while a point is measured
 TRIES, WAIT = 3, 5.0  # measurements of a disturbed point, seconds between them
+FORK_JOIN_BOUND = 1.5  # numba's fork/join this many times its best of the run: disturbed
 CONTENDER = 2.0       # slower than the fastest probe by this factor: cannot win, not timed on
 ONE_CALL_EXAMPLES = 12_000   # examples per timed call of a kernel called once per epoch
 
@@ -115,20 +118,34 @@ def measure_quietly(kernel: str, dtype: str, K: int, budget: float, cap: float,
     docstring): the times and ``{"others": cores others took, "spread": the widest
     spread, "tries": n}``; raises MachineBusy when every try was disturbed."""
     for attempt in range(1, TRIES + 1):
-        before = load.snapshot()
+        before, probe = load.snapshot(), [load.fork_join()]
         times = measure_point(kernel, dtype, K, budget, cap, examples)
         others = load.others(before, load.snapshot())
+        probe.append(load.fork_join())
         loose = unclear(kernel, times)
-        seen = {"others": others, "spread": loose, "tries": attempt}
-        if (others is None or others <= LOAD_BOUND) and loose <= SPREAD_BOUND:
+        slow = max((p / _best_fork_join(p) for p in probe if p is not None), default=1.0)
+        seen = {"others": others, "spread": loose, "tries": attempt, "fork_join": slow}
+        if (others is None or others <= LOAD_BOUND) and loose <= SPREAD_BOUND \
+                and slow <= FORK_JOIN_BOUND:
             return times, seen
         if attempt < TRIES:
             time.sleep(WAIT)
     why = (f"other work took {others:.2f} cores" if others is not None and others > LOAD_BOUND
+           else f"numba's thread fork/join ran {slow:.1f}x slower than its best of the run "
+                f"(the host, with nothing else running here)" if slow > FORK_JOIN_BOUND
            else f"the fastest backend's lead was inside a {loose:.0%} spread")
     raise MachineBusy(f"machine too busy to measure: at {kernel} {dtype} K = {K} {why} (bounds: "
-                      f"{LOAD_BOUND} cores, {SPREAD_BOUND:.0%} spread) in each of {TRIES} tries "
-                      f"{WAIT:g} s apart; nothing saved, the previous record is unchanged")
+                      f"{LOAD_BOUND} cores, {SPREAD_BOUND:.0%} spread, {FORK_JOIN_BOUND}x fork/join) "
+                      f"in each of {TRIES} tries {WAIT:g} s apart; nothing saved, the previous "
+                      f"record is unchanged")
+
+
+_fork_joins: list[float] = []     # this process's fork/join probes: the best is the norm
+
+
+def _best_fork_join(latest: float) -> float:
+    _fork_joins.append(latest)
+    return min(_fork_joins)
 
 
 def unclear(kernel: str, times: dict[str, list[float]]) -> float:
