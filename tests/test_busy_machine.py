@@ -152,19 +152,25 @@ def test_the_record_is_shown_and_forgotten(capsys):
 
 def test_a_slow_spell_of_the_hosts_fork_join_is_measured_again_or_refused(scripted):
     """numba's threads pay each fork/join; where it runs at twice its best of the run
-    (the host, nothing else running here) the point is measured again, and a spell that
-    lasts through every try stops the run."""
-    other = other_than_ranked()
-    scripted["points"] = [passes([SLOW] * 3, [FAST] * 3, other)] * 2
+    (the host, nothing else running here) a point of a kernel numba splits over threads
+    (it has a one-thread twin, numba-serial) is measured again, and a spell that lasts
+    through every try stops the run."""
+    def threaded_point():
+        return {select.ranked("mlp_epoch"): [SLOW] * 3, "numba-serial": [FAST] * 3}
+
+    def run():
+        return tuning.run(kernels=("mlp_epoch",), dtypes=("float64",), sizes=(100,), progress=False)
+
+    scripted["points"] = [threaded_point(), threaded_point()]
     scripted["others"] = [0.0, 0.0]
     scripted["fork_join"] = [1.0, 2.2, 1.0, 1.0]          # the second probe of try 1 is slow
-    autotune()
+    run()
     assert scripted["measured"] == 2
-    assert record.load_record()["noise"]["softmax"]["float64"]["100"]["tries"] == 2
+    assert record.load_record()["noise"]["mlp_epoch"]["float64"]["100"]["tries"] == 2
     before = record.record_path().read_text()
-    scripted["points"] = [passes([SLOW] * 3, [FAST] * 3, other)] * tuning.TRIES
+    scripted["points"] = [threaded_point() for _ in range(tuning.TRIES)]
     scripted["others"] = [0.0] * tuning.TRIES
     scripted["fork_join"] = [2.2] * (2 * tuning.TRIES)    # the best stays 1.0 from above
     with pytest.raises(tuning.MachineBusy, match="fork/join ran 2.2x slower"):
-        autotune()
+        run()
     assert record.record_path().read_text() == before

@@ -71,6 +71,9 @@ def fork_join(calls: int = 2000) -> float | None:
         _fork_join = (regions, np.zeros(32))
         regions(_fork_join[1], 10)                # compiled before timing
     regions, a = _fork_join
-    start = time.perf_counter()
-    regions(a, calls)
-    return (time.perf_counter() - start) / calls * 1e6
+    best = float("inf")
+    for _ in range(3):                            # the best of three: a single spike is not a spell
+        start = time.perf_counter()
+        regions(a, calls)
+        best = min(best, time.perf_counter() - start)
+    return best / calls * 1e6
