@@ -16,7 +16,7 @@ FAST, SLOW = 1.0e-8, 1.5e-8        # seconds per example: a clear 1.5x lead
 def scripted(monkeypatch):
     """Script the passes of each point (``points``: one times table per measurement, in
     order) and the other work seen meanwhile (``others``: cores, one per measurement)."""
-    script = {"points": [], "others": [], "measured": 0, "fork_join": []}
+    script = {"points": [], "others": [], "measured": 0, "fork_join": [], "now": []}
 
     def measure_point(kernel, dtype, K, budget, cap, examples=None):
         script["measured"] += 1
@@ -26,6 +26,8 @@ def scripted(monkeypatch):
     monkeypatch.setattr(tuning, "WAIT", 0.0)
     monkeypatch.setattr(load, "snapshot", lambda: object())
     monkeypatch.setattr(load, "others", lambda before, after: script["others"].pop(0))
+    # the look before each try (cores others took): quiet unless a test scripts it
+    monkeypatch.setattr(load, "others_now", lambda: script["now"].pop(0) if script["now"] else 0.0)
     # numba's fork/join in microseconds, two probes per measurement (1.0: the norm)
     monkeypatch.setattr(load, "fork_join", lambda: script["fork_join"].pop(0) if script["fork_join"] else 1.0)
     monkeypatch.setattr(tuning, "_fork_joins", [])
@@ -174,3 +176,12 @@ def test_a_slow_spell_of_the_hosts_fork_join_is_measured_again_or_refused(script
     with pytest.raises(tuning.MachineBusy, match="fork/join ran 2.2x slower"):
         run()
     assert record.record_path().read_text() == before
+
+
+def test_a_machine_busy_before_measuring_is_refused_without_measuring(scripted):
+    """The look before each try sees the neighbour: nothing is timed, and the run stops
+    after the tries with the one line."""
+    scripted["now"] = [1.0] * tuning.TRIES
+    with pytest.raises(tuning.MachineBusy, match="other work took 1.00 cores"):
+        autotune()
+    assert scripted["measured"] == 0 and not record.record_path().exists()

@@ -41,6 +41,13 @@ def others(before: Snapshot | None, after: Snapshot | None) -> float | None:
     return max(taken, 0.0) / (after.wall - before.wall)
 
 
+def others_now(seconds: float = 0.5) -> float | None:
+    """``others`` over the next ``seconds``: a look before measuring anything."""
+    before = snapshot()
+    time.sleep(seconds)
+    return others(before, snapshot())
+
+
 _fork_join = None     # numba's probe, compiled on first use
 
 

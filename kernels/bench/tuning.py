@@ -58,8 +58,8 @@ SPREAD_BOUND = 0.25   # no saved tie rests on a wider spread (a pick's lead exce
 LOAD_BOUND = 0.25     # cores' worth of CPU time others may take while a point is measured
 TRIES, WAIT = 3, 8.0  # measurements of a disturbed point, seconds between them (a host's
                       # slow spells last 10-30 s on the Zen 4 guest)
-FORK_JOIN_BOUND = 1.7  # numba's fork/join this many times its best of the run: disturbed
-                       # (quiet: 1.0-1.5 us, slow spells 2.1-2.9 us on the Zen 4 guest)
+FORK_JOIN_BOUND = 1.3  # numba's fork/join this many times its best of the run: disturbed
+                       # (best of three probes: quiet 1.0-1.1 us, slow spells 1.5-2.9 us, Zen 4)
 CONTENDER = 2.0       # slower than the fastest probe by this factor: cannot win, not timed on
 ONE_CALL_EXAMPLES = 12_000   # examples per timed call of a kernel called once per epoch
 
@@ -120,6 +120,12 @@ def measure_quietly(kernel: str, dtype: str, K: int, budget: float, cap: float,
     docstring): the times and ``{"others": cores others took, "spread": the widest
     spread, "tries": n}``; raises MachineBusy when every try was disturbed."""
     for attempt in range(1, TRIES + 1):
+        now = load.others_now()
+        if now is not None and now > LOAD_BOUND:     # busy already: measure nothing yet
+            others, loose, slow = now, 0.0, 1.0
+            if attempt < TRIES:
+                time.sleep(WAIT)
+            continue
         before, probe = load.snapshot(), [load.fork_join()]
         times = measure_point(kernel, dtype, K, budget, cap, examples)
         others = load.others(before, load.snapshot())
