@@ -241,14 +241,18 @@ def main(argv=None) -> int:
         description="The same ML kernels as Python loops, NumPy, Numba and JAX, proven equal and "
                     "timed per epoch on Fashion-MNIST. Each command has its own --help.")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("data", help=cmd_data.__doc__, description=cmd_data.__doc__)
+
+    def command(name, run):
+        """A subcommand whose help and description are its function's docstring."""
+        p = sub.add_parser(name, help=run.__doc__, description=run.__doc__)
+        p.set_defaults(run=run)
+        return p
+    p = command("data", cmd_data)
     p.add_argument("--path", help="a directory holding the four IDX files")
-    p.set_defaults(run=cmd_data)
-    p = sub.add_parser("agree", help=cmd_agree.__doc__, description=cmd_agree.__doc__)
+    p = command("agree", cmd_agree)
     p.add_argument("-n", type=positive, default=250, help="training examples to use (default 250, "
                    "at most 2,000)")
-    p.set_defaults(run=cmd_agree)
-    p = sub.add_parser("report", help=cmd_report.__doc__, description=cmd_report.__doc__)
+    p = command("report", cmd_report)
     p.add_argument("--threads", type=thread_list, default=[1], help="BLAS and numba threads "
                    "(default 1); several, comma-separated, add numba's epochs at each (same run)")
     p.add_argument("--dh", type=positive, default=50, help="MLP hidden units (default 50)")
@@ -262,8 +266,7 @@ def main(argv=None) -> int:
                    "scipy, torch, torch.compile, scikit-learn); '' for none")
     p.add_argument("--out", metavar="DIR", help="folder for report.json, report.md and report.png "
                    "(default: a new kernels-results/report-DATE-TIME)")
-    p.set_defaults(run=cmd_report)
-    p = sub.add_parser("autotune", help=cmd_autotune.__doc__, description=cmd_autotune.__doc__)
+    p = command("autotune", cmd_autotune)
     p.add_argument("--threads", type=positive, help="pin BLAS and numba threads (recorded in the "
                    "fingerprint; default: leave the environment as it is)")
     from .bench.tuning import FULL_TIME, QUICK_TIME
@@ -274,8 +277,7 @@ def main(argv=None) -> int:
                       "measure nothing")
     what.add_argument("--forget", action="store_true", help="remove the record: kernels.fastest "
                       "follows the shipped ranking again")
-    p.set_defaults(run=cmd_autotune)
-    p = sub.add_parser("compare", help=cmd_compare.__doc__, description=cmd_compare.__doc__)
+    p = command("compare", cmd_compare)
     p.add_argument("base", help="the commit compared against (e.g. main)")
     p.add_argument("head", help="the commit under test (e.g. HEAD)")
     try:
@@ -287,8 +289,7 @@ def main(argv=None) -> int:
     p.add_argument("--json", metavar="PATH", help="also write the records as JSON")
     from .bench.compare import ROUNDS
     p.add_argument("--rounds", type=positive, default=ROUNDS, help=f"asv runs per commit (default {ROUNDS})")
-    p.set_defaults(run=cmd_compare)
-    p = sub.add_parser("scaling", help=cmd_scaling.__doc__, description=cmd_scaling.__doc__)
+    p = command("scaling", cmd_scaling)
     p.add_argument("--quick", action="store_true", help="fewer sizes, float64, short timings (under 2 min)")
     p.add_argument("--dtype", type=dtype_list, default=["float64"], help="float64 and/or float32, "
                    "comma-separated (default float64)")
@@ -296,8 +297,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=positive, default=1, help="BLAS and numba threads (default 1)")
     p.add_argument("--out", metavar="DIR", help="folder for scaling.json and the PNG plots "
                    "(default: a new kernels-results/scaling-DATE-TIME)")
-    p.set_defaults(run=cmd_scaling)
-    p = sub.add_parser("gpu", help=cmd_gpu.__doc__, description=cmd_gpu.__doc__)
+    p = command("gpu", cmd_gpu)
     p.add_argument("--dtype", type=dtype_list, default=["float64", "float32"],
                    help="float64 and/or float32, comma-separated (default both)")
     p.add_argument("--kernels", help="comma-separated subset of gradient_norm, softmax, mlp_epoch")
@@ -306,15 +306,12 @@ def main(argv=None) -> int:
                    "(figures extrapolated to the epoch)")
     p.add_argument("--out", metavar="DIR", help="folder for gpu-DTYPE.json and .png (default: a "
                    "new kernels-results/gpu-DATE-TIME)")
-    p.set_defaults(run=cmd_gpu)
-    p = sub.add_parser("train", help=cmd_train.__doc__, description=cmd_train.__doc__)
+    p = command("train", cmd_train)
     from .app.arguments import add_train_arguments
     add_train_arguments(p, positive, nonnegative)
-    p.set_defaults(run=cmd_train)
-    p = sub.add_parser("evaluate", help=cmd_evaluate.__doc__, description=cmd_evaluate.__doc__)
+    p = command("evaluate", cmd_evaluate)
     p.add_argument("model", help="the folder train wrote (or its model.npz)")
     p.add_argument("--limit", type=positive, help="only the first N test images")
-    p.set_defaults(run=cmd_evaluate)
     args = parser.parse_args(argv)
     from .data import DataError
     from .ops.mlp import DivergenceError

@@ -46,9 +46,19 @@ def min_rounds(n_benchmarks: int, alarms: float = FALSE_ALARMS) -> int:
     if not isinstance(n_benchmarks, int) or n_benchmarks < 1:
         raise ValueError(f"the number of benchmarks must be a positive integer; got {n_benchmarks!r}")
     r = 1
-    while 1 / math.comb(2 * r, r) >= alarms / n_benchmarks:
+    while smallest_p(r) >= alarms / n_benchmarks:
         r += 1
     return r
+
+
+def smallest_p(rounds: int) -> float:
+    """The one-sided rank test's smallest p with ``rounds`` + ``rounds`` values."""
+    return 1 / math.comb(2 * rounds, rounds)
+
+
+def bench_regex(bench: str | None) -> str:
+    """asv's --bench for the suite's benchmarks matching ``bench``."""
+    return f"{SUITE}" + (f".*({bench})" if bench else "")
 
 
 def selected(bench: str | None, root: Path = Path(".")) -> list[str]:
@@ -60,8 +70,7 @@ def selected(bench: str | None, root: Path = Path(".")) -> list[str]:
     tree = ast.parse(source.read_text())
     default = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
                    and any(getattr(t, "id", None) == "DEFAULT" for t in node.targets))
-    regex = f"{SUITE}" + (f".*({bench})" if bench else "")
-    return [p for p in default if re.search(regex, f"normalised.{SUITE}.track_ratio({p})")]
+    return [p for p in default if re.search(bench_regex(bench), f"normalised.{SUITE}.track_ratio({p})")]
 
 
 def check_plan(base: str, head: str, bench: str | None, rounds: int, json_path: str | None) -> list[str]:
@@ -78,7 +87,7 @@ def check_plan(base: str, head: str, bench: str | None, rounds: int, json_path: 
     if rounds < need:
         raise ValueError(f"{rounds} round(s) can never flag a change in {len(names)} benchmark(s) "
                          f"at the shared {FALSE_ALARMS:.0%} level (the smallest possible p with "
-                         f"{rounds} + {rounds} values is {1 / math.comb(2 * rounds, rounds):.2g}): "
+                         f"{rounds} + {rounds} values is {smallest_p(rounds):.2g}): "
                          f"use --rounds {need} or more")
     if rounds > MAX_ROUNDS:
         raise ValueError(f"--rounds {rounds} is over {MAX_ROUNDS} (each round is two asv runs, "
@@ -115,8 +124,7 @@ def rev_parse(ref: str) -> str:
 def run_once(commit: str, bench: str | None, progress=print) -> dict[str, float]:
     """One ``asv run`` of ``commit`` (built and installed in its environment by asv, the
     result kept in asv's database): ``{benchmark with parameters: value}``."""
-    regex = f"{SUITE}" + (f".*({bench})" if bench else "")
-    command = [*ASV, "run", f"{commit}^!", "--bench", regex, "--machine", machine_name()]
+    command = [*ASV, "run", f"{commit}^!", "--bench", bench_regex(bench), "--machine", machine_name()]
     out = subprocess.run(command, capture_output=True, text=True)
     if out.returncode:
         last = (out.stdout + out.stderr).strip().splitlines()

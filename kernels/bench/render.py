@@ -75,7 +75,7 @@ HOW_FASTER = {False: "them in another layout (W1 x^T, g_ha^T x from transposed b
 
 
 def threads_line(settings) -> str:
-    """The thread settings in words: ``BLAS: openblas 0.3.30 on 1 thread; numba 1; ...``."""
+    """The thread settings in words: ``blas openblas 0.3.30 on 1 thread; numba 1; ...``."""
     if not isinstance(settings, dict):
         return str(settings)
     parts = []
@@ -92,7 +92,7 @@ def threads_line(settings) -> str:
 def peak_source(m: dict) -> str:
     """Which rate set the FLOP limit: the FMA loop, or np.dot's large product."""
     if m.get("fma_flops", 0) > m.get("gemm_flops", m["peak_flops"]):
-        return (f"register FMA loop; np.dot 2048^2 {m['gemm_flops'] / 1e9:.1f}")
+        return f"register FMA loop; np.dot 2048^2 {m['gemm_flops'] / 1e9:.1f}"
     return "np.dot 2048^2"
 
 

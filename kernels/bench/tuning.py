@@ -29,11 +29,13 @@ where it is not, and never picks on noise.
 A busy machine never writes the record. Each point is measured with the CPU time that
 other work took meanwhile (``load.others``: other processes, other guests' steal); a
 point where others took more than ``LOAD_BOUND`` of a core, or whose decision is a tie
-inside a spread wider than ``SPREAD_BOUND`` (``unclear``), or where numba's thread
-fork/join ran over ``FORK_JOIN_BOUND`` times its best of the run (``load.fork_join``: a
-shared host slows it for tens of seconds with nothing else running), is measured again after ``WAIT`` seconds, up to ``TRIES``
-times; if it stays disturbed the run stops (``MachineBusy``) and the previous record
-is left as it was. The record keeps, per point, the load measured and the tries.
+inside a spread wider than ``SPREAD_BOUND`` (``unclear``), or, for a kernel numba
+splits over threads, where numba's fork/join ran over ``FORK_JOIN_BOUND`` times its
+best of the run (``load.fork_join``: a shared host slows it for tens of seconds with
+nothing else running), is measured again after ``WAIT`` seconds, up to ``TRIES`` times;
+if it stays disturbed the run stops (``MachineBusy``) and the previous record is left
+as it was. The record keeps, per point, the load, the spread, the fork/join ratio and
+the tries.
 Backends more than ``CONTENDER`` times slower than the fastest in the first probe
 cannot win: they are left out of the passes (the ranked backend never is).
 """
@@ -117,8 +119,9 @@ def run(kernels=KERNELS, dtypes=("float64", "float32"), threads: int | None = No
 def measure_quietly(kernel: str, dtype: str, K: int, budget: float, cap: float,
                     examples: int | None = None) -> tuple[dict[str, list[float]], dict]:
     """``measure_point``, measured again while the machine was disturbed (see the module
-    docstring): the times and ``{"others": cores others took, "spread": the widest
-    spread, "tries": n}``; raises MachineBusy when every try was disturbed."""
+    docstring): the times and ``{"others": cores others took, "spread": the spread the
+    decision rests on, "tries": n, "fork_join": its ratio to the run's best}``; raises
+    MachineBusy when every try was disturbed."""
     for attempt in range(1, TRIES + 1):
         now = load.others_now()
         if now is not None and now > LOAD_BOUND:     # busy already: measure nothing yet
@@ -126,14 +129,15 @@ def measure_quietly(kernel: str, dtype: str, K: int, budget: float, cap: float,
             if attempt < TRIES:
                 time.sleep(WAIT)
             continue
-        before, probe = load.snapshot(), [load.fork_join()]
+        # the fork/join matters where numba splits the kernel over threads (it then has
+        # a one-thread twin, numba-serial)
+        probe = load.fork_join if "numba-serial" in candidates(kernel) else lambda: None
+        before, probes = load.snapshot(), [probe()]
         times = measure_point(kernel, dtype, K, budget, cap, examples)
         others = load.others(before, load.snapshot())
-        probe.append(load.fork_join())
+        probes.append(probe())
         loose = unclear(kernel, times)
-        # only where numba splits the kernel over threads (it then has a one-thread twin)
-        threaded = any(b in times for b in ("numba", "numba-serial")) and "numba-serial" in times
-        slow = max((p / _best_fork_join(p) for p in probe if p is not None and threaded), default=1.0)
+        slow = max((p / _best_fork_join(p) for p in probes if p is not None), default=1.0)
         seen = {"others": others, "spread": loose, "tries": attempt, "fork_join": slow}
         if (others is None or others <= LOAD_BOUND) and loose <= SPREAD_BOUND \
                 and slow <= FORK_JOIN_BOUND:
