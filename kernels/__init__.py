@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from .ops import mlp
 from .ops import tolerance as _tolerance
-from .registry import KERNELS, BackendUnavailable, available, backends, get
+from .ops.errors import BackendUnavailable
+from .registry import available, backends, get, kernel_names
 from .select import fastest, use
 
 __version__ = "0.2.0"
 __all__ = ["KERNELS", "BackendUnavailable", "available", "backends", "get", "fastest", "use",
-           "mlp", "tolerance", *KERNELS]
+           "mlp", "tolerance", *kernel_names()]
 
 
 def tolerance(kernel: str, dtype) -> dict[str, float]:
@@ -35,6 +36,8 @@ def tolerance(kernel: str, dtype) -> dict[str, float]:
 def __getattr__(name: str):
     # kernels.softmax(z) etc.: the chosen backend's own callable (PEP 562); the choice
     # is made at each attribute access (cached), so kernels.use() / KERNELS_BACKEND apply.
-    if name in KERNELS:
+    if name == "KERNELS":       # the registered kernels, read at each use
+        return kernel_names()
+    if name in kernel_names():
         return fastest(name)
     raise AttributeError(f"module 'kernels' has no attribute {name!r}")

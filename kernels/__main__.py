@@ -79,8 +79,8 @@ def _cores(threads: int) -> None:
 def _kernels(text: str | None, valid=None) -> tuple[str, ...]:
     """The kernels of a comma-separated --kernels (default all ``valid``: every kernel),
     each checked."""
-    from .registry import KERNELS
-    valid = valid or KERNELS
+    from .registry import kernel_names
+    valid = valid or kernel_names()
     if not text:
         return valid
     kernels = tuple(text.split(","))

@@ -10,7 +10,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from .registry import KERNELS, backends
+from .registry import backends, kernel_names, versions
 
 
 def record_path() -> Path:
@@ -19,7 +19,8 @@ def record_path() -> Path:
 
 
 def fingerprint() -> dict:
-    """What must not change for a record to hold: CPU, cores, threads, versions."""
+    """What must not change for a record to hold: CPU, cores, threads, and the versions
+    of what the registered backends depend on."""
     import numpy
     from importlib.metadata import PackageNotFoundError, version
 
@@ -30,7 +31,7 @@ def fingerprint() -> dict:
             return None
 
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "conditions": conditions(),
-            "numpy": numpy.__version__, "numba": installed("numba"), "jax": installed("jax"),
+            "numpy": numpy.__version__, **{name: installed(name) for name in versions()},
             "kernels": installed("kernels")}
 
 
@@ -64,7 +65,7 @@ def _valid_results(results, what: str = "results") -> dict:
             raise ValueError(f"{where} is {type(value).__name__}, not a table")
         return value
     for kernel, by_dtype in table(results, repr(what)).items():
-        if kernel not in KERNELS:
+        if kernel not in kernel_names():
             raise ValueError(f"it names the kernel {kernel!r}, which this version does not know")
         for dtype, by_size in table(by_dtype, f"{what}[{kernel!r}]").items():
             for size, values in table(by_size, f"{what}[{kernel!r}][{dtype!r}]").items():

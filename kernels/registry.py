@@ -11,9 +11,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-
-class BackendUnavailable(ImportError):
-    """A registered backend that cannot run here (e.g. numba failed to import)."""
+from .ops.errors import BackendUnavailable
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,10 @@ class Backend:
     False for a GPU-only backend, which copies NumPy inputs to the device and back.
     ``gpu``: the array library whose arrays it computes on in place on a GPU (``"numba"``
     device arrays, ``"cupy"``, ``"jax"``): the GPU harness places the data there once,
-    outside the timed region; None: it never runs on a GPU.
+    outside the timed region; None: it never runs on a GPU. ``compiles``: its first call
+    in a process compiles (the cold-start probes time it). ``versions``: the
+    distributions whose versions the report prints and the autotune record fingerprints.
+    ``colour``, ``marker``: how every plot draws it (one colour per backend name).
     """
 
     kernel: str
@@ -40,19 +41,47 @@ class Backend:
     rank: int | None = None
     cpu: bool = True
     gpu: str | None = None
+    compiles: bool = False
+    versions: tuple[str, ...] = ()
+    colour: str = ""
+    marker: str = "o"
 
+
+# Colours and markers in the order backend names are first registered: a new backend
+# gets the next pair that no other backend has.
+PALETTE = ("tab:gray", "tab:brown", "tab:blue", "tab:red", "tab:green", "tab:orange",
+           "tab:purple", "tab:cyan", "tab:pink", "tab:olive", "navy", "gold", "teal",
+           "maroon", "lime", "black")
+MARKERS = "osD^vPXh*<>pd8Hx"
 
 _TABLE: dict[str, dict[str, Backend]] = {}
 
 
-def register(kernel: str, name: str, target: str, *, needs=(), slow=False, rank=None,
-             cpu=True, gpu=None) -> Backend:
-    """Add a backend to the table; a second registration of the same name raises."""
+def _style(name: str) -> tuple[str, str]:
+    """The colour and marker of backend ``name``: its own if any kernel has it already,
+    else the first palette entry no other name has."""
+    named = {e.name: (e.colour, e.marker) for row in _TABLE.values() for e in row.values()}
+    if name in named:
+        return named[name]
+    taken = {colour for colour, _ in named.values()}
+    i = next((i for i, c in enumerate(PALETTE) if c not in taken), len(named))
+    return PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
+
+
+def register(kernel: str, name: str, target: str, **facts) -> Backend:
+    """Add backend ``name`` of ``kernel`` (``"module:function"``) to the table, with the
+    facts of ``Backend`` (the versions default to what it ``needs``; colour and marker
+    to its name's own, or a new pair); a second registration of the same name raises."""
     backends_of = _TABLE.setdefault(kernel, {})
     if name in backends_of:
         raise ValueError(f"backend {name!r} of kernel {kernel!r} is already registered "
                          f"({backends_of[name].target})")
-    entry = Backend(kernel, name, target, tuple(needs), slow, rank, cpu, gpu)
+    facts["needs"] = tuple(facts.get("needs", ()))
+    facts["versions"] = tuple(facts.get("versions", facts["needs"]))
+    colour, marker = _style(name)
+    facts.setdefault("colour", colour)
+    facts.setdefault("marker", marker)
+    entry = Backend(kernel, name, target, **facts)
     backends_of[name] = entry
     return entry
 
@@ -61,21 +90,25 @@ def register(kernel: str, name: str, target: str, *, needs=(), slow=False, rank=
 # loops beat array code, which beats the per-example loop, on every kernel in float64;
 # plain Python is the reference. Unranked backends (jax, numba-serial, the GPU ones and
 # array-api) are picked only where autotune measures them faster, or when asked for.
-# Module names never shadow numpy, numba, jax or cupy.
+# Module names never shadow numpy, numba, jax or cupy. The order gives the colours.
 _STRATEGIES = {  # backend: module inside the kernel's folder, then the entry's facts
-    "numba": dict(module="jit", needs=("numba",), rank=0),
-    "numpy": dict(module="vectorized", rank=1),
-    "example-loop": dict(module="example_loop", rank=2),
     "python": dict(module="loops", slow=True, rank=3),
-    "jax": dict(module="xla", needs=("jax",), gpu="jax"),
+    "example-loop": dict(module="example_loop", rank=2),
+    "numpy": dict(module="vectorized", rank=1, versions=("numpy",)),
+    "numba": dict(module="jit", needs=("numba",), rank=0, compiles=True,
+                  versions=("numba", "llvmlite")),
+    "jax": dict(module="xla", needs=("jax",), gpu="jax", compiles=True, versions=("jax", "jaxlib")),
     # numba's loops on one thread where "numba" splits them over its threads
-    "numba-serial": dict(module="jit", suffix="_serial", needs=("numba",)),
+    "numba-serial": dict(module="jit", suffix="_serial", needs=("numba",),
+                         versions=("numba", "llvmlite")),
     # the same loops compiled for the GPU: one device thread per pixel, row or output
     "numba-cuda": dict(module="cuda_jit", needs=("numba",), cpu=False, gpu="numba"),
     # array code written once against the Python array API: NumPy arrays in, NumPy out;
     # CuPy (GPU), PyTorch or array-api-strict arrays in, the same library's out
     "array-api": dict(module="portable", needs=("array_api_compat",), gpu="cupy"),
 }
+for _i, _facts in enumerate(_STRATEGIES.values()):     # colours and markers in table order
+    _facts.update(colour=PALETTE[_i], marker=MARKERS[_i])
 for _kernel, _folder, _function, _names in (
     ("gradient_norm", "gradient_norm", "gradient_norm",
      ("python", "numpy", "numba", "jax", "numba-serial", "numba-cuda", "array-api")),
@@ -92,13 +125,22 @@ for _kernel, _folder, _function, _names in (
         _module, _suffix = _facts.pop("module"), _facts.pop("suffix", "")
         register(_kernel, _name, f"kernels.ops.{_folder}.{_module}:{_function}{_suffix}", **_facts)
 
-KERNELS: tuple[str, ...] = tuple(_TABLE)
+
+def kernel_names() -> tuple[str, ...]:
+    """The registered kernels, in registration order (``kernels.KERNELS``)."""
+    return tuple(_TABLE)
+
+
+def __getattr__(name: str):
+    if name == "KERNELS":        # read at each use, so a kernel registered later is listed
+        return kernel_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def entry(kernel: str, backend: str) -> Backend:
     """The table entry; unknown names raise KeyError listing the valid ones."""
     if kernel not in _TABLE:
-        raise KeyError(f"unknown kernel {kernel!r}; valid kernels: {', '.join(KERNELS)}")
+        raise KeyError(f"unknown kernel {kernel!r}; valid kernels: {', '.join(kernel_names())}")
     if backend not in _TABLE[kernel]:
         raise KeyError(f"unknown backend {backend!r} for kernel {kernel!r}; "
                        f"valid backends: {', '.join(_TABLE[kernel])}")
@@ -108,7 +150,7 @@ def entry(kernel: str, backend: str) -> Backend:
 def backends(kernel: str) -> tuple[str, ...]:
     """Registered backend names of ``kernel``, whether or not they can run here."""
     if kernel not in _TABLE:
-        raise KeyError(f"unknown kernel {kernel!r}; valid kernels: {', '.join(KERNELS)}")
+        raise KeyError(f"unknown kernel {kernel!r}; valid kernels: {', '.join(kernel_names())}")
     return tuple(_TABLE[kernel])
 
 
@@ -162,3 +204,20 @@ def on_cpu(kernel: str) -> tuple[str, ...]:
     """Available backends of ``kernel`` that compute on the CPU (what the CPU harnesses
     time): all but the GPU-only ones."""
     return tuple(name for name in available(kernel) if entry(kernel, name).cpu)
+
+
+def compiled() -> tuple[str, ...]:
+    """The backend names whose first call in a process compiles (the cold-start probes)."""
+    return tuple(dict.fromkeys(e.name for row in _TABLE.values() for e in row.values()
+                               if e.compiles))
+
+
+def styles() -> dict[str, tuple[str, str]]:
+    """``{backend name: (colour, marker)}`` of every registered backend, in table order."""
+    return {e.name: (e.colour, e.marker) for row in _TABLE.values() for e in row.values()}
+
+
+def versions() -> tuple[str, ...]:
+    """The distributions whose versions the backends depend on (report, fingerprint)."""
+    return tuple(dict.fromkeys(v for row in _TABLE.values() for e in row.values()
+                               for v in e.versions))

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from .record import derived_cache, load_record
-from .registry import KERNELS, BackendUnavailable, backends, entry, get
+from .registry import kernel_names, BackendUnavailable, backends, entry, get
 
 ENV = "KERNELS_BACKEND"
 
@@ -34,14 +34,14 @@ def _parse(spec: str, source: str) -> dict[str, str]:
     """``"numpy"`` -> every kernel; ``"softmax:numpy,mlp_epoch:numba"`` -> those kernels."""
     spec = spec.strip()
     if ":" not in spec:
-        return {k: spec for k in KERNELS}
+        return {k: spec for k in kernel_names()}
     chosen = {}
     for item in spec.split(","):
         kernel, sep, backend = (part.strip() for part in item.partition(":"))
-        if not sep or kernel not in KERNELS or not backend:
+        if not sep or kernel not in kernel_names() or not backend:
             raise ValueError(f"{source}: cannot read {item!r}; write a backend name, or "
                              f"kernel:backend pairs separated by commas with kernels among "
-                             f"{', '.join(KERNELS)}")
+                             f"{', '.join(kernel_names())}")
         chosen[kernel] = backend
     return chosen
 
@@ -54,10 +54,10 @@ def use(backend: str | None = None, **per_kernel: str):
     if empty:
         raise ValueError(f"use() was given an empty backend name ({', '.join(empty)}); name a "
                          f"backend, e.g. use('numpy') or use(softmax='numba')")
-    chosen = {k: backend for k in KERNELS} if backend else {}
-    unknown = [k for k in per_kernel if k not in KERNELS]
+    chosen = {k: backend for k in kernel_names()} if backend else {}
+    unknown = [k for k in per_kernel if k not in kernel_names()]
     if unknown:
-        raise KeyError(f"unknown kernel(s) {', '.join(unknown)}; valid kernels: {', '.join(KERNELS)}")
+        raise KeyError(f"unknown kernel(s) {', '.join(unknown)}; valid kernels: {', '.join(kernel_names())}")
     chosen.update(per_kernel)
     token = _override.set({**_override.get(), **chosen})
     try:

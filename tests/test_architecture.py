@@ -1,5 +1,7 @@
 """The house's import rules (pyproject.toml, [tool.importlinter]): layers, the library
 never importing the benchmarks, no cycle between sibling modules."""
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,3 +17,28 @@ def test_import_contracts_are_kept():
                           "lint_imports_command()", "--no-cache"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def lint(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from importlinter.cli import lint_imports_command; "
+                           "lint_imports_command()", "--no-cache"],
+                          cwd=root, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+
+
+@pytest.mark.parametrize("module,line", [
+    ("kernels/ops/mlp/gradcheck.py", "    from ...registry import get\n"),
+    ("kernels/ops/softmax/vectorized.py", "    from kernels.select import fastest\n"),
+])
+def test_a_kernel_importing_the_registry_breaks_a_contract(tmp_path, module, line):
+    """The rule holds even for an import inside a function (where a cycle would hide)."""
+    pytest.importorskip("importlinter")
+    for part in ("kernels", "benchmarks"):
+        shutil.copytree(ROOT / part, tmp_path / part,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    assert lint(tmp_path).returncode == 0             # the copy as it is keeps every rule
+    with open(tmp_path / module, "a") as f:
+        f.write(f"\n\ndef planted():\n{line}")
+    out = lint(tmp_path)
+    assert out.returncode != 0, out.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops import tolerance
-from ..registry import KERNELS, get, on_cpu
+from ..registry import kernel_names, get, on_cpu
 from .workloads import Workload, outcome
 
 
@@ -47,7 +47,7 @@ def agreement(n: int = 250, dh: int = 10, dtype: str = "float64"):
     first ``n`` training examples (minibatches of 100, so a short last one when n % 100);
     ValueError beyond ``MAX_EXAMPLES``."""
     check_examples(n)
-    for kernel in KERNELS:
+    for kernel in kernel_names():
         work = Workload(kernel, dtype=dtype, dh=dh, n=n)
         results = {b: outcome(work.run(get(kernel, b))) for b in on_cpu(kernel)}
         reference = results["python"]

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 
-from ..registry import KERNELS
+from ..registry import compiled, kernel_names
 
 _PROBE = r"""
 import json, sys, time
@@ -32,7 +32,7 @@ try:
 except ImportError:
     pass
 from kernels.bench.workloads import Workload
-for backend in ("numba", "jax"):
+for backend in sys.argv[3].split(","):
     for kernel in sys.argv[2].split(","):
         if backend not in kernels.available(kernel):
             continue
@@ -46,23 +46,25 @@ print(json.dumps(seconds))
 
 
 def first_calls(dtype: str = "float64", cache_dir: str | None = None, threads: int = 1,
-                kernels=KERNELS) -> dict:
-    """Seconds of ``import kernels`` and of each numba and jax kernel's first minibatch
-    (keys ``"numba:softmax"``, ``"jax:softmax"``...), in a new process whose numba and
-    JAX caches are under ``cache_dir`` (default: their own)."""
+                kernels=None) -> dict:
+    """Seconds of ``import kernels`` and of the first minibatch of each kernel's backends
+    that compile (registry: ``compiles``; keys ``"numba:softmax"``, ``"jax:softmax"``...),
+    in a new process whose numba and JAX caches are under ``cache_dir`` (default: their
+    own)."""
+    kernels = kernels or kernel_names()
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads))
     if cache_dir:
         env["NUMBA_CACHE_DIR"] = os.path.join(cache_dir, "numba")
         env["JAX_COMPILATION_CACHE_DIR"] = os.path.join(cache_dir, "jax")
         env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"   # our compiles take < 1 s
-    out = subprocess.run([sys.executable, "-c", _PROBE, dtype, ",".join(kernels)], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", _PROBE, dtype, ",".join(kernels), ",".join(compiled())], capture_output=True, text=True,
                          env=env, timeout=600)
     if out.returncode:
         raise RuntimeError(f"cold-start probe failed:\n{out.stderr}")
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def measure(dtype: str = "float64", threads: int = 1, kernels=KERNELS, warm: bool = True) -> dict[str, dict]:
+def measure(dtype: str = "float64", threads: int = 1, kernels=None, warm: bool = True) -> dict[str, dict]:
     """``{"compile": first calls with an empty cache, "cached": the same again, warm}``
     for ``kernels`` (``cached`` left out unless ``warm``)."""
     with tempfile.TemporaryDirectory(prefix="kernels-numba-cache-") as cache:

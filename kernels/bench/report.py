@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..registry import KERNELS, available, entry, get, on_cpu
+from .. import registry
+from ..registry import available, entry, get, kernel_names, on_cpu
 from ..record import cpu_model
 from ..select import choose
 from . import limits, peers
@@ -55,12 +56,13 @@ class Row:
 
 def machine(threads: int, rates: dict[str, float]) -> dict:
     """What the figures were measured on."""
-    import scipy
-    versions = {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__}
-    for name in ("numba", "jax", "torch", "sklearn"):
+    from importlib.metadata import PackageNotFoundError, version
+    versions = {"python": platform.python_version()}
+    # what the registered backends depend on (their registry entries), then the peers'
+    for name in ("numpy", "scipy", *registry.versions(), "torch", "scikit-learn"):
         try:
-            versions[name] = __import__(name).__version__
-        except ImportError:
+            versions[name] = version(name)
+        except PackageNotFoundError:
             versions[name] = None
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads, "affinity": affinity,
@@ -88,11 +90,12 @@ def _check_peer(work: Workload, kernel: str, fn, batches: int) -> float | None:
     return max_difference(outcome(work.run(fn, batches)), outcome(work.run(get(kernel, "numba"), batches)))
 
 
-def run(kernels=KERNELS, dtype="float64", dh=50, K=100, threads=1, quick=False,
+def run(kernels=None, dtype="float64", dh=50, K=100, threads=1, quick=False,
         examples=None, progress=True, cold_start=True, peer_names=None) -> dict:
     """Measure everything; returns ``{"machine": {...}, "rows": [...], "fastest": {...},
     "cold_start": {...}}``. ``examples`` limits the epoch to the first N training
     examples (figures are then extrapolated to the 60,000, and marked so)."""
+    kernels = kernels or kernel_names()
     # what kernels.fastest picks in this environment, before the report pins threads
     picks = {k: dict(zip(("backend", "why"), choose(k, dtype=dtype, size=K))) for k in kernels}
     with pinned(threads):

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..data import SIZES
-from ..registry import KERNELS, entry, get, on_cpu
+from ..registry import kernel_names, entry, get, on_cpu
 from .report import machine
 from .stopwatch import time_runs
 from .workloads import SPECS, Workload
@@ -37,9 +37,13 @@ GRID = {"K": (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000),
         "dh": (10, 50, 100, 500, 1000),
         "side": (28, 56, 112, 224)}
 QUICK_GRID = {"K": (1, 16, 100, 1024, 60_000), "dh": (10, 100, 1000), "side": (28, 112)}
-AXIS_KERNELS = {axis: tuple(k for k in KERNELS if axis in SPECS[k].axes) for axis in GRID}
 BASE = {"K": 100, "dh": 50, "side": 28}     # the other axes' values on each axis
 MODE = "cache-hot: each call's output discarded before the next"
+
+
+def axis_kernels(axis: str) -> tuple[str, ...]:
+    """The registered kernels whose Spec has ``axis`` among its scaling axes."""
+    return tuple(k for k in kernel_names() if axis in SPECS[k].axes)
 
 
 @dataclass
@@ -109,13 +113,13 @@ def measure(point: Point, budget: float, rounds: int, cap: float, predicted: flo
     return point
 
 
-def plan(grid: dict, kernels=KERNELS, dtypes=("float64",), slow: bool = True) -> list[tuple]:
+def plan(grid: dict, kernels=None, dtypes=("float64",), slow: bool = True) -> list[tuple]:
     """``(axis, Point)`` for every axis point, kernel, available backend and dtype, in
     increasing size along each axis (so that a point can predict the next). A point at
     the base values of every axis is listed once, on the first axis that has it."""
     seen, rows = set(), []
     for axis, sizes in grid.items():
-        for kernel in (k for k in AXIS_KERNELS[axis] if k in kernels):
+        for kernel in (k for k in axis_kernels(axis) if k in (kernels or kernel_names())):
             for dtype in dtypes:
                 for backend in on_cpu(kernel):
                     if entry(kernel, backend).slow and not slow:
@@ -129,7 +133,7 @@ def plan(grid: dict, kernels=KERNELS, dtypes=("float64",), slow: bool = True) ->
     return rows
 
 
-def sweep(grid=None, kernels=KERNELS, dtypes=("float64",), threads: int | None = 1,
+def sweep(grid=None, kernels=None, dtypes=("float64",), threads: int | None = 1,
           quick: bool = False, slow: bool = True, progress: bool = True) -> dict:
     """Measure every point of ``plan`` (the process pinned to ``threads`` cores; None:
     the environment's setting, as autotune leaves it); the result holds the machine,
@@ -217,7 +221,7 @@ def crossovers(result: dict) -> list[dict]:
     axis: the two sizes around the change and the winners on either side."""
     out = []
     for axis, sizes in result["grid"].items():
-        for kernel in AXIS_KERNELS[axis]:
+        for kernel in axis_kernels(axis):
             for dtype in result["rates"]:
                 winners = []
                 for size in sorted(sizes):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .render import threads_line
-from .scaling import AXIS_KERNELS, BASE, bound_work, points_of
+from .scaling import BASE, axis_kernels, bound_work, points_of
 from .workloads import SPECS
 
 COLORS = {"python": "tab:gray", "example-loop": "tab:brown", "numpy": "tab:blue",
@@ -123,7 +123,7 @@ def write_plots(result: dict, directory: Path) -> list[Path]:
     files = []
     for dtype in result["rates"]:
         for name, axes in (("K", ("K",)), ("width", ("dh", "side"))):
-            panels = [(a, k) for a in axes for k in AXIS_KERNELS[a]
+            panels = [(a, k) for a in axes for k in axis_kernels(a)
                       if points_of(result, kernel=k, dtype=dtype)]
             if panels:
                 files.append(directory / f"scaling-{name}-{dtype}.png")

@@ -44,7 +44,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from ..registry import KERNELS, entry, get, on_cpu
+from ..registry import kernel_names, entry, get, on_cpu
 from ..record import check_writable, save_record
 from ..select import choose_from, ranked
 from . import load
@@ -76,7 +76,7 @@ class MachineBusy(RuntimeError):
     """Other work disturbed the timings more than the margins they would decide on."""
 
 
-def run(kernels=KERNELS, dtypes=("float64", "float32"), threads: int | None = None,
+def run(kernels=None, dtypes=("float64", "float32"), threads: int | None = None,
         quick: bool = False, progress: bool = True, save: bool = True,
         sizes: tuple[int, ...] | None = None, examples: int | None = None) -> dict:
     """Measure and (``save``) record ``{"results": {kernel: {dtype: {K: {backend: s}}}},
@@ -85,6 +85,7 @@ def run(kernels=KERNELS, dtypes=("float64", "float32"), threads: int | None = No
     (else the process's own settings); ``examples``: at most this many examples per
     timed call sequence (a slice, for tests)."""
     from rich.progress import Progress, TimeRemainingColumn
+    kernels = kernels or kernel_names()
     if save:
         check_writable()              # before minutes of timing, not after
     if threads is not None:

@@ -2,18 +2,19 @@
 module per backend inside it (``loops.py`` python, ``example_loop.py``, ``vectorized.py``
 numpy, ``jit.py`` numba, ``xla.py`` jax), each defining the same function name.
 
-A kernel's ``__init__.py`` holds its definition and its input checks, written once and
-applied to every backend by a decorator, so a backend module holds only its computation.
-This module holds that decorator for the array kernels (``gradient_norm``, ``softmax``).
+A kernel's ``__init__.py`` holds its definition, its input checks and its decorator,
+written once and applied to every backend (``@kernel``, ``@kernel.jax``,
+``@kernel.portable``, ``@kernel.device``), so a backend module holds only its
+computation. This module holds that decorator for the array kernels (``gradient_norm``,
+``softmax``) and the tolerances within which backends agree.
 """
 from __future__ import annotations
 
-import functools
 from typing import Callable
 
 import numpy as np
 
-from .arrays import foreign, refuse
+from .host import array_kernel
 
 
 def tolerance(kernel: str, dtype) -> dict[str, float]:
@@ -27,76 +28,31 @@ def tolerance(kernel: str, dtype) -> dict[str, float]:
     return dict(rtol=1e-10, atol=1e-12)
 
 
-def real_array(x, kernel: str, what: str) -> np.ndarray:
-    """``x`` as a float32 or float64 array (integers become float64, as numpy.gradient
-    does); masked arrays, whose mask every backend would ignore, and any other dtype
-    raise TypeError naming ``what`` the kernel expects."""
-    if isinstance(x, np.ma.MaskedArray):
-        raise TypeError(f"{kernel} does not take masked arrays (the mask would be ignored); "
-                        f"pass x.filled(value) or x.compressed() instead")
-    if foreign(x):                  # never a silent copy of another library's array
-        raise refuse(kernel, x)
-    a = np.asarray(x)
-    if a.dtype.kind in "iu":
-        return a.astype(np.float64)
-    if a.dtype.kind == "f" and not a.dtype.isnative:      # big-endian data, as NumPy takes it
-        a = a.astype(a.dtype.newbyteorder("="))
-    if a.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{kernel} expects real {what} of dtype float32, float64 or an integer "
-                        f"type; got dtype {a.dtype}")
-    return a
+class ArrayKernel:
+    """The decorators of one array kernel (``name(x, out=None)``), each turning a
+    backend's computation into the public function with the kernel's checks
+    (``prepare(x) -> (a, single)``) and documentation: ``@kernel`` for a CPU backend's
+    ``raw(a, out)``, ``@kernel.jax``, ``@kernel.portable`` and ``@kernel.device`` for
+    those that also compute on another library's arrays (jax_support.py,
+    portable_support.py, cuda_support.py: imported only by such a backend)."""
 
+    def __init__(self, name: str, prepare: Callable, doc: str):
+        self.name, self.prepare, self.doc = name, prepare, doc
 
-def array_kernel(name: str, prepare: Callable, doc: str) -> Callable:
-    """Decorator turning a backend's ``raw(a, out)`` into the public ``name(x, out=None)``.
+    def __call__(self, raw: Callable) -> Callable:
+        return array_kernel(self.name, self.prepare, self.doc)(raw)
 
-    ``prepare(x) -> (a, single)`` checks ``x`` and returns it batch-major (a leading axis
-    added to a single item when ``single``). ``raw`` fills ``out``, an array of ``a``'s
-    shape and dtype, and returns nothing. ``out=`` follows NumPy's ufunc convention: a
-    writeable ndarray (or a one-element tuple holding one) of the result's shape and
-    dtype, in either byte order, filled and returned; it may overlap the input (the
-    input is then copied first, as ufuncs behave). Unlike a ufunc, no casting: an ``out``
-    of another dtype is a TypeError (what NumPy raises for an unsafe cast), another
-    shape a ValueError.
-    """
-    def decorate(raw: Callable) -> Callable:
-        @functools.wraps(raw)
-        def kernel(x, out=None):
-            a, single = prepare(x)
-            if out is None:
-                result = np.empty(a.shape, a.dtype)
-                raw(a, result)
-                return result[0] if single else result
-            shape = a.shape[1:] if single else a.shape
-            if isinstance(out, tuple):                 # NumPy's out=(array,)
-                if len(out) != 1:
-                    raise ValueError(f"{name}: out=(...) must hold exactly one array (the "
-                                     f"kernel has one output); got {len(out)}")
-                out = out[0]
-            if not isinstance(out, np.ndarray) or isinstance(out, np.ma.MaskedArray):
-                raise TypeError(f"{name}: out must be a NumPy array; got {type(out).__name__}")
-            if out.dtype.newbyteorder("=") != a.dtype:
-                raise TypeError(f"{name}: out must have dtype {a.dtype} (that of the result; "
-                                f"no casting); got dtype {out.dtype}")
-            if out.shape != shape:
-                raise ValueError(f"{name}: out must have shape {shape} (that of the result); "
-                                 f"got shape {out.shape}")
-            if not out.flags.writeable:
-                raise ValueError(f"{name}: out is read-only")
-            if np.shares_memory(a, out):
-                a = a.copy()
-            target = out[None] if single else out
-            # the compiled backends need a C-contiguous native output; a strided or
-            # big-endian one is filled through a temporary, as NumPy does for such outputs
-            direct = target.flags.c_contiguous and target.dtype.isnative
-            buffer = target if direct else np.empty(a.shape, a.dtype)
-            raw(a, buffer)
-            if buffer is not target:
-                target[...] = buffer
-            return out
+    def jax(self, fn: Callable) -> Callable:
+        """``fn(a) -> jax array``, compiled by XLA (NumPy in, NumPy out; jax in, jax out)."""
+        from .jax_support import jax_kernel
+        return jax_kernel(self.name, self.prepare, self.doc)(fn)
 
-        kernel.__name__ = kernel.__qualname__ = name
-        kernel.__doc__ = f"{doc}\n\nThis backend: {raw.__doc__}"
-        return kernel
+    def portable(self, compute: Callable) -> Callable:
+        """``compute(xp, a)`` against the array API (any library's arrays, returned in it)."""
+        from .portable_support import portable_kernel
+        return portable_kernel(self.name, self.prepare, self.doc)(compute)
 
-    return decorate
+    def device(self, raw: Callable) -> Callable:
+        """``raw(a, out)`` launching numba.cuda kernels on device arrays."""
+        from .cuda_support import device_kernel
+        return device_kernel(self.name, self.prepare, self.doc)(raw)

@@ -13,8 +13,8 @@ from typing import Callable
 import numpy as np
 from numba import cuda
 
-from ..registry import BackendUnavailable
-from . import array_kernel
+from .errors import BackendUnavailable
+from .host import array_kernel
 from .arrays import check_foreign, on_device
 
 if not cuda.is_available():

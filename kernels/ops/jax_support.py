@@ -15,7 +15,7 @@ from typing import Callable
 import jax
 import numpy as np
 
-from . import array_kernel
+from .host import array_kernel
 from .arrays import either_kernel
 
 x64 = jax.enable_x64

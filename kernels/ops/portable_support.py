@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 from array_api_compat import array_namespace
 
-from . import array_kernel
+from .host import array_kernel
 from .arrays import either_kernel
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import array_kernel, real_array
+from .. import ArrayKernel
+from ..host import real_array
 
 DOC = """Squared gradient magnitude of each image, as numpy.gradient along both axes.
 
@@ -32,4 +33,4 @@ def prepare(images) -> tuple[np.ndarray, bool]:
     return np.ascontiguousarray(u[None] if single else u), single
 
 
-kernel = array_kernel("gradient_norm", prepare, DOC)
+kernel = ArrayKernel("gradient_norm", prepare, DOC)

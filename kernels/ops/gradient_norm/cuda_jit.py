@@ -3,8 +3,8 @@ device thread per pixel (consecutive threads take consecutive pixels of a row, s
 warp's reads and writes are contiguous)."""
 from numba import cuda
 
-from ..cuda_support import THREADS, blocks, device_kernel
-from . import DOC, prepare
+from ..cuda_support import THREADS, blocks
+from . import kernel
 
 
 @cuda.jit(cache=True)
@@ -25,7 +25,7 @@ def _gradient_norm(u, g, half):
     g[n, i, j] = d_row * d_row + d_col * d_col
 
 
-@device_kernel("gradient_norm", prepare, DOC)
+@kernel.device
 def gradient_norm(u, g):
     """one device thread per pixel."""
     _gradient_norm[blocks(u.size), THREADS](u, g, u.dtype.type(0.5))

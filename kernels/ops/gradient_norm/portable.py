@@ -1,8 +1,7 @@
 """gradient_norm, ``array-api`` backend: whole-batch differences written once against
 the array API standard, so one source runs on NumPy, CuPy (GPU), PyTorch or any
 conforming library."""
-from ..portable_support import portable_kernel
-from . import DOC, prepare
+from . import kernel
 
 
 def _derivative(xp, u, axis: int):
@@ -17,7 +16,7 @@ def _derivative(xp, u, axis: int):
                       part(n - 1, n) - part(n - 2, n - 1)], axis=axis)
 
 
-@portable_kernel("gradient_norm", prepare, DOC)
+@kernel.portable
 def gradient_norm(xp, u):
     """array-API expressions on the whole batch (NumPy, CuPy, PyTorch, ...)."""
     d_row, d_col = _derivative(xp, u, 1), _derivative(xp, u, 2)

@@ -2,8 +2,7 @@
 import jax
 import jax.numpy as jnp
 
-from ..jax_support import jax_kernel
-from . import DOC, prepare
+from . import kernel
 
 
 def _derivative(u, axis):
@@ -21,7 +20,7 @@ def _gradient_norm(u):
     return d_row * d_row + d_col * d_col
 
 
-@jax_kernel("gradient_norm", prepare, DOC)
+@kernel.jax
 def gradient_norm(u):
     """jax.numpy slices and concatenations, fused by XLA into one compiled function."""
     return _gradient_norm(u)

@@ -7,12 +7,12 @@ import math
 import numpy as np
 
 from ..arrays import TAKERS, dtype_of, foreign, library, stand_in, to_host
+from .types import Forward, Params
 
 
 def check_params(p) -> None:
     """``p`` must be a Params whose arrays still hold (they may have been reassigned or
     made read-only since it was built): checked again before every call that writes."""
-    from . import Params
     if not isinstance(p, Params):
         raise TypeError(f"p must be kernels.mlp.Params (see init_params); got {type(p).__name__}")
     p.check()
@@ -89,7 +89,6 @@ def check_labels(p, y: np.ndarray) -> None:
 
 def check_forward(p, x: np.ndarray, fwd) -> None:
     """The forward pass handed to bprop must belong to this minibatch and these parameters."""
-    from . import Forward
     if not isinstance(fwd, Forward):
         raise TypeError(f"fwd must be the Forward returned by fprop; got {type(fwd).__name__}")
     K, (_, dh, m) = x.shape[0], p.shape

@@ -17,7 +17,8 @@ from numba import cuda
 
 from ..arrays import on_device, to_host
 from ..cuda_support import THREADS, blocks, device_array
-from . import ACTIVATIONS, Forward, Gradients, Params, bprop_kernel, epoch_kernel, fprop_kernel
+from .family import bprop_kernel, epoch_kernel, fprop_kernel
+from .types import ACTIVATIONS, Forward, Gradients, Params
 
 RELU, TANH, SOFTPLUS, IDENTITY = 0, 1, 2, 3
 assert ACTIVATIONS == ("relu", "tanh", "softplus")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Forward, Gradients, Params, bprop_kernel, epoch_kernel, fprop_kernel, sgd_loop
+from .family import bprop_kernel, epoch_kernel, fprop_kernel, sgd_loop
+from .types import Forward, Gradients, Params
 from .vectorized import act, act_grad, l2, update
 
 

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..microkernel import gemm, gemm_rows, lanes_of, product
 from ..numba_support import exp_nonpositive, threads
-from . import ACTIVATIONS, Forward, Gradients, Params, bprop_kernel, epoch_kernel, fprop_kernel
+from .family import bprop_kernel, epoch_kernel, fprop_kernel
+from .types import ACTIVATIONS, Forward, Gradients, Params
 
 RELU, TANH, SOFTPLUS = (ACTIVATIONS.index(a) for a in ("relu", "tanh", "softplus"))
 

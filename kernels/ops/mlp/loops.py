@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from . import Forward, Gradients, Params, bprop_kernel, epoch_kernel, fprop_kernel, sgd_loop
+from .family import bprop_kernel, epoch_kernel, fprop_kernel, sgd_loop
+from .types import Forward, Gradients, Params
 
 
 def act(name: str, v: float) -> float:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from array_api_compat import array_namespace, device
 
 from ..arrays import foreign, in_precision_of, to_host
-from . import Forward, Gradients, Params, bprop_kernel, epoch_kernel, fprop_kernel
+from .family import bprop_kernel, epoch_kernel, fprop_kernel
+from .types import Forward, Gradients, Params
 
 
 def _act(xp, name, ha):

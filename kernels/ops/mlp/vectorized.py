@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from . import Forward, Gradients, Params, bprop_kernel, epoch_kernel, fprop_kernel, sgd_loop
+from .family import bprop_kernel, epoch_kernel, fprop_kernel, sgd_loop
+from .types import Forward, Gradients, Params
 
 
 def act(name: str, ha: np.ndarray) -> np.ndarray:

@@ -11,7 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..jax_support import is_jax, x64
-from . import Forward, Gradients, Params, bprop_kernel, epoch_kernel, fprop_kernel
+from .family import bprop_kernel, epoch_kernel, fprop_kernel
+from .types import Forward, Gradients, Params
 
 
 def _act(name, ha):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import array_kernel, real_array
+from .. import ArrayKernel
+from ..host import real_array
 
 DOC = """Row-wise softmax over the last axis, each row's own maximum subtracted.
 
@@ -31,4 +32,4 @@ def prepare(z) -> tuple[np.ndarray, bool]:
     return (a[None] if a.ndim == 1 else a), a.ndim == 1
 
 
-kernel = array_kernel("softmax", prepare, DOC)
+kernel = ArrayKernel("softmax", prepare, DOC)

@@ -4,8 +4,8 @@ import math
 
 from numba import cuda
 
-from ..cuda_support import THREADS, blocks, device_kernel
-from . import DOC, prepare
+from ..cuda_support import THREADS, blocks
+from . import kernel
 
 
 @cuda.jit(cache=True)
@@ -30,7 +30,7 @@ def _softmax(a, p):
         p[i, j] /= total
 
 
-@device_kernel("softmax", prepare, DOC)
+@kernel.device
 def softmax(a, p):
     """one device thread per row."""
     _softmax[blocks(a.shape[0]), THREADS](a, p)

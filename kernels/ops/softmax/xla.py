@@ -2,8 +2,7 @@
 import jax
 import jax.numpy as jnp
 
-from ..jax_support import jax_kernel
-from . import DOC, prepare
+from . import kernel
 
 
 @jax.jit
@@ -12,7 +11,7 @@ def _softmax(a):
     return e / e.sum(axis=1, keepdims=True)
 
 
-@jax_kernel("softmax", prepare, DOC)
+@kernel.jax
 def softmax(a):
     """row-wise jax.numpy expressions, fused by XLA into one compiled function."""
     return _softmax(a)
