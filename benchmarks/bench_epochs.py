@@ -5,6 +5,7 @@ import kernels
 from kernels.bench import coldstart, limits, stopwatch
 from kernels.bench.threads import pin
 from kernels.bench import workloads
+from kernels.bench.workloads import SPECS
 from kernels.data import load_fashion_mnist
 from kernels.ops import mlp
 
@@ -21,34 +22,25 @@ SCALING_K, SCALING_DH = [1, 16, 100, 1024, 60_000], [10, 100, 1000]
 SWEPT = sorted({b for k in kernels.KERNELS for b in compiled_or_array(k)})
 
 
-class GradientNorm(common._Epoch):
-    kernel = "gradient_norm"
-    params = [compiled_or_array("gradient_norm")]
-    param_names = ["backend"]
+def class_name(kernel: str) -> str:
+    """The asv class of a kernel's epochs: ``mlp_epoch`` -> ``MlpEpoch``."""
+    return "".join(part.capitalize() for part in kernel.split("_"))
 
 
-class Softmax(common._Epoch):
-    kernel = "softmax"
-    params = [compiled_or_array("softmax")]
-    param_names = ["backend"]
+def epoch_class(kernel: str) -> type:
+    """``time_epoch`` of ``kernel`` per backend, and per width dh (50, 100) for a kernel
+    whose Spec sweeps dh: generated from the registry and the Spec, so a new kernel or
+    backend is timed with no edit here."""
+    widths = [[50, 100]] if "dh" in SPECS[kernel].axes else []
+    return type(class_name(kernel), (common._Epoch,), {
+        "__module__": __name__, "kernel": kernel,
+        "__doc__": f"Seconds per Fashion-MNIST epoch of {kernel}, per backend.",
+        "params": [compiled_or_array(kernel), *widths],
+        "param_names": ["backend", *(["dh"] if widths else [])]})
 
 
-class MlpFprop(common._Epoch):
-    kernel = "mlp_fprop"
-    params = [compiled_or_array("mlp_fprop"), [50, 100]]
-    param_names = ["backend", "dh"]
-
-
-class MlpBprop(common._Epoch):
-    kernel = "mlp_bprop"
-    params = [compiled_or_array("mlp_bprop"), [50, 100]]
-    param_names = ["backend", "dh"]
-
-
-class MlpEpoch(common._Epoch):
-    kernel = "mlp_epoch"
-    params = [compiled_or_array("mlp_epoch"), [50, 100]]
-    param_names = ["backend", "dh"]
+for _kernel in kernels.KERNELS:
+    globals()[class_name(_kernel)] = epoch_class(_kernel)
 
 
 class PlainPython(common.Prepared):
@@ -72,7 +64,7 @@ class Variants(common.Prepared):
     """float32 and two threads beside the headline float64 / one thread, for the numba
     backends, so the history of the dtype and thread speed-ups is kept."""
 
-    params = [[k for k in ("gradient_norm", "softmax", "mlp_epoch") if k in kernels.KERNELS],
+    params = [[k for k in kernels.KERNELS if getattr(SPECS[k], "variants", True)],
               ["float64", "float32"], [1, 2]]
     param_names = ["kernel", "dtype", "threads"]
 
@@ -126,7 +118,8 @@ class ColdStart:
     """Compiled kernels in a new process: a fresh compile, and the first call with a warm
     cache (numba's cache=True, JAX's persistent compilation cache)."""
 
-    params = [list(kernels.KERNELS), ["numba", "jax"]]
+    # the backends whose first call compiles (older commits: numba and jax)
+    params = [list(kernels.KERNELS), list(getattr(kernels.registry, "compiled", lambda: ("numba", "jax"))())]
     param_names = ["kernel", "backend"]
     rounds = 1
     timeout = 600
@@ -186,6 +179,6 @@ class ScalingK:
 class ScalingWidth(ScalingK):
     """Seconds per example of the MLP kernels against the hidden width dh (K = 100)."""
 
-    params = [["mlp_fprop", "mlp_bprop", "mlp_epoch"], SWEPT, SCALING_DH]
+    params = [[k for k in kernels.KERNELS if "dh" in SPECS[k].axes], SWEPT, SCALING_DH]
     param_names = ["kernel", "backend", "dh"]
     axis = "dh"

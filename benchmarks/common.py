@@ -59,7 +59,7 @@ def _prepared(kernel, backend, dh, dtype, threads):
     batches = work.slice_for(entry(kernel, backend).slow)
     # compile for the shapes about to be timed: one minibatch, or for mlp_epoch (one
     # call per epoch) the whole epoch, since a jax scan compiles per number of minibatches
-    work.warm_up(fn, batches if kernel == "mlp_epoch" else 1)
+    work.warm_up(fn, batches if work.spec.one_call else 1)
     return fn, work, batches
 
 

@@ -157,7 +157,7 @@ def cmd_gpu(args) -> int:
     from pathlib import Path
     from rich.console import Console
     from .bench import gpu, gpu_render, outputs
-    kernels = _kernels(args.kernels, gpu.GPU_KERNELS)
+    kernels = _kernels(args.kernels, gpu.gpu_kernels())
     gpu.check_device()
     out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("gpu"))
     console, files = Console(), []
@@ -300,7 +300,8 @@ def main(argv=None) -> int:
     p = command("gpu", cmd_gpu)
     p.add_argument("--dtype", type=dtype_list, default=["float64", "float32"],
                    help="float64 and/or float32, comma-separated (default both)")
-    p.add_argument("--kernels", help="comma-separated subset of gradient_norm, softmax, mlp_epoch")
+    p.add_argument("--kernels", help="comma-separated subset of the kernels whose Spec asks for "
+                   "the GPU (default: all of them)")
     p.add_argument("--quick", action="store_true", help="three timed epochs, fewer K in the sweep")
     p.add_argument("--examples", type=positive, help="time only the first N training examples "
                    "(figures extrapolated to the epoch)")

@@ -16,8 +16,8 @@ from kernels.__main__ import main
 from kernels.bench import limits, report, stopwatch
 from kernels.bench.workloads import SPECS, Workload, upsample
 
-# Written out by hand, not derived from the registry: a backend registered without a
-# benchmark, or a benchmark class that drops one, fails here.
+# Written out by hand, not derived from the registry: a shipped backend dropped from the
+# registry or from its benchmark class fails here (the registry may hold more).
 GPU = {"numba-cuda", "array-api"}
 GPU_ONLY = {"numba-cuda"}         # timed on the device by `python -m kernels gpu`, not by asv
 EXPECTED = {
@@ -31,20 +31,23 @@ CLASSES = {"gradient_norm": "GradientNorm", "softmax": "Softmax", "mlp_fprop": "
            "mlp_bprop": "MlpBprop", "mlp_epoch": "MlpEpoch"}
 
 
-def test_registry_is_the_expected_table():
-    assert {k: set(kernels.backends(k)) for k in kernels.KERNELS} == EXPECTED
+def test_registry_holds_the_shipped_table():
+    for kernel, names in EXPECTED.items():
+        assert names <= set(kernels.backends(kernel)), kernel
 
 
-@pytest.mark.parametrize("kernel", sorted(EXPECTED))
+@pytest.mark.parametrize("kernel", kernels.KERNELS)
 def test_every_backend_has_an_asv_benchmark(kernel):
-    cls = getattr(bench_epochs, CLASSES[kernel])
+    cls = getattr(bench_epochs, CLASSES.get(kernel, bench_epochs.class_name(kernel)))
     covered = set(cls.params[0])
     if kernel in bench_epochs.PlainPython.params[0]:
         covered.add("python")
-    assert covered == EXPECTED[kernel] - GPU_ONLY
+    cpu = {b for b in kernels.backends(kernel) if kernels.registry.entry(kernel, b).cpu}
+    assert covered == cpu
+    assert EXPECTED.get(kernel, set()) - GPU_ONLY <= covered
     assert "python" not in cls.params[0]          # never a whole plain-Python epoch
     assert hasattr(cls, "time_epoch")
-    assert set(bench_epochs.Learning.params[0]) == EXPECTED["mlp_epoch"] - {"python"} - GPU_ONLY
+    assert EXPECTED["mlp_epoch"] - {"python"} - GPU_ONLY <= set(bench_epochs.Learning.params[0])
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")

@@ -1,4 +1,5 @@
 """The registry: names, lookups, lazy imports, and backends that cannot import."""
+import ast
 import subprocess
 import sys
 import textwrap
@@ -16,18 +17,24 @@ def run_python(code):
     return out.stdout
 
 
+def starts(names, first):
+    return tuple(names)[:len(first)] == tuple(first)
+
+
 def test_public_names():
-    assert kernels.KERNELS == ("gradient_norm", "softmax", "mlp_fprop", "mlp_bprop", "mlp_epoch")
+    # the shipped table first; a kernel or backend registered later comes after it
+    assert starts(kernels.KERNELS, ("gradient_norm", "softmax", "mlp_fprop", "mlp_bprop", "mlp_epoch"))
     # the design's minimum (docs/design.md, section 1), then numba's one-thread twin
     # where numba splits the work over threads, then the GPU's compiled loops and the
     # array code written once for any array library
     gpu = ("numba-cuda", "array-api")
-    assert kernels.backends("softmax") == ("python", "numpy", "numba", "jax", *gpu)
-    assert kernels.backends("gradient_norm") == ("python", "numpy", "numba", "jax", "numba-serial", *gpu)
+    assert starts(kernels.backends("softmax"), ("python", "numpy", "numba", "jax", *gpu))
+    assert starts(kernels.backends("gradient_norm"),
+                  ("python", "numpy", "numba", "jax", "numba-serial", *gpu))
     for k in ("mlp_fprop", "mlp_bprop"):
-        assert kernels.backends(k) == ("python", "example-loop", "numpy", "numba", "jax", *gpu)
-    assert kernels.backends("mlp_epoch") == ("python", "example-loop", "numpy", "numba", "jax",
-                                             "numba-serial", *gpu)
+        assert starts(kernels.backends(k), ("python", "example-loop", "numpy", "numba", "jax", *gpu))
+    assert starts(kernels.backends("mlp_epoch"), ("python", "example-loop", "numpy", "numba", "jax",
+                                                  "numba-serial", *gpu))
 
 
 def test_unknown_names_list_the_valid_ones():
@@ -83,7 +90,8 @@ def test_numba_unimportable_leaves_the_rest_working():
             print('ERROR', exc)
     """)
     lines = out.splitlines()
-    assert lines[0] == "('python', 'numpy')"
+    runs = ast.literal_eval(lines[0])
+    assert runs[:2] == ("python", "numpy") and not {"numba", "numba-serial", "array-api"} & set(runs)
     assert lines[1] == "[0.5 0.5]"
     assert lines[2].startswith("ERROR backend 'numba' of kernel 'softmax' cannot run here")
     assert "needs numba" in lines[2] and "python, numpy" in lines[2]
@@ -92,7 +100,8 @@ def test_numba_unimportable_leaves_the_rest_working():
 
 def test_fastest_prefers_compiled_code_by_default():
     for k in kernels.KERNELS:
-        assert kernels.fastest(k) is kernels.get(k, "numba")
+        if "numba" in kernels.backends(k):
+            assert kernels.fastest(k) is kernels.get(k, "numba")
 
 
 def test_convenience_names_follow_the_choice():

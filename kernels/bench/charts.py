@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .render import BOUND, bound_of, header, kernels_of, label, limit_of
+from ..registry import styles
+from .render import BOUND, bound_of, header, kernels_of
+from .rows import label, limit_of
 
 CUT = 12.0            # a panel's axis ends near CUT x its fastest bar; longer bars are cut
-COLORS = {"own": "tab:blue", "peer": "tab:gray"}
+PEER = "white"        # peers: hollow bars; every backend its registry colour
 
 
 def report_chart(result: dict, path: Path) -> None:
@@ -26,14 +28,18 @@ def report_chart(result: dict, path: Path) -> None:
     axes[-1, 0].set_xlabel("seconds per epoch (lower is better)")
     from matplotlib.patches import Patch
     from matplotlib.lines import Line2D
-    fig.legend(handles=[Patch(color=COLORS["own"], label="this package's backends"),
-                        Patch(color=COLORS["peer"], label="peers"),
-                        Patch(facecolor="white", edgecolor="black", hatch="//",
-                              label="~ extrapolated from a slice"),
-                        Line2D([], [], color="tab:red", linestyle="--", label="physical limit")],
-               loc="lower center", ncol=4, fontsize=8, frameon=False)
+    drawn = dict.fromkeys(r["backend"] for r in result["rows"] if not r["peer"])
+    handles = [Patch(color=styles()[b][0], label=b) for b in drawn]
+    if any(r["peer"] for r in result["rows"]):
+        handles.append(Patch(facecolor=PEER, edgecolor="black", label="peers"))
+    handles += [Patch(facecolor="white", edgecolor="black", hatch="//",
+                      label="~ extrapolated from a slice"),
+                Line2D([], [], color="black", linestyle="--", label="physical limit")]
+    fig.legend(handles=handles, loc="lower center", ncol=min(6, len(handles)), fontsize=8,
+               frameon=False)
+    legend_rows = -(-len(handles) // 6)
     fig.suptitle(header(result), fontsize=10)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.03 * legend_rows, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -45,7 +51,7 @@ def _panel(ax, kernel: str, rows: list[dict], bound: str) -> None:
     for y, r in enumerate(rows):
         t = r["seconds_per_epoch"]
         cut = t > edge
-        color = COLORS["peer" if r["peer"] else "own"]
+        color = PEER if r["peer"] else styles()[r["backend"]][0]
         ax.barh(y, min(t, edge), color=color, hatch="//" if r["extrapolated"] else None,
                 edgecolor="black", linewidth=0.4)
         text = f"{t:.3g} s" + (" (cut)" if cut else "") + (" ~" if r["extrapolated"] else "")
@@ -54,9 +60,9 @@ def _panel(ax, kernel: str, rows: list[dict], bound: str) -> None:
                 color="black" if not cut else "white")
     limit = next((limit_of(r) for r in rows if limit_of(r)), None)
     if limit and limit <= edge:
-        ax.axvline(limit, color="tab:red", linestyle="--", linewidth=1.2)
+        ax.axvline(limit, color="black", linestyle="--", linewidth=1.2)
         ax.text(limit, -0.55, f" {BOUND[bound].split(' (')[0]}: {limit:.3g} s",
-                color="tab:red", fontsize=7, va="bottom")
+                color="black", fontsize=7, va="bottom")
     ax.set_yticks(range(len(rows)), [label(r) for r in rows], fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -1.1)          # top to bottom, room for the limit's label
     ax.set_xlim(0, edge * 1.25)

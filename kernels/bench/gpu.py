@@ -23,12 +23,11 @@ import numpy as np
 
 from ..ops import mlp, tolerance
 from ..ops.arrays import foreign, to_host
-from ..registry import BackendUnavailable, backends, entry, get
+from ..registry import BackendUnavailable, backends, entry, get, kernel_names
 from .device import describe, device_limits
 from .stopwatch import extrapolate
-from .workloads import Workload, outcome
+from .workloads import SPECS, Workload, outcome
 
-GPU_KERNELS = ("gradient_norm", "softmax", "mlp_epoch")
 SWEEP_K = (1, 10, 100, 1000, 10_000)
 QUICK_SWEEP_K = (10, 100, 1000)
 SLOW_CALLS = 600              # minibatches timed per epoch at most (then extrapolated)
@@ -165,17 +164,15 @@ def contenders(kernel: str) -> list[tuple[str, str, Callable]]:
     backends (registry), then PyTorch on CUDA (eager, torch.compile) where it is a peer."""
     rows = [(b, entry(kernel, b).gpu, lambda b=b: get(kernel, b))
             for b in backends(kernel) if entry(kernel, b).gpu]
-    from . import peers
-    if kernel == "softmax":
-        rows.append(("torch", "torch", peers.torch_softmax))
-    if kernel == "mlp_epoch":
-        rows.append(("torch", "torch", lambda: peers.torch_mlp_epoch(device="cuda")))
-        rows.append(("torch.compile", "torch",
-                     lambda: peers.torch_mlp_epoch(compiled=True, device="cuda")))
-    return rows
+    return rows + [(name, "torch", factory) for name, factory in SPECS[kernel].gpu_peers.items()]
 
 
-def run(kernels=GPU_KERNELS, dtype: str = "float64", K: int = 100, repeats: int = 5,
+def gpu_kernels() -> tuple[str, ...]:
+    """The kernels whose Spec asks the GPU harness to time them."""
+    return tuple(k for k in kernel_names() if SPECS[k].gpu)
+
+
+def run(kernels=None, dtype: str = "float64", K: int = 100, repeats: int = 5,
         sweep=SWEEP_K, examples: int | None = None, rates: dict | None = None,
         progress: Callable = print, dh: int = 50) -> dict:
     """Every GPU contender of each kernel (and numba on the CPU) per epoch at K, then the
@@ -183,6 +180,7 @@ def run(kernels=GPU_KERNELS, dtype: str = "float64", K: int = 100, repeats: int 
     figures extrapolated to the epoch); ``rates``: the device's limits (default: measured
     here, with CuPy). Returns the JSON-ready record."""
     from ..record import cpu_model
+    kernels = kernels or gpu_kernels()
     rates = rates or device_limits()
     limit_rates = {"peak_flops": rates[f"flops_{dtype}"], "copy_bandwidth": rates["copy_bandwidth"]}
     result = {"device": describe(), "cpu": cpu_model(), "dtype": dtype, "K": K, "dh": dh,

@@ -3,18 +3,12 @@ never elided), the notes on each bound, a Markdown page, a chart, and the closin
 Everything here reads the result dictionary of ``report.run`` (or its saved JSON)."""
 from __future__ import annotations
 
-from ..data import N_CLASSES, SIZES
+from .rows import label, limit_of
 from .workloads import SPECS
 
 BOUND = {"flop": "FLOP limit (matrix products at the peak FLOP/s)",
          "bytes": "bandwidth limit (bytes in and out at the copy bandwidth)"}
 COLUMNS = ("backend", "s / epoch", "spread", "x python", "x numpy", "% limit", "diff")
-
-
-def label(row: dict) -> str:
-    """The row's name: backend, (peer), and its mode shortened (stream / hot)."""
-    mode = {"streaming": " stream", "cache-hot": " hot"}.get(row["mode"], "")
-    return f"{row['backend']}{' (peer)' if row['peer'] else ''}{mode}"
 
 
 def cells(row: dict) -> list[str]:
@@ -25,14 +19,6 @@ def cells(row: dict) -> list[str]:
     return [label(row), f"{'~' if row['extrapolated'] else ''}{row['seconds_per_epoch']:.4g}",
             f"{spread:.0%}" if row["rounds"] > 1 else "", fmt(row["speedup_vs_python"], ".3g"),
             fmt(row["speedup_vs_numpy"], ".3g"), pct, fmt(row.get("max_diff_vs_numba"), ".0e")]
-
-
-def limit_of(row: dict) -> float | None:
-    """The row's physical limit in seconds per epoch (reports before limit_seconds was
-    recorded: from its percentage)."""
-    if row.get("limit_seconds"):
-        return row["limit_seconds"]
-    return None if row["pct_of_limit"] is None else row["seconds_per_epoch"] * row["pct_of_limit"] / 100
 
 
 def kernels_of(result: dict) -> list[str]:
@@ -65,13 +51,6 @@ def header(result: dict) -> str:
     return (f"Seconds per Fashion-MNIST epoch, lower is better: {m['cpu']}, {m['threads']} "
             f"thread(s)\n60,000 examples, K = {first['K']}, {first['dtype']}"
             f"{f', MLP dh = {dh}' if dh else ''}")
-
-
-# why numba's epoch beat the BLAS products: before the microkernel (reports without an
-# FMA-loop rate), and since
-HOW_FASTER = {False: "them in another layout (W1 x^T, g_ha^T x from transposed buffers) that "
-                     "this BLAS runs faster",
-              True: "the two large ones with its own register-blocked microkernel, not this BLAS"}
 
 
 def threads_line(settings) -> str:
@@ -108,35 +87,12 @@ def notes(result: dict) -> list[str]:
            "preallocated array (out=), the fair comparison with the bandwidth limit; hot: each "
            "output discarded, so one cache-hot buffer is reused; diff: a peer's largest |difference| "
            "from numba's result (peers only)"]
-    own = lambda kernel: [r for r in rows if r["kernel"] == kernel and not r["peer"]
-                          and r["backend"] != "python"]
-    products, epoch = m.get("mlp_products_seconds"), own("mlp_epoch")
-    if products and epoch:
-        best = min(epoch, key=lambda r: r["seconds_per_epoch"])
-        flop_limit = limit_of(best)
-        share = products / best["seconds_per_epoch"]
-        of_it = (f"the bound of a backend calling BLAS this way; {best['backend']}'s epoch is "
-                 f"{100 * share:.3g} % of it" if share <= 1 else
-                 f"{best['backend']}'s epoch takes as long as these products (within 5 %): at "
-                 f"the bound" if share <= 1.05 else
-                 f"{best['backend']}'s epoch ran {share:.2f}x faster than these products: it "
-                 f"computes {HOW_FASTER['fma_flops' in m]}, so here they bound nothing")
-        out.append(f"mlp_epoch: its five matrix products alone (np.dot, preallocated, the epoch's "
-                   f"shapes) take {products:.3g} s = "
-                   f"{100 * flop_limit / products:.3g} % of the FLOP limit; {of_it}")
-    grad = [r for r in own("gradient_norm") if r["pct_of_limit"] is not None]
-    if grad and m.get("store_bandwidth"):
-        ceiling = m["store_bandwidth"] / m["copy_bandwidth"]
-        out.append(f"gradient_norm: ordinary stores (np.multiply into a preallocated array) run at "
-                   f"{m['store_bandwidth'] / 1e9:.1f} GB/s = {100 * ceiling:.3g} % of the copy limit "
-                   f"(memcpy's non-temporal stores skip reading each line first); as % of that "
-                   f"ceiling: " + ", ".join(f"{label(r)} {r['pct_of_limit'] / ceiling:.3g} %" for r in grad))
-    soft = own("softmax")
-    if soft:
-        exp_bound = SIZES["train"] * N_CLASSES / m["exp_rate"]
-        out.append(f"softmax: its 600,000 exponentials at np.exp's rate take {exp_bound:.3g} s per "
-                   f"epoch (compute-side bound); as % of it: "
-                   + ", ".join(f"{label(r)} {100 * exp_bound / r['seconds_per_epoch']:.3g} %" for r in soft))
+    for kernel in kernels_of(result):        # what the kernel's Spec adds under its table
+        note = SPECS[kernel].note if kernel in SPECS else None
+        own = [r for r in rows if r["kernel"] == kernel and not r["peer"] and r["backend"] != "python"]
+        line = note(m, own) if note and own else None
+        if line:
+            out.append(line)
     if result.get("disturbed"):
         out.append(f"disturbed (faster than a limit it cannot beat even with the best rates of the "
                    f"run; percentage withheld): {', '.join(result['disturbed'])}")

@@ -116,9 +116,10 @@ def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_sta
         bar.update(task, description="machine limits")
         measured_rates.append(limits.measure(dtype, quick, threads))
         bar.advance(task)
-        products = []                  # the MLP epoch's products alone: best of the run
-        if "mlp_epoch" in kernels:
-            products.append(limits.products_seconds(dtype, dh, K, 3 if quick else 5))
+        context = {}                   # what the Specs measure beside the limits: best of run
+        for kernel in kernels:
+            for name, measure in SPECS[kernel].context.items():
+                context.setdefault(name, []).append(measure(dtype, dh, K, 3 if quick else 5))
         works = {}
         for i, (kernel, name, fn, is_peer, stream) in enumerate(plan):
             bar.update(task, description=f"{kernel} / {name}")
@@ -143,12 +144,11 @@ def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_sta
             if i + 1 == len(plan) or plan[i + 1][0] != kernel:   # the kernel's last row
                 bar.update(task, description="machine limits again")
                 measured_rates.append(limits.measure(dtype, True, threads))
-                if kernel == "mlp_epoch":
-                    products.append(limits.products_seconds(dtype, dh, K, 3))
+                for name, measure in SPECS[kernel].context.items():
+                    context[name].append(measure(dtype, dh, K, 3))
                 bar.advance(task)
     rates = best_rates(measured_rates)
-    if products:
-        rates["mlp_products_seconds"] = min(products)
+    rates.update({name: min(seconds) for name, seconds in context.items()})
     for row, work in zip(rows, limit_work):
         row.limit_seconds = work.limit_seconds(rates)
         pct = 100 * row.limit_seconds / row.seconds_per_epoch

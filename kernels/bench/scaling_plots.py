@@ -3,16 +3,16 @@ axis with the physical limit and the fitted cost models, speed-up over numpy, an
 roofline of every measured point."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 
+from ..registry import styles
 from .render import threads_line
 from .scaling import BASE, axis_kernels, bound_work, points_of
 from .workloads import SPECS
 
-COLORS = {"python": "tab:gray", "example-loop": "tab:brown", "numpy": "tab:blue",
-          "numba": "tab:red", "jax": "tab:green"}
 AXIS_LABEL = {"K": "minibatch size K (examples per call)", "dh": "hidden units dh (K = 100)",
               "side": "image side in pixels (K = 100)"}
 
@@ -47,10 +47,10 @@ def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: P
         for backend, series in by_backend.items():
             x = np.array([p.size(axis) for p in series])
             y = np.array([p.seconds_per_example for p in series])
-            c = COLORS.get(backend)
-            top.plot(x, y, "o-", color=c, label=backend, markersize=4)
+            c, mark = styles()[backend]
+            top.plot(x, y, marker=mark, linestyle="-", color=c, label=backend, markersize=4)
             sliced = [p.sliced for p in series]
-            top.plot(x[sliced], y[sliced], "o", mfc="white", color=c, markersize=4)
+            top.plot(x[sliced], y[sliced], mark, mfc="white", color=c, markersize=4)
             f = _fit(result, kernel, backend, dtype)
             if f:
                 work = np.array([bound_work(p) for p in series])
@@ -58,7 +58,7 @@ def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: P
                 top.plot(x, (f["overhead_us"] * 1e-6 + work / f["rate"]) / K, ":", color=c, linewidth=1)
             ratio = [(s, numpy[s] / p.seconds_per_example) for s, p in zip(x, series) if s in numpy]
             if ratio:
-                bottom.plot(*zip(*ratio), "o-", color=c, markersize=4)
+                bottom.plot(*zip(*ratio), marker=mark, linestyle="-", color=c, markersize=4)
         limit = sorted((p.size(axis), _limit_per_example(result, p)) for p in by_backend.get("numpy", pts))
         if limit:
             top.plot(*zip(*limit), "-", color="black", linewidth=2, label="physical limit")
@@ -85,7 +85,10 @@ def roofline(result: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    markers = dict(zip(SPECS, "osD^v"))
+    drawn = points_of(result)
+    # a shape per kernel, a colour per backend (the registry's), each legend entry drawn
+    markers = dict(zip(dict.fromkeys(p.kernel for p in drawn), itertools.cycle("osD^vPXh*<>")))
+    colours = {b: styles()[b][0] for b in dict.fromkeys(p.backend for p in drawn)}
     dtypes = list(result["rates"])
     fig, axes = plt.subplots(1, len(dtypes), figsize=(7 * len(dtypes), 5.5), squeeze=False)
     for ax, dtype in zip(axes[0], dtypes):
@@ -93,7 +96,7 @@ def roofline(result: dict, path: Path) -> None:
         intensity = np.array([p.flop_per_call / p.bytes_per_call for p in pts])
         for p, i in zip(pts, intensity):
             ax.plot(i, p.flop_per_call / p.seconds_per_call / 1e9, markers[p.kernel],
-                    color=COLORS.get(p.backend), markersize=4, alpha=0.7)
+                    color=colours[p.backend], markersize=4, alpha=0.7)
         rates = result["rates"][dtype]
         x = np.logspace(np.log10(intensity.min() / 2), np.log10(intensity.max() * 2), 200)
         ax.plot(x, np.minimum(rates["peak_flops"], rates["copy_bandwidth"] * x) / 1e9, "k-", linewidth=2)
@@ -101,7 +104,7 @@ def roofline(result: dict, path: Path) -> None:
                 va="bottom", fontsize=8)
         ax.text(x[0], rates["copy_bandwidth"] * x[0] / 1e9, f" {rates['copy_bandwidth'] / 1e9:.0f} GB/s",
                 va="bottom", fontsize=8, rotation=30)
-        for name, c in COLORS.items():
+        for name, c in colours.items():
             ax.plot([], [], "o", color=c, label=name)
         for name, mk in markers.items():
             ax.plot([], [], mk, color="black", mfc="none", label=name)

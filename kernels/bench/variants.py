@@ -22,7 +22,7 @@ def run(kernels, dtypes, threads, dh: int = 50, rounds: int = 5, examples=None,
     the median, min and max seconds per epoch (extrapolated when ``examples`` < 60,000),
     and the speed-ups of each thread count over the first and of float32 over float64."""
     from rich.progress import Progress
-    kernels = [k for k in kernels if BACKEND in available(k)]
+    kernels = [k for k in kernels if SPECS[k].variants and BACKEND in available(k)]
     works = {(k, dt): Workload(k, 100, dt, dh, examples, stream=SPECS[k].streams)
              for k in kernels for dt in dtypes}
     fn = {k: get(k, BACKEND) for k in kernels}

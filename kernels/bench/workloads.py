@@ -17,7 +17,7 @@ import numpy as np
 from ..data import IMAGE_SHAPE, N_CLASSES, N_FEATURES, SIZES, load_fashion_mnist
 from ..ops import mlp
 from ..registry import get
-from . import peers
+from . import kernel_notes, limits, peers
 
 LR = 0.1                 # learning rate of the timed SGD epochs
 
@@ -43,8 +43,15 @@ class Spec:
     bytes: Callable
     streams: bool = False          # takes out=: a streaming epoch can be measured
     one_call: bool = False         # the backend takes the whole epoch in one call
-    axes: tuple[str, ...] = ("K",)  # the scaling sweep's axes: K, dh (MLP), side (images)
+    axes: tuple[str, ...] = ("K",)  # the scaling sweep's axes: K, dh (MLP), side (images);
+    #                                 with dh, asv and the report also time dh = 100
     peers: dict = field(default_factory=dict)   # name -> factory of the peer's callable
+    gpu: bool = False              # `python -m kernels gpu` times it on the device
+    gpu_peers: dict = field(default_factory=dict)   # name -> factory of a CUDA peer
+    variants: bool = False         # numba's epoch also at float32 and two threads
+    # name -> measure(dtype, dh, K, rounds) -> seconds: timed with the limits, best kept
+    context: dict = field(default_factory=dict)
+    note: Callable | None = None   # note(machine, own rows) -> a line under its table
 
 
 def blocks(a: np.ndarray, K: int) -> list[np.ndarray]:
@@ -132,12 +139,14 @@ SPECS: dict[str, Spec] = {
     "gradient_norm": Spec(
         build=lambda X, y, K, dh: {"blocks": blocks(_images(X), K)},
         call=_call_blocks, slice=20, bound="bytes", streams=True, axes=("K", "side"),
+        gpu=True, variants=True, note=kernel_notes.stores,
         flop=lambda N, calls, dh, itemsize, pixels: 8.0 * N * pixels,
         bytes=lambda N, calls, dh, itemsize, pixels: 2.0 * N * pixels * itemsize),
     # softmax: max, subtract, exponential (counted as one), sum, scale per logit
     "softmax": Spec(
         build=_logits, call=_call_blocks, slice=600, bound="bytes", streams=True,
-        peers={"scipy": peers.scipy_softmax},
+        peers={"scipy": peers.scipy_softmax}, gpu=True, gpu_peers={"torch": peers.torch_softmax},
+        variants=True, note=kernel_notes.exponentials,
         flop=lambda N, calls, dh, itemsize, pixels: 5.0 * N * N_CLASSES,
         bytes=lambda N, calls, dh, itemsize, pixels: 2.0 * N * N_CLASSES * itemsize),
     # fprop: x read, ha hs oa os written, parameters read
@@ -154,6 +163,11 @@ SPECS: dict[str, Spec] = {
                       axes=("K", "dh"), peers={"torch": peers.torch_mlp_epoch,
                                                "torch.compile": peers.torch_compiled_mlp_epoch,
                                                "scikit-learn": peers.sklearn_mlp_epoch},
+                      gpu=True, variants=True, note=kernel_notes.products,
+                      gpu_peers={"torch": lambda: peers.torch_mlp_epoch(device="cuda"),
+                                 "torch.compile": lambda: peers.torch_mlp_epoch(compiled=True,
+                                                                                device="cuda")},
+                      context={"mlp_products_seconds": limits.products_seconds},
                       flop=_mlp_flop(lambda d, m: 2 * d + 3 * m),
                       bytes=_mlp_bytes(lambda d, dh, m: d + 1, 2)),
 }
