@@ -2,20 +2,24 @@
 kernel x backend, plus the variants, what one epoch learns, the physical limits and
 the cold start. See the README's asv section for the budget and the workflow."""
 import kernels
-from kernels.bench import coldstart, limits, stopwatch
-from kernels.bench.threads import pin
 from kernels.bench import workloads
 from kernels.bench.workloads import SPECS
 from kernels.data import load_fashion_mnist
 from kernels.ops import mlp
 
 from . import common
-from .common import compiled_or_array
+from .common import compiled_or_array, harness, pin
 
+coldstart, limits, stopwatch = (harness(m) for m in ("experiments.coldstart", "timing.limits",
+                                                       "timing.stopwatch"))
 try:     # the suite also runs on older commits (asv's history), which have no scaling sweep
-    from kernels.bench import scaling
+    scaling = harness("experiments.scaling")
 except ImportError:
     scaling = None
+try:     # the sweep's points, in their own module since the harness had sub-packages
+    points = harness("points")
+except ImportError:
+    points = scaling
 # the sweep's quick grid, written here so that the parameters exist on every commit
 SCALING_K, SCALING_DH = [1, 16, 100, 1024, 60_000], [10, 100, 1000]
 # every backend the sweep times (all but plain Python); n/a where a kernel lacks one
@@ -164,8 +168,8 @@ class ScalingK:
     def setup(self, sweep, kernel, backend, size):
         if sweep is None:
             raise NotImplementedError("this commit has no scaling sweep")
-        found = scaling.points_of(sweep, kernel=kernel, backend=backend, dtype="float64",
-                                  **{**scaling.BASE, self.axis: size})
+        found = points.points_of(sweep, kernel=kernel, backend=backend, dtype="float64",
+                                 **{**points.BASE, self.axis: size})
         if not found:
             raise NotImplementedError(f"{kernel}/{backend} not measured here")
         self.point = found[0]

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kernels.bench.compare import ROUNDS, short
+from kernels.bench.experiments.compare import ROUNDS, short
 from kernels.record import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -49,7 +49,7 @@ def reference(work: Workload):
 
 def _products(work: Workload):
     # the five products of fprop and bprop at the epoch's shapes, on its real minibatches.
-    # (kernels.bench.limits.products_seconds times the same loop; this copy keeps the
+    # (kernels.bench.timing.limits.products_seconds times the same loop; this copy keeps the
     # benchmark independent of the installed version, which asv varies by commit.)
     dtype, dh = np.dtype(work.dtype), work.dh
     rng = np.random.default_rng(0)
@@ -115,7 +115,7 @@ class Normalised:
     def setup(self, benchmark):
         """Runs in each benchmark process: pin one thread, check the backend runs here."""
         import kernels
-        from kernels.bench.threads import pin
+        from .common import pin
         kernel, backend = benchmark.split()
         if backend not in kernels.available(kernel):
             raise NotImplementedError(f"{backend} cannot run here")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels.bench.threads import pinned
+from kernels.bench.timing.threads import pinned
 from kernels.bench.workloads import Workload, outcome
 from kernels.registry import entry
 

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from benchmarks.noise_study import EXPECTED
-from kernels.bench import render
-from kernels.bench.compare import FALSE_ALARMS as alarms, MIN_EFFECT as effect, short, verdicts
+from kernels.bench.renderers import render
+from kernels.bench.experiments.compare import FALSE_ALARMS as alarms, MIN_EFFECT as effect, short, verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -85,7 +85,7 @@ def noise_page(name: str) -> str:
     """The noise study's tables: per change and condition how often the verdict was right,
     then every comparison with the changed kernel's ratio and the closest call (the
     unrelated benchmark with the smallest p of being slower). The verdicts are those
-    of today's rule (kernels.bench.compare) on the per-process values the study recorded."""
+    of today's rule (kernels.bench.experiments.compare) on the per-process values the study recorded."""
     source = NOISE_STUDIES[name]
     study = load(f"noise-study/{source}")
     m, rows = study["machine"], [_judge(r) for r in study["rows"]]

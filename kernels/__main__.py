@@ -20,7 +20,7 @@ def cmd_data(args) -> int:
 def cmd_agree(args) -> int:
     """Run every available backend of every kernel on real images and compare each with the
     plain-Python reference at the tolerances of docs/design.md (exit 1 if any is outside)."""
-    from .bench.agree import agreement, check_examples
+    from .bench.experiments.agree import agreement, check_examples
     check_examples(args.n)
     print(f"{args.n} Fashion-MNIST training examples, minibatches of 100, dh = 10, float64")
     failed = []
@@ -40,7 +40,8 @@ def cmd_report(args) -> int:
     save JSON, Markdown and a chart; with several --threads or --dtype, also numba's
     epochs at every setting, in the same run."""
     from pathlib import Path
-    from .bench import outputs, render, report
+    from .bench.experiments import report
+    from .bench.renderers import outputs, render
     from .bench.workloads import check_names
     kernels = _kernels(args.kernels)
     threads, dtypes = args.threads, args.dtype
@@ -49,7 +50,7 @@ def cmd_report(args) -> int:
     _cores(max(threads))
     if max(threads) > 1:
         # numba sizes its thread pool when first imported: start it with the most threads
-        from .bench.threads import pin
+        from .bench.timing.threads import pin
         pin(max(threads))
         try:
             import numba  # noqa: F401
@@ -58,7 +59,7 @@ def cmd_report(args) -> int:
     result = report.run(kernels, dtypes[0], args.dh, threads=threads[0], quick=args.quick,
                         examples=args.examples, peer_names=peer_names)
     if len(threads) > 1 or len(dtypes) > 1:
-        from .bench import variants
+        from .bench.experiments import variants
         result["variants"] = variants.run(kernels, dtypes, threads, args.dh, 3 if args.quick else 5,
                                           args.examples)
     render.print_report(result)
@@ -95,7 +96,7 @@ def cmd_autotune(args) -> int:
     process's thread conditions, and record what kernels.fastest should pick; a busy
     machine stops it, and nothing is saved."""
     from rich.console import Console
-    from .bench import tuning
+    from .bench.experiments import tuning
     from .record import drop_record, load_record, record_path
     console = Console()
     if args.forget:
@@ -121,7 +122,7 @@ def cmd_compare(args) -> int:
     """Did HEAD make anything slower than BASE? asv builds both commits; each kernel's
     epoch over a same-process reference, several processes per commit, rank test."""
     from rich.console import Console
-    from .bench import compare
+    from .bench.experiments import compare
     console = Console(stderr=True)
     records = compare.compare(args.base, args.head, args.bench, args.rounds,
                               progress=lambda line: console.print(line, style="dim", highlight=False),
@@ -138,7 +139,8 @@ def cmd_scaling(args) -> int:
     """Sweep K, dh and the image side per kernel x backend x dtype; print the fitted cost
     models and the crossovers, write scaling.json and the plots into --out."""
     from pathlib import Path
-    from .bench import outputs, scaling, scaling_plots
+    from .bench.experiments import scaling
+    from .bench.renderers import outputs, scaling_plots
     kernels = _kernels(args.kernels)
     _cores(args.threads)
     out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("scaling"))
@@ -156,7 +158,8 @@ def cmd_gpu(args) -> int:
     the CPU, then mlp_epoch across K; write gpu-DTYPE.json and .png into --out."""
     from pathlib import Path
     from rich.console import Console
-    from .bench import gpu, gpu_render, outputs
+    from .bench.experiments import gpu
+    from .bench.renderers import gpu_render, outputs
     kernels = _kernels(args.kernels, gpu.gpu_kernels())
     gpu.check_device()
     out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("gpu"))
@@ -177,7 +180,7 @@ def cmd_train(args) -> int:
     """Train an MLP (or softmax regression) on Fashion-MNIST and log train/valid/test
     error and loss per epoch to DIR/log.csv, with curves.png, model.npz, summary.json."""
     from .app.train import Settings, train
-    from .bench.outputs import default_folder
+    from .bench.renderers.outputs import default_folder
     fields = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
     out = args.out or default_folder("train")
     train(Settings(**fields), out)
@@ -269,7 +272,7 @@ def main(argv=None) -> int:
     p = command("autotune", cmd_autotune)
     p.add_argument("--threads", type=positive, help="pin BLAS and numba threads (recorded in the "
                    "fingerprint; default: leave the environment as it is)")
-    from .bench.tuning import FULL_TIME, QUICK_TIME
+    from .bench.experiments.tuning import FULL_TIME, QUICK_TIME
     p.add_argument("--quick", action="store_true", help=f"three sizes K, shorter timings "
                    f"({QUICK_TIME}; the full run {FULL_TIME})")
     what = p.add_mutually_exclusive_group()
@@ -281,13 +284,13 @@ def main(argv=None) -> int:
     p.add_argument("base", help="the commit compared against (e.g. main)")
     p.add_argument("head", help="the commit under test (e.g. HEAD)")
     try:
-        from .bench.compare import selected
+        from .bench.experiments.compare import selected
         names = "; ".join(selected(None))
     except (OSError, ValueError, StopIteration, SyntaxError):     # not at the repository root
         names = "see benchmarks/normalised.py"
     p.add_argument("--bench", metavar="REGEX", help=f"only benchmarks whose name matches ({names})")
     p.add_argument("--json", metavar="PATH", help="also write the records as JSON")
-    from .bench.compare import ROUNDS
+    from .bench.experiments.compare import ROUNDS
     p.add_argument("--rounds", type=positive, default=ROUNDS, help=f"asv runs per commit (default {ROUNDS})")
     p = command("scaling", cmd_scaling)
     p.add_argument("--quick", action="store_true", help="fewer sizes, float64, short timings (under 2 min)")

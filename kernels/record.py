@@ -1,6 +1,6 @@
 """This machine's autotune record: where it lives, the fingerprint that must match for a
 process to use it, its validation, and atomic writes. ``kernels.select`` reads it;
-``kernels.bench.tuning`` writes it."""
+``kernels.bench.experiments.tuning`` writes it."""
 from __future__ import annotations
 
 import json

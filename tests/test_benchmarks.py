@@ -13,7 +13,8 @@ import pytest
 import kernels
 from benchmarks import bench_epochs
 from kernels.__main__ import main
-from kernels.bench import limits, report, stopwatch
+from kernels.bench.timing import limits, stopwatch
+from kernels.bench.experiments import report
 from kernels.bench.workloads import SPECS, Workload, upsample
 
 # Written out by hand, not derived from the registry: a shipped backend dropped from the
@@ -55,7 +56,7 @@ def test_pinned_process_reuses_freed_memory():
     """After pin(), a minibatch's temporaries (3 x 0.6 MB, as numpy's gradient_norm
     frees per call) come back from the heap: a few page faults over 50 calls, where
     glibc's default policy could fault each temporary's 150 pages in on every call."""
-    from kernels.bench.threads import pinned
+    from kernels.bench.timing.threads import pinned
     with pinned(1) as settings:
         if settings["allocator"] is None:
             pytest.skip("not glibc")
@@ -206,7 +207,7 @@ def test_a_row_faster_than_its_limit_is_marked_disturbed(monkeypatch):
         else:
             assert r["disturbed"] and r["pct_of_limit"] is None
     assert result["disturbed"]
-    from kernels.bench import render
+    from kernels.bench.renderers import render
     assert any("disturbed" in cell for r in result["rows"] if r["disturbed"]
                for cell in render.cells(r))
 

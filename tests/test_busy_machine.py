@@ -7,7 +7,8 @@ import pytest
 import kernels
 from kernels import record, select
 from kernels.__main__ import main
-from kernels.bench import load, tuning
+from kernels.bench.timing import load
+from kernels.bench.experiments import tuning
 
 FAST, SLOW = 1.0e-8, 1.5e-8        # seconds per example: a clear 1.5x lead
 

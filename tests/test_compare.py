@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kernels.__main__ import main
-from kernels.bench import compare
+from kernels.bench.experiments import compare
 
 
 def values(center, spread, n=7, seed=0):

@@ -133,7 +133,7 @@ def test_compare_help_lists_the_benchmarks_bench_matches(capsys, monkeypatch):
 
 
 def test_scaling_tables_fit_80_columns_with_whole_backend_names(capsys):
-    from kernels.bench import scaling_plots
+    from kernels.bench.renderers import scaling_plots
     result = json.loads((ROOT / "benchmarks" / "results" / "scaling" / "scaling.json").read_text())
     scaling_plots.print_summary(result)
     out = capsys.readouterr().out
@@ -144,7 +144,7 @@ def test_scaling_tables_fit_80_columns_with_whole_backend_names(capsys):
 
 def test_the_reports_first_line_is_whole(capsys):
     from rich.console import Console
-    from kernels.bench import render
+    from kernels.bench.renderers import render
     result = json.loads((ROOT / "benchmarks" / "results" / "report-epyc-zen4-2026-12-04.json").read_text())
     render.print_report(result, Console(width=80))
     first = capsys.readouterr().out.splitlines()[0]

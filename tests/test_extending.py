@@ -111,7 +111,7 @@ def test_the_registry_and_the_harness_tables_list_them(extended):
     facts = python(extended, """
         import json, kernels
         from kernels.registry import styles
-        from kernels.bench import tuning
+        from kernels.bench.experiments import tuning
         from benchmarks import bench_epochs
         assert kernels.__file__.startswith(%r)
         print(json.dumps({

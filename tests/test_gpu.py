@@ -265,7 +265,8 @@ RATES = {"flops_float64": 5e13, "flops_float32": 6e13, "copy_bandwidth": 4e12}
 
 def test_gpu_harness_times_places_checks_and_sweeps(tmp_path):
     cuda_backend("softmax")
-    from kernels.bench import gpu, gpu_render
+    from kernels.bench.experiments import gpu
+    from kernels.bench.renderers import gpu_render
     result = gpu.run(("softmax", "mlp_epoch"), "float64", K=5, repeats=1, sweep=(5, 10),
                      examples=10, rates=RATES, progress=lambda line: None, dh=2)
     rows = {(r["kernel"], r["backend"]): r for r in result["rows"]}
@@ -288,7 +289,7 @@ def test_gpu_harness_times_places_checks_and_sweeps(tmp_path):
 
 
 def test_crossover_is_where_the_gpu_wins_from_then_on():
-    from kernels.bench.gpu import crossover
+    from kernels.bench.experiments.gpu import crossover
     point = lambda K, where, s: {"K": K, "where": where, "backend": "b", "seconds": s}
     cpu = [point(K, "cpu", 1.0) for K in (1, 10, 100, 1000)]
     gpu = [point(1, "gpu", 3.0), point(10, "gpu", 0.9), point(100, "gpu", 1.1), point(1000, "gpu", 0.2)]

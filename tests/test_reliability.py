@@ -172,7 +172,7 @@ def test_malformed_record_with_this_fingerprint_is_ignored(results):
 
 
 def test_autotune_refuses_an_unwritable_cache_before_timing(monkeypatch):
-    from kernels.bench import tuning
+    from kernels.bench.experiments import tuning
     monkeypatch.setattr(record, "record_path", lambda: __import__("pathlib").Path("/dev/null/x/autotune.json"))
     timed = []
     monkeypatch.setattr(tuning, "measure_point", lambda *a, **k: timed.append(1))

@@ -8,8 +8,8 @@ import pytest
 import kernels
 from benchmarks import bench_epochs
 from kernels.__main__ import main
-from kernels.bench import scaling
-from kernels.bench.scaling import Point
+from kernels.bench.experiments import scaling
+from kernels.bench.points import Point
 
 
 def constructed(series):

@@ -167,14 +167,14 @@ def test_numba_unimportable_falls_back_to_numpy(tmp_path):
 
 
 def tuning_candidates(kernel):
-    from kernels.bench.tuning import candidates
+    from kernels.bench.experiments.tuning import candidates
     return candidates(kernel)
 
 
 def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     run_python("""
-        from kernels.bench import tuning
+        from kernels.bench.experiments import tuning
         # what is tested here is the record, not the busy-machine gate (tests/test_busy_machine.py)
         tuning.LOAD_BOUND = tuning.SPREAD_BOUND = tuning.FORK_JOIN_BOUND = float("inf")
         tuning.run(kernels=("softmax",), dtypes=("float64",), quick=True, progress=False)
@@ -190,7 +190,7 @@ def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
     """, env=env)
     backend, why = eval(out)
     assert backend in timings and "autotune record" in why
-    from kernels.bench.tuning import QUICK_SIZES
+    from kernels.bench.experiments.tuning import QUICK_SIZES
     assert set(record["results"]["softmax"]["float64"]) == {str(K) for K in QUICK_SIZES}
     assert record["noise"]["softmax"]["float64"]["100"]["tries"] >= 1
     assert set(record["spread"]["softmax"]["float64"]["100"]) <= set(timings)
@@ -209,7 +209,7 @@ def test_a_pick_overrides_the_ranking_only_beyond_its_spread():
 
 @needs_numba
 def test_the_spread_is_that_of_the_paired_ratio():
-    from kernels.bench import tuning
+    from kernels.bench.experiments import tuning
     # a neighbour slows pass 2 for both backends alike: numpy is 20 % faster in every pass
     times = {"numba": [1.0, 2.0, 1.5], "numpy": [0.8, 1.6, 1.2]}
     assert tuning.spreads("softmax", times) == {"numpy": pytest.approx(0.0)}
@@ -222,7 +222,7 @@ def test_the_spread_is_that_of_the_paired_ratio():
 
 @needs_numba
 def test_autotune_adds_passes_only_while_the_lead_is_within_its_spread(monkeypatch):
-    from kernels.bench import tuning
+    from kernels.bench.experiments import tuning
     calls = {"numba": 0, "numpy": 0}
     lead = {"numpy": iter([0.80, 1.05, 0.81, 0.80, 0.81])}    # one pass hit by a burst
 

@@ -1,5 +1,5 @@
-"""What every renderer and a kernel's note say of one row of a report: its name and
-its physical limit."""
+"""What every renderer and a kernel's note say of one row of a report: its name and its
+physical limit."""
 from __future__ import annotations
 
 

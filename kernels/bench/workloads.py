@@ -17,7 +17,8 @@ import numpy as np
 from ..data import IMAGE_SHAPE, N_CLASSES, N_FEATURES, SIZES, load_fashion_mnist
 from ..ops import mlp
 from ..registry import get
-from . import kernel_notes, limits, peers
+from . import kernel_notes, peers
+from .timing import limits
 
 LR = 0.1                 # learning rate of the timed SGD epochs
 

@@ -1,7 +1,7 @@
 """The machine's FMA rate, measured with the register block of the numba microkernel
 (microkernel.py): independent chains of vector fused multiply-adds held in registers,
 no load or store in the loop. The FLOP limit's rate beside a library's large matrix
-product (kernels/bench/limits.py). Imported only there, so ``import kernels`` never
+product (kernels/bench/timing/limits.py). Imported only there, so ``import kernels`` never
 imports numba."""
 from __future__ import annotations
 

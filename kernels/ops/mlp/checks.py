@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..arrays import TAKERS, dtype_of, foreign, library, stand_in, to_host
+from ..arrays import TAKERS, dtype_of, foreign, library, to_host
 from .types import Forward, Params
 
 

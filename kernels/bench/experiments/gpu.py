@@ -21,12 +21,12 @@ from typing import Callable
 
 import numpy as np
 
-from ..ops import mlp, tolerance
-from ..ops.arrays import foreign, to_host
-from ..registry import BackendUnavailable, backends, entry, get, kernel_names
-from .device import describe, device_limits
-from .stopwatch import extrapolate
-from .workloads import SPECS, Workload, outcome
+from ...ops import mlp, tolerance
+from ...ops.arrays import foreign, to_host
+from ...registry import BackendUnavailable, backends, entry, get, kernel_names
+from ..timing.device import describe, device_limits
+from ..timing.stopwatch import extrapolate
+from ..workloads import SPECS, Workload, outcome
 
 SWEEP_K = (1, 10, 100, 1000, 10_000)
 QUICK_SWEEP_K = (10, 100, 1000)
@@ -179,7 +179,7 @@ def run(kernels=None, dtype: str = "float64", K: int = 100, repeats: int = 5,
     sweep over K of mlp_epoch. ``examples``: only the first N training examples (the
     figures extrapolated to the epoch); ``rates``: the device's limits (default: measured
     here, with CuPy). Returns the JSON-ready record."""
-    from ..record import cpu_model
+    from ...record import cpu_model
     kernels = kernels or gpu_kernels()
     rates = rates or device_limits()
     limit_rates = {"peak_flops": rates[f"flops_{dtype}"], "copy_bandwidth": rates["copy_bandwidth"]}

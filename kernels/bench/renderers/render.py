@@ -3,8 +3,8 @@ never elided), the notes on each bound, a Markdown page, a chart, and the closin
 Everything here reads the result dictionary of ``report.run`` (or its saved JSON)."""
 from __future__ import annotations
 
-from .rows import label, limit_of
-from .workloads import SPECS
+from ..rows import label
+from ..workloads import SPECS
 
 BOUND = {"flop": "FLOP limit (matrix products at the peak FLOP/s)",
          "bytes": "bandwidth limit (bytes in and out at the copy bandwidth)"}
@@ -172,7 +172,25 @@ def print_report(result: dict, console=None) -> None:
     for line in notes(result):
         console.print(line, highlight=False)
     if result.get("variants"):
-        from .variants import table
-        console.print(table(result["variants"], result["machine"]))
+        console.print(variants_table(result["variants"], result["machine"]))
     for line in summary(result):
         console.print(line, highlight=False)
+
+
+def variants_table(result: dict, machine: dict):
+    """A rich Table of the variants, under 80 columns."""
+    from rich import box
+    from rich.table import Table
+    t = Table(title=f"same run, rounds interleaved: {result.get('backend', 'numba')} per epoch (K = 100) by dtype and "
+                    f"threads - {machine['cpu']}", title_justify="left", box=box.SIMPLE_HEAD,
+              pad_edge=False)
+    for col in ("kernel", "dtype", "threads", "s / epoch", "spread",
+                f"x {result['threads'][0]} thr", "x float64"):
+        t.add_column(col, justify="left" if col in ("kernel", "dtype") else "right", overflow="fold")
+    for r in result["rows"]:
+        fmt = lambda v: "" if v is None else f"{v:.2f}"
+        spread = (r["seconds_max"] - r["seconds_min"]) / r["seconds_per_epoch"]
+        t.add_row(r["kernel"] + (" stream" if r["mode"] == "streaming" else ""), r["dtype"],
+                  str(r["threads"]), f"{'~' if r['extrapolated'] else ''}{r['seconds_per_epoch']:.4g}",
+                  f"{spread:.0%}", fmt(r["speedup_vs_threads"]), fmt(r["speedup_vs_float64"]))
+    return t

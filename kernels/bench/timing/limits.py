@@ -35,7 +35,7 @@ def fma_flops(dtype="float64", steps: int = 2_000_000, rounds: int = 5) -> float
     which a small-GEMM microkernel can approach where a library's large GEMM stops
     below it. 0.0 where numba is not installed."""
     try:
-        from ..ops import fma_loop
+        from ...ops import fma_loop
     except ImportError:
         return 0.0
     x = np.dtype(dtype).type(0.999)        # the chains converge: no overflow, no subnormals
@@ -103,7 +103,7 @@ def products_seconds(dtype="float64", dh: int = 50, K: int = 100, rounds: int = 
     g_oa^T hs, g_oa W2, g_ha^T x (backward). What the BLAS reaches at the epoch's own
     shapes: no backend that calls this BLAS for its products can beat it, so it is the
     attainable bound beside the FLOP limit (which uses a large square product)."""
-    from ..data import N_CLASSES, load_fashion_mnist
+    from ...data import N_CLASSES, load_fashion_mnist
     X = load_fashion_mnist("train", dtype=dtype)[0]
     rng = np.random.default_rng(0)
     W1, W2 = rng.standard_normal((dh, X.shape[1])).astype(dtype), rng.standard_normal((N_CLASSES, dh)).astype(dtype)

@@ -14,17 +14,17 @@ import platform
 import statistics
 from dataclasses import asdict, dataclass
 
-import numpy as np
 
-from .. import registry
-from ..registry import available, entry, get, kernel_names, on_cpu
-from ..record import cpu_model
-from ..select import choose
-from . import limits, peers
+from ... import registry
+from ...registry import available, entry, get, kernel_names, on_cpu
+from ...record import cpu_model
+from ...select import choose
+from ..timing import limits
+from .. import peers
 from .agree import max_difference
-from .stopwatch import SPREAD_WARNING, time_runs
-from .threads import pinned, settings
-from .workloads import SPECS, Workload, available_peers, outcome
+from ..timing.stopwatch import SPREAD_WARNING, time_runs
+from ..timing.threads import pinned, settings
+from ..workloads import SPECS, Workload, available_peers, outcome
 
 
 @dataclass

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import tolerance
-from ..registry import kernel_names, get, on_cpu
-from .workloads import Workload, outcome
+from ...ops import tolerance
+from ...registry import kernel_names, get, on_cpu
+from ..workloads import Workload, outcome
 
 
 def excess(arrays, reference, rtol: float, atol: float) -> float:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 
-from ..registry import compiled, kernel_names
+from ...registry import compiled, kernel_names
 
 _PROBE = r"""
 import json, sys, time

@@ -8,10 +8,10 @@ from __future__ import annotations
 import itertools
 import statistics
 
-from ..registry import available, get
-from .stopwatch import time_runs
-from .threads import pin, pinned
-from .workloads import SPECS, Workload
+from ...registry import available, get
+from ..timing.stopwatch import time_runs
+from ..timing.threads import pin, pinned
+from ..workloads import SPECS, Workload
 
 BACKEND = "numba"
 
@@ -54,23 +54,5 @@ def run(kernels, dtypes, threads, dh: int = 50, rounds: int = 5, examples=None,
         r["speedup_vs_threads"] = median[r["kernel"], r["dtype"], threads[0]] / r["seconds_per_epoch"]
         f64 = median.get((r["kernel"], "float64", r["threads"]))
         r["speedup_vs_float64"] = None if f64 is None else f64 / r["seconds_per_epoch"]
-    return {"rows": rows, "threads": list(threads), "dtypes": list(dtypes), "rounds": rounds}
-
-
-def table(result: dict, machine: dict):
-    """A rich Table of the variants, under 80 columns."""
-    from rich import box
-    from rich.table import Table
-    t = Table(title=f"same run, rounds interleaved: {BACKEND} per epoch (K = 100) by dtype and "
-                    f"threads - {machine['cpu']}", title_justify="left", box=box.SIMPLE_HEAD,
-              pad_edge=False)
-    for col in ("kernel", "dtype", "threads", "s / epoch", "spread",
-                f"x {result['threads'][0]} thr", "x float64"):
-        t.add_column(col, justify="left" if col in ("kernel", "dtype") else "right", overflow="fold")
-    for r in result["rows"]:
-        fmt = lambda v: "" if v is None else f"{v:.2f}"
-        spread = (r["seconds_max"] - r["seconds_min"]) / r["seconds_per_epoch"]
-        t.add_row(r["kernel"] + (" stream" if r["mode"] == "streaming" else ""), r["dtype"],
-                  str(r["threads"]), f"{'~' if r['extrapolated'] else ''}{r['seconds_per_epoch']:.4g}",
-                  f"{spread:.0%}", fmt(r["speedup_vs_threads"]), fmt(r["speedup_vs_float64"]))
-    return t
+    return {"rows": rows, "threads": list(threads), "dtypes": list(dtypes), "rounds": rounds,
+            "backend": BACKEND}

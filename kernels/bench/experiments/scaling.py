@@ -23,61 +23,21 @@ from __future__ import annotations
 import contextlib
 import math
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 
-from ..data import SIZES
-from ..registry import kernel_names, entry, get, on_cpu
+from ...registry import kernel_names, entry, get, on_cpu
 from .report import machine
-from .stopwatch import time_runs
-from .workloads import SPECS, Workload
+from ..timing.stopwatch import time_runs
+from ..points import BASE, Point, axis_kernels, bound_work, epoch_examples, per_call, points_of
+from ..workloads import SPECS, Workload
 
 GRID = {"K": (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000),
         "dh": (10, 50, 100, 500, 1000),
         "side": (28, 56, 112, 224)}
 QUICK_GRID = {"K": (1, 16, 100, 1024, 60_000), "dh": (10, 100, 1000), "side": (28, 112)}
-BASE = {"K": 100, "dh": 50, "side": 28}     # the other axes' values on each axis
 MODE = "cache-hot: each call's output discarded before the next"
-
-
-def axis_kernels(axis: str) -> tuple[str, ...]:
-    """The registered kernels whose Spec has ``axis`` among its scaling axes."""
-    return tuple(k for k in kernel_names() if axis in SPECS[k].axes)
-
-
-@dataclass
-class Point:
-    """One kernel x backend x dtype at one size: the median seconds per call of K examples."""
-
-    kernel: str
-    backend: str
-    dtype: str
-    K: int
-    dh: int
-    side: int
-    examples: int = 0               # examples timed (the epoch has SIZES["train"] / scale^2)
-    seconds_per_call: float | None = None
-    flop_per_call: float = 0.0
-    bytes_per_call: float = 0.0
-    skipped: str | None = None      # why it was not timed
-
-    @property
-    def seconds_per_example(self) -> float | None:
-        return None if self.seconds_per_call is None else self.seconds_per_call / self.K
-
-    def size(self, axis: str) -> int:
-        return getattr(self, axis)
-
-    @property
-    def sliced(self) -> bool:
-        """Timed on fewer examples than one epoch holds (extrapolated per example)."""
-        return self.examples + self.K <= _epoch_examples(self.side)
-
-
-def _epoch_examples(side: int) -> int:
-    # the upsampled epochs hold as many pixels as the 28 x 28 one (memory stays at 376 MB)
-    return SIZES["train"] // (side // 28) ** 2
 
 
 def measure(point: Point, budget: float, rounds: int, cap: float, predicted: float | None) -> Point:
@@ -98,7 +58,7 @@ def measure(point: Point, budget: float, rounds: int, cap: float, predicted: flo
     if times[0] > limit:
         point.skipped = f"one call took {times[0]:.3g} s (cap {limit:g} s)"
         return point
-    calls = max(1, min(round(budget / times[0]), _epoch_examples(point.side) // K))
+    calls = max(1, min(round(budget / times[0]), epoch_examples(point.side) // K))
     if calls > 1:
         work = make(calls * K)
         if not slow:
@@ -138,7 +98,7 @@ def sweep(grid=None, kernels=None, dtypes=("float64",), threads: int | None = 1,
     """Measure every point of ``plan`` (the process pinned to ``threads`` cores; None:
     the environment's setting, as autotune leaves it); the result holds the machine,
     the rates of each dtype, the points, the fits and the crossovers."""
-    from .threads import pinned
+    from ..timing.threads import pinned
     grid = grid or (QUICK_GRID if quick else GRID)
     # quick: even a compiled backend skips a call over 2 s (the example-loop MLP at
     # K = 60,000 takes 7 s per call, and its per-example curve is flat)
@@ -149,7 +109,7 @@ def sweep(grid=None, kernels=None, dtypes=("float64",), threads: int | None = 1,
 
 def _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap) -> dict:
     from rich.progress import Progress
-    from . import limits
+    from ..timing import limits
     rates = {dt: limits.measure(dt, quick=True, threads=threads or 1) for dt in dtypes}
     todo = plan(grid, kernels, dtypes, slow)
     points, last = [], {}
@@ -171,26 +131,6 @@ def _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds
     result["fits"] = fits(result)
     result["crossovers"] = crossovers(result)
     return result
-
-
-def per_call(p: Point, model: str) -> float:
-    """FLOP (``model="flop"``) or bytes (``"bytes"``) of one call of K examples at the
-    point's sizes, from the kernel's models in ``workloads.SPECS``."""
-    spec = SPECS[p.kernel]
-    return (spec.flop if model == "flop" else spec.bytes)(p.K, 1, p.dh, np.dtype(p.dtype).itemsize,
-                                                          p.side ** 2)
-
-
-def points_of(result: dict, **where) -> list[Point]:
-    """The measured points matching ``where`` (field = value), as Points."""
-    pts = [Point(**d) for d in result["points"]]
-    return [p for p in pts if p.seconds_per_call is not None
-            and all(getattr(p, k) == v for k, v in where.items())]
-
-
-def bound_work(p: Point) -> float:
-    """The work per call that the kernel's physical limit divides by its rate."""
-    return p.flop_per_call if SPECS[p.kernel].bound == "flop" else p.bytes_per_call
 
 
 def fits(result: dict) -> list[dict]:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..registry import styles
+from ...registry import styles
 from .render import threads_line
-from .scaling import BASE, axis_kernels, bound_work, points_of
-from .workloads import SPECS
+from ..points import BASE, axis_kernels, bound_work, points_of
+from ..workloads import SPECS
 
 AXIS_LABEL = {"K": "minibatch size K (examples per call)", "dh": "hidden units dh (K = 100)",
               "side": "image side in pixels (K = 100)"}

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..registry import styles
+from ...registry import styles
 from .render import BOUND, bound_of, header, kernels_of
-from .rows import label, limit_of
+from ..rows import label, limit_of
 
 CUT = 12.0            # a panel's axis ends near CUT x its fastest bar; longer bars are cut
 PEER = "white"        # peers: hollow bars; every backend its registry colour

@@ -44,12 +44,12 @@ from __future__ import annotations
 import statistics
 import time
 
-from ..registry import kernel_names, entry, get, on_cpu
-from ..record import check_writable, save_record
-from ..select import choose_from, ranked
-from . import load
-from .stopwatch import time_runs
-from .workloads import SPECS, Workload
+from ...registry import kernel_names, entry, get, on_cpu
+from ...record import check_writable, save_record
+from ...select import choose_from, ranked
+from ..timing import load
+from ..timing.stopwatch import time_runs
+from ..workloads import SPECS, Workload
 
 SIZES = (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000)
 QUICK_SIZES = (16, 100, 1024)
@@ -89,7 +89,7 @@ def run(kernels=None, dtypes=("float64", "float32"), threads: int | None = None,
     if save:
         check_writable()              # before minutes of timing, not after
     if threads is not None:
-        from .threads import pin
+        from ..timing.threads import pin
         pin(threads)
     sizes = sizes or (QUICK_SIZES if quick else SIZES)
     budget, cap = (0.01, 2.0) if quick else (0.04, 10.0)
