@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmarks.noise_study import EXPECTED
 from kernels.bench.renderers import render
+from kernels.bench.rows import Report
 from kernels.bench.experiments.compare import FALSE_ALARMS as alarms, MIN_EFFECT as effect, short, verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,10 +40,10 @@ def load(name: str) -> dict:
 
 def page(name: str) -> str:
     source, date = PAGES[name]
-    result = load(source)
+    result = Report.load(RESULTS / source)
     return (f"<!-- written by benchmarks/write_docs.py from benchmarks/results/{source}; "
             f"do not edit -->\n"
-            f"Measured {date} with `python -m kernels report` on {result['machine']['cpu']}.\n\n"
+            f"Measured {date} with `python -m kernels report` on {result.machine['cpu']}.\n\n"
             + render.markdown(result))
 
 
@@ -50,22 +51,22 @@ def headline() -> str:
     """The README's table: seconds per epoch of the 2 x 2 (streaming rows for the kernels
     that have them) and the best backend's % of its physical limit."""
     source, date = PAGES[HEADLINE]
-    result = load(source)
-    m = result["machine"]
+    result = Report.load(RESULTS / source)
+    m = result.machine
     lines = [BEGIN, "",
              f"Seconds per Fashion-MNIST epoch (60,000 examples, K = 100, float64, one pinned "
              f"core; lower is better), {m['cpu']}, {date} "
              f"([all rows](docs/results/{HEADLINE})):", "",
              "| kernel | " + " | ".join(STRATEGIES) + " | best, % of limit |",
              "|---|" + "--:|" * len(STRATEGIES) + "---|"]
-    for kernel in render.kernels_of(result):
-        rows = {r["backend"]: r for r in result["rows"] if r["kernel"] == kernel and not r["peer"]
-                and r["mode"] in ("", "streaming", "cache-hot" if r["backend"] == "python" else "")}
-        cells = [("~" if rows[b]["extrapolated"] else "") + f"{rows[b]['seconds_per_epoch']:.3g}"
+    for kernel in result.kernels:
+        rows = {r.backend: r for r in result.rows_of(kernel, peers=False)
+                if r.mode in ("", "streaming", "cache-hot" if r.backend == "python" else "")}
+        cells = [("~" if rows[b].extrapolated else "") + f"{rows[b].seconds_per_epoch:.3g}"
                  if b in rows else "" for b in STRATEGIES]
-        best = min(rows.values(), key=lambda r: r["seconds_per_epoch"])
-        pct = "disturbed" if best.get("disturbed") else f"{best['pct_of_limit']:.0f} %"
-        lines.append(f"| {kernel} | " + " | ".join(cells) + f" | {best['backend']}, {pct} |")
+        best = min(rows.values(), key=lambda r: r.seconds_per_epoch)
+        pct = "disturbed" if best.disturbed else f"{best.pct_of_limit:.0f} %"
+        lines.append(f"| {kernel} | " + " | ".join(cells) + f" | {best.backend}, {pct} |")
     lines += ["", "~ extrapolated from the first minibatches (plain Python).", "", END]
     return "\n".join(lines)
 

@@ -56,12 +56,14 @@ def cmd_report(args) -> int:
             import numba  # noqa: F401
         except ImportError:
             pass
-    result = report.run(kernels, dtypes[0], args.dh, threads=threads[0], quick=args.quick,
+    result = report.time_report(kernels, dtypes[0], args.dh, threads=threads[0], quick=args.quick,
                         examples=args.examples, peer_names=peer_names)
     if len(threads) > 1 or len(dtypes) > 1:
         from .bench.experiments import variants
-        result["variants"] = variants.run(kernels, dtypes, threads, args.dh, 3 if args.quick else 5,
-                                          args.examples)
+        from .bench.settings import effort
+        result.variants = variants.time_variants(kernels, dtypes, threads, args.dh,
+                                                    effort("variants", args.quick).rounds,
+                                                    args.examples)
     render.print_report(result)
     files = outputs.save_report(result, out)
     print("wrote:", *files, sep="\n  ")
@@ -111,7 +113,7 @@ def cmd_autotune(args) -> int:
             return 0
         measured = record
     else:
-        measured = tuning.run(threads=args.threads, quick=args.quick)
+        measured = tuning.autotune(threads=args.threads, quick=args.quick)
     console.print(tuning.table(measured))
     console.print(tuning.LEGEND, highlight=False)
     console.print(f"record: {record_path()} (`--forget` removes it)", highlight=False)
@@ -160,13 +162,14 @@ def cmd_gpu(args) -> int:
     from rich.console import Console
     from .bench.experiments import gpu
     from .bench.renderers import gpu_render, outputs
+    from .bench.settings import effort
     kernels = _kernels(args.kernels, gpu.gpu_kernels())
     gpu.check_device()
     out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("gpu"))
     console, files = Console(), []
     for dtype in args.dtype:
-        result = gpu.run(kernels, dtype, repeats=3 if args.quick else 5,
-                         sweep=gpu.QUICK_SWEEP_K if args.quick else gpu.SWEEP_K,
+        result = gpu.time_gpu(kernels, dtype, repeats=effort("gpu", args.quick).rounds,
+                         sweep=effort("gpu", args.quick).sizes,
                          examples=args.examples,
                          progress=lambda line: console.print(line, style="dim", highlight=False))
         console.print(gpu_render.table(result))

@@ -197,19 +197,18 @@ def test_a_row_faster_than_its_limit_is_marked_disturbed(monkeypatch):
     """Rates measured in a slow moment (here: absurdly slow) must not give a streaming or
     FLOP-bound row over 100 % of its limit; a cache-hot row may pass the bound."""
     slow = {"peak_flops": 1e3, "copy_bandwidth": 1e3, "store_bandwidth": 1e3, "exp_rate": 1e3}
-    monkeypatch.setattr(report.limits, "measure", lambda *a, **kw: dict(slow))
+    monkeypatch.setattr(report.limits, "machine_rates", lambda *a, **kw: dict(slow))
     monkeypatch.setattr(report.limits, "products_seconds", lambda *a, **kw: 1.0)
-    result = report.run(("softmax", "mlp_epoch"), examples=200, quick=True, progress=False,
+    result = report.time_report(("softmax", "mlp_epoch"), examples=200, quick=True, progress=False,
                         cold_start=False, peer_names=())
-    for r in result["rows"]:
-        if r["mode"] == "cache-hot":
-            assert not r["disturbed"] and r["pct_of_limit"] > 100
+    for r in result.rows:
+        if r.mode == "cache-hot":
+            assert not r.disturbed and r.pct_of_limit > 100
         else:
-            assert r["disturbed"] and r["pct_of_limit"] is None
-    assert result["disturbed"]
+            assert r.disturbed and r.pct_of_limit is None
+    assert result.disturbed
     from kernels.bench.renderers import render
-    assert any("disturbed" in cell for r in result["rows"] if r["disturbed"]
-               for cell in render.cells(r))
+    assert any("disturbed" in cell for r in result.rows if r.disturbed for cell in render.cells(r))
 
 
 def test_report_refuses_unknown_kernel():

@@ -45,7 +45,7 @@ def other_than_ranked():
 
 
 def autotune():
-    return tuning.run(kernels=("softmax",), dtypes=("float64",), sizes=(100,), progress=False)
+    return tuning.autotune(kernels=("softmax",), dtypes=("float64",), sizes=(100,), progress=False)
 
 
 def test_a_disturbed_point_is_measured_again(scripted):
@@ -162,7 +162,7 @@ def test_a_slow_spell_of_the_hosts_fork_join_is_measured_again_or_refused(script
         return {select.ranked("mlp_epoch"): [SLOW] * 3, "numba-serial": [FAST] * 3}
 
     def run():
-        return tuning.run(kernels=("mlp_epoch",), dtypes=("float64",), sizes=(100,), progress=False)
+        return tuning.autotune(kernels=("mlp_epoch",), dtypes=("float64",), sizes=(100,), progress=False)
 
     scripted["points"] = [threaded_point(), threaded_point()]
     scripted["others"] = [0.0, 0.0]

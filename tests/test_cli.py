@@ -49,7 +49,7 @@ def test_agree_refuses_no_examples(argv, start, capsys):
 def test_report_refuses_before_measuring(tmp_path, monkeypatch):
     """Bad output folders and unknown peers are refused before any timing."""
     from kernels.bench.experiments import report
-    monkeypatch.setattr(report, "run", lambda *a, **kw: pytest.fail("measured before refusing"))
+    monkeypatch.setattr(report, "time_report", lambda *a, **kw: pytest.fail("measured before refusing"))
     (tmp_path / "file").write_text("")
     one_line_exit(["report", "--out", str(tmp_path / "file" / "sub")], "kernels report: cannot write")
     one_line_exit(["report", "--peers", "nosuch"], "kernels report: unknown peer(s) nosuch")

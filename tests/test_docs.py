@@ -22,3 +22,27 @@ def test_readme_quick_start_prints_what_it_says(capsys):
     exec(compile(code, "README.md", "exec"), {})
     printed = capsys.readouterr().out.strip().splitlines()[-1]
     assert f"prints `{printed}`" in " ".join(text.split())
+
+
+REPORTS = sorted((write_docs.RESULTS).glob("report-*.json"))
+
+
+@pytest.mark.parametrize("path", REPORTS, ids=lambda p: p.name)
+def test_every_committed_report_reads_back_typed(path):
+    """Reports committed since the first load as a typed Report (fields added later take
+    their defaults), survive a JSON round trip, and render."""
+    from kernels.bench.renderers import render
+    from kernels.bench.rows import Report
+    report = Report.load(path)
+    assert report.rows and all(r.seconds_per_epoch > 0 for r in report.rows)
+    assert Report.from_json(report.to_json()) == report
+    page = render.markdown(report)
+    assert all(f"## {kernel}:" in page for kernel in report.kernels)
+
+
+def test_the_scaling_sweep_reads_back_as_points():
+    import json
+    from kernels.bench.points import Point, points_of
+    sweep = json.loads((write_docs.RESULTS / "scaling" / "scaling.json").read_text())
+    points = points_of(sweep)
+    assert points and all(isinstance(p, Point) and p.seconds_per_example > 0 for p in points)

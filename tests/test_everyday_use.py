@@ -145,7 +145,8 @@ def test_scaling_tables_fit_80_columns_with_whole_backend_names(capsys):
 def test_the_reports_first_line_is_whole(capsys):
     from rich.console import Console
     from kernels.bench.renderers import render
-    result = json.loads((ROOT / "benchmarks" / "results" / "report-epyc-zen4-2026-12-04.json").read_text())
+    from kernels.bench.rows import Report
+    result = Report.load(ROOT / "benchmarks" / "results" / "report-epyc-zen4-2026-12-04.json")
     render.print_report(result, Console(width=80))
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("Seconds per Fashion-MNIST epoch") and first.endswith("thread(s)")

@@ -267,7 +267,7 @@ def test_gpu_harness_times_places_checks_and_sweeps(tmp_path):
     cuda_backend("softmax")
     from kernels.bench.experiments import gpu
     from kernels.bench.renderers import gpu_render
-    result = gpu.run(("softmax", "mlp_epoch"), "float64", K=5, repeats=1, sweep=(5, 10),
+    result = gpu.time_gpu(("softmax", "mlp_epoch"), "float64", K=5, repeats=1, sweep=(5, 10),
                      examples=10, rates=RATES, progress=lambda line: None, dh=2)
     rows = {(r["kernel"], r["backend"]): r for r in result["rows"]}
     for kernel in ("softmax", "mlp_epoch"):

@@ -177,7 +177,7 @@ def test_autotune_refuses_an_unwritable_cache_before_timing(monkeypatch):
     timed = []
     monkeypatch.setattr(tuning, "measure_point", lambda *a, **k: timed.append(1))
     with pytest.raises(OSError, match="cannot write the autotune record in /dev/null/x"):
-        tuning.run(kernels=("softmax",), progress=False)
+        tuning.autotune(kernels=("softmax",), progress=False)
     assert not timed
 
 

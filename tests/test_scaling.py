@@ -8,6 +8,7 @@ import pytest
 import kernels
 from benchmarks import bench_epochs
 from kernels.__main__ import main
+from kernels.bench import settings
 from kernels.bench.experiments import scaling
 from kernels.bench.points import Point
 
@@ -16,11 +17,11 @@ def constructed(series):
     """A sweep result holding points whose times follow ``seconds(K)`` per backend."""
     points = []
     for backend, seconds in series.items():
-        for K in scaling.GRID["K"]:
+        for K in settings.GRID["K"]:
             p = Point("softmax", backend, "float64", K, 50, 28, examples=60_000,
                       seconds_per_call=seconds(K), flop_per_call=50.0 * K, bytes_per_call=160.0 * K)
             points.append(asdict(p))
-    result = {"points": points, "grid": {"K": list(scaling.GRID["K"])}, "rates": {"float64": {}}}
+    result = {"points": points, "grid": {"K": list(settings.GRID["K"])}, "rates": {"float64": {}}}
     return result
 
 
@@ -51,7 +52,7 @@ def test_crossover_where_the_winner_changes():
 
 
 def test_plan_lists_the_shared_base_point_once():
-    rows = scaling.plan(scaling.GRID, kernels=("mlp_epoch",), slow=False)
+    rows = scaling.plan(settings.GRID, kernels=("mlp_epoch",), slow=False)
     keys = [(p.backend, p.K, p.dh) for _, p in rows]
     assert len(keys) == len(set(keys))
     assert ("numpy", 100, 50) in keys and ("numpy", 100, 1000) in keys and ("numpy", 1, 50) in keys
@@ -73,8 +74,8 @@ def test_quick_sweep_end_to_end(tmp_path, capsys, monkeypatch):
     measured = {(p.kernel, p.backend, p.K, p.side) for p in scaling.points_of(result)}
     for backend in kernels.registry.on_cpu("softmax"):
         if backend != "python":                       # the compiled and array backends: every K
-            assert {("softmax", backend, K, 28) for K in scaling.QUICK_GRID["K"]} <= measured
-    for side in scaling.QUICK_GRID["side"]:           # gradient_norm on upsampled images too
+            assert {("softmax", backend, K, 28) for K in settings.QUICK_GRID["K"]} <= measured
+    for side in settings.QUICK_GRID["side"]:           # gradient_norm on upsampled images too
         assert ("gradient_norm", "numpy", 100, side) in measured
     for p in scaling.points_of(result):
         assert p.seconds_per_call > 0 and p.examples >= p.K
@@ -85,7 +86,7 @@ def test_quick_sweep_end_to_end(tmp_path, capsys, monkeypatch):
     for c in result["crossovers"]:
         for size, winner in zip(c["between"], (c["from"], c["to"])):
             pts = scaling.points_of(result, kernel=c["kernel"], dtype=c["dtype"],
-                                    **{**scaling.BASE, c["axis"]: size})
+                                    **{**settings.BASE, c["axis"]: size})
             assert min(pts, key=lambda p: p.seconds_per_call).backend == winner
     for name in ("scaling-K-float64.png", "scaling-width-float64.png", "roofline.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -100,7 +101,7 @@ def test_bad_dtype_list_is_refused(command, capsys):
 
 def test_asv_scaling_classes_cover_the_compiled_and_array_backends():
     for cls, axis in ((bench_epochs.ScalingK, "K"), (bench_epochs.ScalingWidth, "dh")):
-        assert cls.params[2] == list(scaling.QUICK_GRID[axis])
+        assert cls.params[2] == list(settings.QUICK_GRID[axis])
         for kernel in cls.params[0]:
             fast = {b for b in kernels.backends(kernel)
                     if b != "python" and kernels.registry.entry(kernel, b).cpu}

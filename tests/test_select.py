@@ -177,7 +177,7 @@ def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
         from kernels.bench.experiments import tuning
         # what is tested here is the record, not the busy-machine gate (tests/test_busy_machine.py)
         tuning.LOAD_BOUND = tuning.SPREAD_BOUND = tuning.FORK_JOIN_BOUND = float("inf")
-        tuning.run(kernels=("softmax",), dtypes=("float64",), quick=True, progress=False)
+        tuning.autotune(kernels=("softmax",), dtypes=("float64",), quick=True, progress=False)
     """, env=env)
     record = json.loads((tmp_path / "kernels" / "autotune.json").read_text())
     timings = record["results"]["softmax"]["float64"]["100"]
@@ -190,8 +190,8 @@ def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
     """, env=env)
     backend, why = eval(out)
     assert backend in timings and "autotune record" in why
-    from kernels.bench.experiments.tuning import QUICK_SIZES
-    assert set(record["results"]["softmax"]["float64"]) == {str(K) for K in QUICK_SIZES}
+    from kernels.bench.settings import effort
+    assert set(record["results"]["softmax"]["float64"]) == {str(K) for K in effort("autotune", True).sizes}
     assert record["noise"]["softmax"]["float64"]["100"]["tries"] >= 1
     assert set(record["spread"]["softmax"]["float64"]["100"]) <= set(timings)
 

@@ -8,9 +8,10 @@ import numpy as np
 
 from ..data import SIZES
 from ..registry import kernel_names
+from .settings import BASE
 from .workloads import SPECS
 
-BASE = {"K": 100, "dh": 50, "side": 28}     # the other axes' values on each axis
+__all__ = ["BASE", "Point", "axis_kernels", "bound_work", "epoch_examples", "per_call", "points_of"]
 
 
 def axis_kernels(axis: str) -> tuple[str, ...]:

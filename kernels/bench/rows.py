@@ -1,18 +1,109 @@
-"""What every renderer and a kernel's note say of one row of a report: its name and its
-physical limit."""
+"""A report's result, typed: ``Report`` holds the machine and one ``Row`` per kernel x
+backend (or peer) x mode; ``report.time_report`` makes it, the renderers read it, and
+its JSON round trip (``to_json``, ``Report.from_json``) reads every report committed
+since the first (fields added later take their defaults)."""
 from __future__ import annotations
 
-
-def label(row: dict) -> str:
-    """The row's name: backend, (peer), and its mode shortened (stream / hot)."""
-    mode = {"streaming": " stream", "cache-hot": " hot"}.get(row["mode"], "")
-    return f"{row['backend']}{' (peer)' if row['peer'] else ''}{mode}"
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 
+@dataclass
+class Row:
+    """One timed epoch: seconds per 60,000 examples (the median of ``rounds``, min and
+    max kept), extrapolated when only ``batches_timed`` minibatches ran, against its
+    physical limit and the python and numpy rows of the same kernel and mode."""
 
-def limit_of(row: dict) -> float | None:
-    """The row's physical limit in seconds per epoch (reports before limit_seconds was
-    recorded: from its percentage)."""
-    if row.get("limit_seconds"):
-        return row["limit_seconds"]
-    return None if row["pct_of_limit"] is None else row["seconds_per_epoch"] * row["pct_of_limit"] / 100
+    kernel: str
+    backend: str
+    dtype: str
+    dh: int | None
+    K: int
+    mode: str                      # "streaming" (out=), "cache-hot" (outputs discarded) or ""
+    seconds_per_epoch: float       # median over the rounds, per 60,000 examples
+    seconds_min: float
+    seconds_max: float
+    extrapolated: bool
+    batches_timed: int
+    rounds: int
+    pct_of_limit: float | None    # None: disturbed (the row beat a limit it cannot beat)
+    speedup_vs_python: float | None = None
+    speedup_vs_numpy: float | None = None
+    peer: bool = False
+    max_diff_vs_numba: float | None = None   # peers: checked outside the timed region
+    disturbed: bool = False
+    limit_seconds: float | None = None       # the physical limit of the epoch, best rates
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / median of the rounds."""
+        return (self.seconds_max - self.seconds_min) / self.seconds_per_epoch
+
+    @property
+    def label(self) -> str:
+        """The row's name: backend, (peer), and its mode shortened (stream / hot)."""
+        mode = {"streaming": " stream", "cache-hot": " hot"}.get(self.mode, "")
+        return f"{self.backend}{' (peer)' if self.peer else ''}{mode}"
+
+    @property
+    def limit(self) -> float | None:
+        """The physical limit in seconds per epoch (reports before limit_seconds was
+        recorded: from the percentage)."""
+        if self.limit_seconds:
+            return self.limit_seconds
+        if self.pct_of_limit is None:
+            return None
+        return self.seconds_per_epoch * self.pct_of_limit / 100
+
+    @property
+    def name(self) -> str:
+        """``kernel/backend mode``, as the warnings list rows."""
+        return f"{self.kernel}/{self.backend}{' ' + self.mode if self.mode else ''}"
+
+
+@dataclass
+class Report:
+    """What ``python -m kernels report`` measured: ``machine`` (CPU, threads, versions
+    and the rates of the limits), the rows, what ``kernels.fastest`` picks, every
+    measurement of the rates, the rows flagged noisy or disturbed, the cold start and
+    the same-run variants (both optional)."""
+
+    machine: dict
+    rows: list[Row]
+    fastest: dict = field(default_factory=dict)
+    rate_measurements: list = field(default_factory=list)
+    noisy: list[str] = field(default_factory=list)
+    disturbed: list[str] = field(default_factory=list)
+    cold_start: dict | None = None
+    variants: dict | None = None
+
+    @property
+    def kernels(self) -> list[str]:
+        """The kernels in the rows, in order."""
+        return list(dict.fromkeys(r.kernel for r in self.rows))
+
+    def rows_of(self, kernel: str, peers: bool = True) -> list[Row]:
+        return [r for r in self.rows if r.kernel == kernel and (peers or not r.peer)]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Report":
+        known = {f.name for f in fields(Row)}
+        # the first reports (2026-11) had no mode and kept the median only
+        first = lambda r: {"mode": "", "seconds_min": r["seconds_per_epoch"],
+                           "seconds_max": r["seconds_per_epoch"]}
+        rows = [Row(**{**first(r), **{k: v for k, v in r.items() if k in known}})
+                for r in data["rows"]]
+        own = {f.name for f in fields(cls)} - {"rows"}
+        return cls(rows=rows, **{k: v for k, v in data.items() if k in own})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Report":
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def load(cls, path: Path | str) -> "Report":
+        return cls.from_json(Path(path).read_text())

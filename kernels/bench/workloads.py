@@ -18,10 +18,8 @@ from ..data import IMAGE_SHAPE, N_CLASSES, N_FEATURES, SIZES, load_fashion_mnist
 from ..ops import mlp
 from ..registry import get
 from . import kernel_notes, peers
+from .settings import DH, LR, K, effort
 from .timing import limits
-
-LR = 0.1                 # learning rate of the timed SGD epochs
-
 
 @dataclass(frozen=True)
 class Spec:
@@ -185,9 +183,9 @@ class Workload:
     """
 
     kernel: str
-    K: int = 100
+    K: int = K
     dtype: str = "float64"
-    dh: int = 50
+    dh: int = DH
     n: int | None = None          # examples used; None: the whole training set
     stream: bool = False
     scale: int = 1                # images upsampled scale x scale (gradient_norm only)
@@ -226,7 +224,7 @@ class Workload:
         """Minibatches to time: all of them, or the spec's slice for a slow backend."""
         if not slow:
             return self.batches
-        return min(self.batches, max(1, self.spec.slice // (4 if quick else 1)))
+        return min(self.batches, max(1, self.spec.slice // effort("report", quick).slice_divisor))
 
     def run(self, fn: Callable, batches: int | None = None):
         """Call ``fn`` on the first ``batches`` minibatches (default all); its last result."""

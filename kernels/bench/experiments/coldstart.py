@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 
+from ...record import THREAD_VARIABLES
 from ...registry import compiled, kernel_names
 
 _PROBE = r"""
@@ -52,7 +53,7 @@ def first_calls(dtype: str = "float64", cache_dir: str | None = None, threads: i
     in a new process whose numba and JAX caches are under ``cache_dir`` (default: their
     own)."""
     kernels = kernels or kernel_names()
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads))
+    env = {**os.environ, **{variable: str(threads) for variable in THREAD_VARIABLES}}
     if cache_dir:
         env["NUMBA_CACHE_DIR"] = os.path.join(cache_dir, "numba")
         env["JAX_COMPILATION_CACHE_DIR"] = os.path.join(cache_dir, "jax")
@@ -64,7 +65,7 @@ def first_calls(dtype: str = "float64", cache_dir: str | None = None, threads: i
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def measure(dtype: str = "float64", threads: int = 1, kernels=None, warm: bool = True) -> dict[str, dict]:
+def cold_starts(dtype: str = "float64", threads: int = 1, kernels=None, warm: bool = True) -> dict[str, dict]:
     """``{"compile": first calls with an empty cache, "cached": the same again, warm}``
     for ``kernels`` (``cached`` left out unless ``warm``)."""
     with tempfile.TemporaryDirectory(prefix="kernels-numba-cache-") as cache:

@@ -15,7 +15,6 @@ them, beside numba on the CPU cores of the same machine.
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -25,11 +24,11 @@ from ...ops import mlp, tolerance
 from ...ops.arrays import foreign, to_host
 from ...registry import BackendUnavailable, backends, entry, get, kernel_names
 from ..timing.device import describe, device_limits
-from ..timing.stopwatch import extrapolate
+from ..timing.stopwatch import extrapolate, seconds
+from ..settings import DH, effort
+from .. import settings
 from ..workloads import SPECS, Workload, outcome
 
-SWEEP_K = (1, 10, 100, 1000, 10_000)
-QUICK_SWEEP_K = (10, 100, 1000)
 SLOW_CALLS = 600              # minibatches timed per epoch at most (then extrapolated)
 
 
@@ -93,14 +92,16 @@ def on_device(work: Workload, lib: Library) -> tuple[Workload, dict]:
     copy's record: bytes, seconds (synchronised), GB/s."""
     nbytes = sum(a.nbytes for a in _leaves(work.inputs)) + (work.out.nbytes if work.out is not None else 0)
     lib.sync()
-    start = time.perf_counter()
     placed = copy.copy(work)
-    placed.inputs = place(work.inputs, lib.put)
-    placed.out = None if work.out is None else lib.put(work.out)
-    lib.sync(list(_leaves(placed.inputs)))
-    seconds = time.perf_counter() - start
+
+    def put():
+        placed.inputs = place(work.inputs, lib.put)
+        placed.out = None if work.out is None else lib.put(work.out)
+        return list(_leaves(placed.inputs))
+
+    (took,) = seconds(put, 1, sync=lib.sync)          # once: the copy the run makes
     return placed, {"kernel": work.kernel, "library": lib.name, "bytes": nbytes,
-                    "seconds": seconds, "gb_per_s": nbytes / seconds / 1e9}
+                    "seconds": took, "gb_per_s": nbytes / took / 1e9}
 
 
 def _leaves(value):
@@ -123,16 +124,10 @@ def time_epoch(work: Workload, fn: Callable, sync: Callable, repeats: int) -> di
     the best of ``repeats`` epochs, each ended by ``sync``, in seconds per epoch of
     60,000 examples: at most ``SLOW_CALLS`` minibatches (or the workload's examples) are
     timed, the rest extrapolated (``extrapolated`` says so)."""
-    start = time.perf_counter()
-    sync(work.run(fn, 1))
-    cold = time.perf_counter() - start
+    (cold,) = seconds(lambda: work.run(fn, 1), 1, sync=sync)
     batches = min(work.batches, SLOW_CALLS)
     sync(work.run(fn, batches))                # warm: the timed shapes once, untimed
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        sync(work.run(fn, batches))
-        runs.append(time.perf_counter() - start)
+    runs = seconds(lambda: work.run(fn, batches), repeats, sync=sync)
     epoch = Workload.full_batches(work.K)       # 60,000 examples
     return {"seconds": extrapolate(min(runs), batches, epoch), "cold_seconds": cold,
             "runs": runs, "extrapolated": batches < epoch}
@@ -172,9 +167,9 @@ def gpu_kernels() -> tuple[str, ...]:
     return tuple(k for k in kernel_names() if SPECS[k].gpu)
 
 
-def run(kernels=None, dtype: str = "float64", K: int = 100, repeats: int = 5,
-        sweep=SWEEP_K, examples: int | None = None, rates: dict | None = None,
-        progress: Callable = print, dh: int = 50) -> dict:
+def time_gpu(kernels=None, dtype: str = "float64", K: int = settings.K, repeats: int = 5,
+        sweep=effort("gpu", False).sizes, examples: int | None = None, rates: dict | None = None,
+        progress: Callable = print, dh: int = DH) -> dict:
     """Every GPU contender of each kernel (and numba on the CPU) per epoch at K, then the
     sweep over K of mlp_epoch. ``examples``: only the first N training examples (the
     figures extrapolated to the epoch); ``rates``: the device's limits (default: measured
@@ -236,7 +231,7 @@ def difference(got: list, expected: list) -> float:
 
 
 def sweep_k(dtype: str, sizes, examples, libraries: dict, progress: Callable,
-            dh: int = 50) -> list[dict]:
+            dh: int = DH) -> list[dict]:
     """Seconds per mlp_epoch at each K: numba on the CPU, each GPU contender on the GPU
     (at most ``SLOW_CALLS`` minibatches timed, the rest extrapolated)."""
     points = []

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-from dataclasses import asdict, dataclass
 
 
 from ... import registry
@@ -24,34 +23,9 @@ from .. import peers
 from .agree import max_difference
 from ..timing.stopwatch import SPREAD_WARNING, time_runs
 from ..timing.threads import pinned, settings
+from ..rows import Report, Row
+from ..settings import DH, K, effort
 from ..workloads import SPECS, Workload, available_peers, outcome
-
-
-@dataclass
-class Row:
-    kernel: str
-    backend: str
-    dtype: str
-    dh: int | None
-    K: int
-    mode: str                      # "streaming" (out=), "cache-hot" (outputs discarded) or ""
-    seconds_per_epoch: float       # median over the rounds, per 60,000 examples
-    seconds_min: float
-    seconds_max: float
-    extrapolated: bool
-    batches_timed: int
-    rounds: int
-    pct_of_limit: float | None    # None: disturbed (the row beat a limit it cannot beat)
-    speedup_vs_python: float | None = None
-    speedup_vs_numpy: float | None = None
-    peer: bool = False
-    max_diff_vs_numba: float | None = None   # peers: checked outside the timed region
-    disturbed: bool = False
-    limit_seconds: float | None = None       # the physical limit of the epoch, best rates
-
-    @property
-    def spread(self) -> float:
-        return (self.seconds_max - self.seconds_min) / self.seconds_per_epoch
 
 
 def machine(threads: int, rates: dict[str, float]) -> dict:
@@ -90,11 +64,11 @@ def _check_peer(work: Workload, kernel: str, fn, batches: int) -> float | None:
     return max_difference(outcome(work.run(fn, batches)), outcome(work.run(get(kernel, "numba"), batches)))
 
 
-def run(kernels=None, dtype="float64", dh=50, K=100, threads=1, quick=False,
-        examples=None, progress=True, cold_start=True, peer_names=None) -> dict:
-    """Measure everything; returns ``{"machine": {...}, "rows": [...], "fastest": {...},
-    "cold_start": {...}}``. ``examples`` limits the epoch to the first N training
-    examples (figures are then extrapolated to the 60,000, and marked so)."""
+def time_report(kernels=None, dtype="float64", dh=DH, K=K, threads=1, quick=False,
+        examples=None, progress=True, cold_start=True, peer_names=None) -> Report:
+    """Time every row (``plan_of``) against the limits measured in the same run.
+    ``examples`` limits the epoch to the first N training examples (figures are then
+    extrapolated to the 60,000, and marked so)."""
     kernels = kernels or kernel_names()
     # what kernels.fastest picks in this environment, before the report pins threads
     picks = {k: dict(zip(("backend", "why"), choose(k, dtype=dtype, size=K))) for k in kernels}
@@ -104,9 +78,9 @@ def run(kernels=None, dtype="float64", dh=50, K=100, threads=1, quick=False,
 
 
 def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_start, peer_names,
-             picks) -> dict:
+             picks) -> Report:
     peers.set_threads(threads)
-    rounds = 3 if quick else 5
+    rounds = effort("report", quick).rounds
     plan = plan_of(kernels, peer_names)
 
     from rich.progress import Progress
@@ -114,12 +88,12 @@ def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_sta
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("measuring", total=len(plan) + len(kernels) + 2)
         bar.update(task, description="machine limits")
-        measured_rates.append(limits.measure(dtype, quick, threads))
+        measured_rates.append(limits.machine_rates(dtype, quick, threads))
         bar.advance(task)
         context = {}                   # what the Specs measure beside the limits: best of run
         for kernel in kernels:
             for name, measure in SPECS[kernel].context.items():
-                context.setdefault(name, []).append(measure(dtype, dh, K, 3 if quick else 5))
+                context.setdefault(name, []).append(measure(dtype, dh, K, rounds))
         works = {}
         for i, (kernel, name, fn, is_peer, stream) in enumerate(plan):
             bar.update(task, description=f"{kernel} / {name}")
@@ -143,7 +117,7 @@ def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_sta
             bar.advance(task)
             if i + 1 == len(plan) or plan[i + 1][0] != kernel:   # the kernel's last row
                 bar.update(task, description="machine limits again")
-                measured_rates.append(limits.measure(dtype, True, threads))
+                measured_rates.append(limits.machine_rates(dtype, True, threads))
                 for name, measure in SPECS[kernel].context.items():
                     context[name].append(measure(dtype, dh, K, 3))
                 bar.advance(task)
@@ -166,21 +140,19 @@ def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_sta
         for backend, attr in (("python", "speedup_vs_python"), ("numpy", "speedup_vs_numpy")):
             base = baseline(row, backend)
             setattr(row, attr, None if base is None else base / row.seconds_per_epoch)
-    result = {"machine": machine(threads, rates), "rows": [asdict(r) for r in rows], "fastest": picks,
-              "rate_measurements": measured_rates,
-              "noisy": [f"{r.kernel}/{r.backend}{' ' + r.mode if r.mode else ''}"
-                        for r in rows if r.rounds > 1 and r.spread > SPREAD_WARNING],
-              "disturbed": [f"{r.kernel}/{r.backend}{' ' + r.mode if r.mode else ''}"
-                            for r in rows if r.disturbed]}
+    result = Report(machine(threads, rates), rows, picks, measured_rates,
+                    noisy=[r.name for r in rows if r.rounds > 1 and r.spread > SPREAD_WARNING],
+                    disturbed=[r.name for r in rows if r.disturbed])
     if cold_start:
         from . import coldstart
         with Progress(disable=not progress, transient=True) as bar:
             bar.add_task("cold start: first calls in fresh processes", total=None)
-            result["cold_start"] = coldstart.measure(dtype, threads, kernels, warm=not quick)
+            result.cold_start = coldstart.cold_starts(dtype, threads, kernels,
+                                                       warm=effort("report", quick).warm_cold_start)
     return result
 
 
 def best_rates(measured: list[dict[str, float]]) -> dict[str, float]:
-    """The fastest of each rate over several measurements of ``limits.measure``: the
+    """The fastest of each rate over several measurements of ``limits.machine_rates``: the
     machine reached it, so a slower figure was a disturbed moment."""
     return {name: max(m[name] for m in measured) for name in measured[0]}

@@ -1,6 +1,6 @@
 """``python -m kernels scaling``: how each backend's cost grows with the work.
 
-Three axes, each through the points of ``GRID`` (``QUICK_GRID`` with ``--quick``), on
+Three axes, each through the points of ``settings.GRID`` (``QUICK_GRID`` with ``--quick``), on
 real Fashion-MNIST: minibatch size K (every kernel, dh = 50, 28 x 28 images), hidden
 width dh (the MLP kernels at K = 100) and image side (gradient_norm at K = 100, the
 images upsampled by pixel repetition). Each point times enough calls of K examples to
@@ -31,16 +31,13 @@ from ...registry import kernel_names, entry, get, on_cpu
 from .report import machine
 from ..timing.stopwatch import time_runs
 from ..points import BASE, Point, axis_kernels, bound_work, epoch_examples, per_call, points_of
+from ..settings import effort
 from ..workloads import SPECS, Workload
 
-GRID = {"K": (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000),
-        "dh": (10, 50, 100, 500, 1000),
-        "side": (28, 56, 112, 224)}
-QUICK_GRID = {"K": (1, 16, 100, 1024, 60_000), "dh": (10, 100, 1000), "side": (28, 112)}
 MODE = "cache-hot: each call's output discarded before the next"
 
 
-def measure(point: Point, budget: float, rounds: int, cap: float, predicted: float | None) -> Point:
+def time_point(point: Point, budget: float, rounds: int, cap: float, predicted: float | None) -> Point:
     """Time ``point`` in place (or mark it skipped) and return it. ``cap`` applies to
     the plain-Python backends, and 2 ``cap`` to the others."""
     slow = entry(point.kernel, point.backend).slow
@@ -99,10 +96,8 @@ def sweep(grid=None, kernels=None, dtypes=("float64",), threads: int | None = 1,
     the environment's setting, as autotune leaves it); the result holds the machine,
     the rates of each dtype, the points, the fits and the crossovers."""
     from ..timing.threads import pinned
-    grid = grid or (QUICK_GRID if quick else GRID)
-    # quick: even a compiled backend skips a call over 2 s (the example-loop MLP at
-    # K = 60,000 takes 7 s per call, and its per-example curve is flat)
-    budget, rounds, cap = (0.03, 3, 1.0) if quick else (0.15, 3, 10.0)
+    grid = grid or effort("scaling", quick).grid
+    budget, rounds, cap = (getattr(effort("scaling", quick), a) for a in ("budget", "rounds", "cap"))
     with contextlib.nullcontext() if threads is None else pinned(threads):
         return _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap)
 
@@ -110,7 +105,7 @@ def sweep(grid=None, kernels=None, dtypes=("float64",), threads: int | None = 1,
 def _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap) -> dict:
     from rich.progress import Progress
     from ..timing import limits
-    rates = {dt: limits.measure(dt, quick=True, threads=threads or 1) for dt in dtypes}
+    rates = {dt: limits.machine_rates(dt, quick=True, threads=threads or 1) for dt in dtypes}
     todo = plan(grid, kernels, dtypes, slow)
     points, last = [], {}
     with Progress(disable=not progress, transient=True) as bar:
@@ -121,7 +116,7 @@ def _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds
             prev = last.get(series)
             predicted = None if prev is None else \
                 prev.seconds_per_call * per_call(p, SPECS[p.kernel].bound) / per_call(prev, SPECS[p.kernel].bound)
-            points.append(measure(p, budget, rounds, cap, predicted))
+            points.append(time_point(p, budget, rounds, cap, predicted))
             if p.seconds_per_call is not None:
                 last[series] = p
             bar.advance(task)

@@ -49,10 +49,9 @@ from ...record import check_writable, save_record
 from ...select import choose_from, ranked
 from ..timing import load
 from ..timing.stopwatch import time_runs
+from ..settings import effort
 from ..workloads import SPECS, Workload
 
-SIZES = (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000)
-QUICK_SIZES = (16, 100, 1024)
 PASSES, MAX_PASSES, CALLS, SETTLE = 3, 9, 3, 0.15
 TRIM_FROM = 5
 CLOSE = 1.03   # a lead this small is not worth more passes: the ranking stands either way
@@ -76,7 +75,7 @@ class MachineBusy(RuntimeError):
     """Other work disturbed the timings more than the margins they would decide on."""
 
 
-def run(kernels=None, dtypes=("float64", "float32"), threads: int | None = None,
+def autotune(kernels=None, dtypes=("float64", "float32"), threads: int | None = None,
         quick: bool = False, progress: bool = True, save: bool = True,
         sizes: tuple[int, ...] | None = None, examples: int | None = None) -> dict:
     """Measure and (``save``) record ``{"results": {kernel: {dtype: {K: {backend: s}}}},
@@ -91,8 +90,8 @@ def run(kernels=None, dtypes=("float64", "float32"), threads: int | None = None,
     if threads is not None:
         from ..timing.threads import pin
         pin(threads)
-    sizes = sizes or (QUICK_SIZES if quick else SIZES)
-    budget, cap = (0.01, 2.0) if quick else (0.04, 10.0)
+    sizes = sizes or effort("autotune", quick).sizes
+    budget, cap = effort("autotune", quick).budget, effort("autotune", quick).cap
     plan = [(k, dt, K) for k in kernels for dt in dtypes for K in sizes]
     results: dict = {}
     spread: dict = {}

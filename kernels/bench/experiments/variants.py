@@ -11,19 +11,20 @@ import statistics
 from ...registry import available, get
 from ..timing.stopwatch import time_runs
 from ..timing.threads import pin, pinned
+from ..settings import DH, K
 from ..workloads import SPECS, Workload
 
 BACKEND = "numba"
 
 
-def run(kernels, dtypes, threads, dh: int = 50, rounds: int = 5, examples=None,
+def time_variants(kernels, dtypes, threads, dh: int = DH, rounds: int = 5, examples=None,
         progress: bool = True) -> dict:
     """``{"rows": [...], "threads": [...], "dtypes": [...]}``: per kernel x dtype x threads
     the median, min and max seconds per epoch (extrapolated when ``examples`` < 60,000),
     and the speed-ups of each thread count over the first and of float32 over float64."""
     from rich.progress import Progress
     kernels = [k for k in kernels if SPECS[k].variants and BACKEND in available(k)]
-    works = {(k, dt): Workload(k, 100, dt, dh, examples, stream=SPECS[k].streams)
+    works = {(k, dt): Workload(k, K, dt, dh, examples, stream=SPECS[k].streams)
              for k in kernels for dt in dtypes}
     fn = {k: get(k, BACKEND) for k in kernels}
     settings = list(itertools.product(kernels, dtypes, threads))

@@ -7,30 +7,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...registry import styles
-from .render import BOUND, bound_of, header, kernels_of
-from ..rows import label, limit_of
+from ..rows import Report, Row
+from .render import BOUND, bound_of, header
 
 CUT = 12.0            # a panel's axis ends near CUT x its fastest bar; longer bars are cut
 PEER = "white"        # peers: hollow bars; every backend its registry colour
 
 
-def report_chart(result: dict, path: Path) -> None:
+def report_chart(result: Report, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    kernels = kernels_of(result)
-    heights = [len([r for r in result["rows"] if r["kernel"] == k]) for k in kernels]
+    kernels = result.kernels
+    heights = [len(result.rows_of(k)) for k in kernels]
     fig, axes = plt.subplots(len(kernels), 1, figsize=(9, 1.1 + 0.32 * sum(heights) + 0.5 * len(kernels)),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     for ax, kernel in zip(axes[:, 0], kernels):
-        _panel(ax, kernel, [r for r in result["rows"] if r["kernel"] == kernel],
-               bound_of(kernel))
+        _panel(ax, kernel, result.rows_of(kernel), bound_of(kernel))
     axes[-1, 0].set_xlabel("seconds per epoch (lower is better)")
     from matplotlib.patches import Patch
     from matplotlib.lines import Line2D
-    drawn = dict.fromkeys(r["backend"] for r in result["rows"] if not r["peer"])
-    handles = [Patch(color=styles()[b][0], label=b) for b in drawn]
-    if any(r["peer"] for r in result["rows"]):
+    drawn = dict.fromkeys(r.backend for r in result.rows if not r.peer)
+    handles = [Patch(color=colour(b), label=b) for b in drawn]
+    if any(r.peer for r in result.rows):
         handles.append(Patch(facecolor=PEER, edgecolor="black", label="peers"))
     handles += [Patch(facecolor="white", edgecolor="black", hatch="//",
                       label="~ extrapolated from a slice"),
@@ -44,26 +43,31 @@ def report_chart(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def _panel(ax, kernel: str, rows: list[dict], bound: str) -> None:
-    times = [r["seconds_per_epoch"] for r in rows]
+def colour(backend: str) -> str:
+    """The backend's colour in the registry (black for one no longer registered)."""
+    return styles().get(backend, ("black", "o"))[0]
+
+
+def _panel(ax, kernel: str, rows: list[Row], bound: str) -> None:
+    times = [r.seconds_per_epoch for r in rows]
     fastest = min(times)
     edge = 1.15 * max(t for t in times if t <= CUT * fastest)
     for y, r in enumerate(rows):
-        t = r["seconds_per_epoch"]
+        t = r.seconds_per_epoch
         cut = t > edge
-        color = PEER if r["peer"] else styles()[r["backend"]][0]
-        ax.barh(y, min(t, edge), color=color, hatch="//" if r["extrapolated"] else None,
+        color = PEER if r.peer else colour(r.backend)
+        ax.barh(y, min(t, edge), color=color, hatch="//" if r.extrapolated else None,
                 edgecolor="black", linewidth=0.4)
-        text = f"{t:.3g} s" + (" (cut)" if cut else "") + (" ~" if r["extrapolated"] else "")
+        text = f"{t:.3g} s" + (" (cut)" if cut else "") + (" ~" if r.extrapolated else "")
         ax.text(min(t, edge) * 1.01 if not cut else edge * 0.99, y, text, va="center",
                 ha="left" if not cut else "right", fontsize=7,
                 color="black" if not cut else "white")
-    limit = next((limit_of(r) for r in rows if limit_of(r)), None)
+    limit = next((r.limit for r in rows if r.limit), None)
     if limit and limit <= edge:
         ax.axvline(limit, color="black", linestyle="--", linewidth=1.2)
         ax.text(limit, -0.55, f" {BOUND[bound].split(' (')[0]}: {limit:.3g} s",
                 color="black", fontsize=7, va="bottom")
-    ax.set_yticks(range(len(rows)), [label(r) for r in rows], fontsize=8)
+    ax.set_yticks(range(len(rows)), [r.label for r in rows], fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -1.1)          # top to bottom, room for the limit's label
     ax.set_xlim(0, edge * 1.25)
     ax.set_title(kernel, loc="left", fontsize=9, fontweight="bold")

@@ -8,6 +8,8 @@ import os
 import time
 from pathlib import Path
 
+from ..rows import Report
+
 ROOT = "kernels-results"
 
 
@@ -28,13 +30,13 @@ def check_writable(folder: Path) -> Path:
     return folder
 
 
-def save_report(result: dict, out: Path) -> list[Path]:
+def save_report(result: Report, out: Path) -> list[Path]:
     """report.json, report.md and report.png in ``out`` (created); the paths written."""
     from .charts import report_chart
     from .render import markdown
     out.mkdir(parents=True, exist_ok=True)
     files = [out / "report.json", out / "report.md", out / "report.png"]
-    files[0].write_text(json.dumps(result, indent=1))
+    files[0].write_text(result.to_json())
     files[1].write_text(markdown(result))
     report_chart(result, files[2])
     return files

@@ -1,9 +1,9 @@
 """What a person reads of a report: tables that fit 80 columns (one per kernel, numbers
 never elided), the notes on each bound, a Markdown page, a chart, and the closing summary.
-Everything here reads the result dictionary of ``report.run`` (or its saved JSON)."""
+Everything here reads a ``rows.Report`` (``report.time_report``'s, or a saved JSON's)."""
 from __future__ import annotations
 
-from ..rows import label
+from ..rows import Report, Row
 from ..workloads import SPECS
 
 BOUND = {"flop": "FLOP limit (matrix products at the peak FLOP/s)",
@@ -11,18 +11,13 @@ BOUND = {"flop": "FLOP limit (matrix products at the peak FLOP/s)",
 COLUMNS = ("backend", "s / epoch", "spread", "x python", "x numpy", "% limit", "diff")
 
 
-def cells(row: dict) -> list[str]:
+def cells(row: Row) -> list[str]:
     """The row's figures as text, in the order of COLUMNS."""
     fmt = lambda v, spec: "" if v is None else format(v, spec)
-    spread = (row["seconds_max"] - row["seconds_min"]) / row["seconds_per_epoch"]
-    pct = "disturbed" if row.get("disturbed") else fmt(row["pct_of_limit"], ".3g")
-    return [label(row), f"{'~' if row['extrapolated'] else ''}{row['seconds_per_epoch']:.4g}",
-            f"{spread:.0%}" if row["rounds"] > 1 else "", fmt(row["speedup_vs_python"], ".3g"),
-            fmt(row["speedup_vs_numpy"], ".3g"), pct, fmt(row.get("max_diff_vs_numba"), ".0e")]
-
-
-def kernels_of(result: dict) -> list[str]:
-    return list(dict.fromkeys(r["kernel"] for r in result["rows"]))
+    pct = "disturbed" if row.disturbed else fmt(row.pct_of_limit, ".3g")
+    return [row.label, f"{'~' if row.extrapolated else ''}{row.seconds_per_epoch:.4g}",
+            f"{row.spread:.0%}" if row.rounds > 1 else "", fmt(row.speedup_vs_python, ".3g"),
+            fmt(row.speedup_vs_numpy, ".3g"), pct, fmt(row.max_diff_vs_numba, ".0e")]
 
 
 def bound_of(kernel: str) -> str:
@@ -30,26 +25,25 @@ def bound_of(kernel: str) -> str:
     return SPECS[kernel].bound
 
 
-def tables(result: dict):
+def tables(result: Report):
     """One rich Table per kernel, each under 80 columns."""
     from rich import box
     from rich.table import Table
-    for kernel in kernels_of(result):
-        rows = [r for r in result["rows"] if r["kernel"] == kernel]
+    for kernel in result.kernels:
         t = Table(title=f"{kernel}: {BOUND[bound_of(kernel)]}", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
         for col in COLUMNS:
             t.add_column(col, justify="left" if col == "backend" else "right", overflow="fold")
-        for r in rows:
+        for r in result.rows_of(kernel):
             t.add_row(*cells(r))
         yield t
 
 
-def header(result: dict) -> str:
-    m, first = result["machine"], result["rows"][0]
-    dh = next((r["dh"] for r in result["rows"] if r["dh"]), None)
+def header(result: Report) -> str:
+    m, first = result.machine, result.rows[0]
+    dh = next((r.dh for r in result.rows if r.dh), None)
     return (f"Seconds per Fashion-MNIST epoch, lower is better: {m['cpu']}, {m['threads']} "
-            f"thread(s)\n60,000 examples, K = {first['K']}, {first['dtype']}"
+            f"thread(s)\n60,000 examples, K = {first.K}, {first.dtype}"
             f"{f', MLP dh = {dh}' if dh else ''}")
 
 
@@ -75,10 +69,10 @@ def peak_source(m: dict) -> str:
     return "np.dot 2048^2"
 
 
-def notes(result: dict) -> list[str]:
+def notes(result: Report) -> list[str]:
     """The lines under the tables: legend, limits, the bounds of each kernel, warnings."""
-    m, rows = result["machine"], result["rows"]
-    out = [f"limits (best of {len(result.get('rate_measurements', [])) or 1} measurements in this "
+    m = result.machine
+    out = [f"limits (best of {len(result.rate_measurements) or 1} measurements in this "
            f"run): peak {m['peak_flops'] / 1e9:.1f} GFLOP/s ({peak_source(m)}), copy "
            f"{m['copy_bandwidth'] / 1e9:.1f} GB/s (np.copyto, read + write), np.exp "
            f"{m['exp_rate'] / 1e9:.2f} G elements/s",
@@ -87,20 +81,20 @@ def notes(result: dict) -> list[str]:
            "preallocated array (out=), the fair comparison with the bandwidth limit; hot: each "
            "output discarded, so one cache-hot buffer is reused; diff: a peer's largest |difference| "
            "from numba's result (peers only)"]
-    for kernel in kernels_of(result):        # what the kernel's Spec adds under its table
+    for kernel in result.kernels:        # what the kernel's Spec adds under its table
         note = SPECS[kernel].note if kernel in SPECS else None
-        own = [r for r in rows if r["kernel"] == kernel and not r["peer"] and r["backend"] != "python"]
+        own = [r for r in result.rows_of(kernel, peers=False) if r.backend != "python"]
         line = note(m, own) if note and own else None
         if line:
             out.append(line)
-    if result.get("disturbed"):
+    if result.disturbed:
         out.append(f"disturbed (faster than a limit it cannot beat even with the best rates of the "
-                   f"run; percentage withheld): {', '.join(result['disturbed'])}")
-    if result.get("noisy"):
-        out.append(f"warning: spread above 10 % in: {', '.join(result['noisy'])}")
-    out.append(f"threads: {threads_line(m['thread_settings'])}; cores {m['affinity']}; versions: "
+                   f"run; percentage withheld): {', '.join(result.disturbed)}")
+    if result.noisy:
+        out.append(f"warning: spread above 10 % in: {', '.join(result.noisy)}")
+    out.append(f"threads: {threads_line(m.get('thread_settings'))}; cores {m.get('affinity')}; versions: "
                + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v))
-    cold = result.get("cold_start")
+    cold = result.cold_start
     if cold:
         keys = [k for k in cold["compile"] if ":" in k]
         warm = cold.get("cached", {})
@@ -111,24 +105,24 @@ def notes(result: dict) -> list[str]:
     return out
 
 
-def summary(result: dict) -> list[str]:
+def summary(result: Report) -> list[str]:
     """The closing lines: what fastest picks, the headline ratios, % of limit."""
-    picks = result["fastest"]
+    picks = result.fastest
     out = ["kernels.fastest() here picks, in the shell's own thread conditions: " + ", ".join(
         f"{k} -> {v['backend']} ({source(v.get('why', ''))})" for k, v in picks.items())]
-    for kernel in kernels_of(result):
-        rows = [r for r in result["rows"] if r["kernel"] == kernel and not r["peer"]]
-        rows = [r for r in rows if r["mode"] in ("", "streaming")] or rows
-        best = min(rows, key=lambda r: r["seconds_per_epoch"])
-        parts = [f"{kernel}: {label(best)} fastest, {best['seconds_per_epoch']:.3g} s"]
-        for attr, name in (("speedup_vs_numpy", "numpy"), ("speedup_vs_python", "python")):
-            if best[attr] is not None and best["backend"] != name:
-                parts.append(f"{best[attr]:.3g}x {name}")
-        pct = "disturbed" if best.get("disturbed") else f"{best['pct_of_limit']:.3g} % of limit"
+    for kernel in result.kernels:
+        rows = result.rows_of(kernel, peers=False)
+        rows = [r for r in rows if r.mode in ("", "streaming")] or rows
+        best = min(rows, key=lambda r: r.seconds_per_epoch)
+        parts = [f"{kernel}: {best.label} fastest, {best.seconds_per_epoch:.3g} s"]
+        for ratio, name in ((best.speedup_vs_numpy, "numpy"), (best.speedup_vs_python, "python")):
+            if ratio is not None and best.backend != name:
+                parts.append(f"{ratio:.3g}x {name}")
+        pct = "disturbed" if best.disturbed else f"{best.pct_of_limit:.3g} % of limit"
         out.append(", ".join(parts + [pct]))
         pick = picks.get(kernel, {})
-        if pick and pick["backend"] != best["backend"]:
-            out.append(f"{kernel}: fastest() picks {pick['backend']}, not {best['backend']}: "
+        if pick and pick["backend"] != best.backend:
+            out.append(f"{kernel}: fastest() picks {pick['backend']}, not {best.backend}: "
                        f"{WHY_OTHER[source(pick.get('why', ''))]}")
     return out
 
@@ -151,19 +145,19 @@ def source(why: str) -> str:
     return "explicit choice"
 
 
-def markdown(result: dict) -> str:
+def markdown(result: Report) -> str:
     """The report as a Markdown page (tables and notes)."""
     lines = [f"# {header(result).replace(chr(10), '; ')}", ""]
-    for kernel in kernels_of(result):
+    for kernel in result.kernels:
         lines += [f"## {kernel}: {BOUND[bound_of(kernel)]}", "",
                   "| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] + ["--:"] * (len(COLUMNS) - 1)) + "|"]
-        lines += ["| " + " | ".join(cells(r)) + " |" for r in result["rows"] if r["kernel"] == kernel]
+        lines += ["| " + " | ".join(cells(r)) + " |" for r in result.rows_of(kernel)]
         lines.append("")
     lines += [f"- {line}" for line in notes(result) + summary(result)]
     return "\n".join(lines) + "\n"
 
 
-def print_report(result: dict, console=None) -> None:
+def print_report(result: Report, console=None) -> None:
     from rich.console import Console
     console = console or Console()
     console.print(header(result))
@@ -171,8 +165,8 @@ def print_report(result: dict, console=None) -> None:
         console.print(t)
     for line in notes(result):
         console.print(line, highlight=False)
-    if result.get("variants"):
-        console.print(variants_table(result["variants"], result["machine"]))
+    if result.variants:
+        console.print(variants_table(result.variants, result.machine))
     for line in summary(result):
         console.print(line, highlight=False)
 

@@ -147,7 +147,7 @@ def print_summary(result: dict) -> None:
     console.print(f"microseconds per example vs minibatch size K ({result['mode']}); "
                   f"{m['cpu']}, {m['threads']} thread(s); ~ a slice of the epoch", highlight=False)
     sizes = result["grid"]["K"]
-    base = points_of(result, dh=50, side=28)
+    base = points_of(result, dh=BASE["dh"], side=BASE["side"])
     for kernel, dtype in sorted({(p.kernel, p.dtype) for p in base}):
         names = [b for b in dict.fromkeys(p.backend for p in base if (p.kernel, p.dtype) == (kernel, dtype))]
         t = Table(title=f"{kernel} {dtype}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)

@@ -1,7 +1,7 @@
 """The GPU of ``python -m kernels gpu``: what it is, and its limits measured in the run."""
 from __future__ import annotations
 
-import time
+from .stopwatch import seconds
 
 
 def device_limits(rounds: int = 5, n: int = 8192, nbytes: int = 2 ** 30) -> dict:
@@ -13,13 +13,7 @@ def device_limits(rounds: int = 5, n: int = 8192, nbytes: int = 2 ** 30) -> dict
     def best(op):
         op()
         sync()
-        times = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            op()
-            sync()
-            times.append(time.perf_counter() - start)
-        return min(times)
+        return min(seconds(op, rounds, sync=lambda result: sync()))
 
     rates = {}
     for dtype in ("float64", "float32"):

@@ -6,19 +6,16 @@ with; the work models (FLOP, bytes) are in each kernel's spec (workloads.SPECS).
 from __future__ import annotations
 
 import statistics
-import time
 
 import numpy as np
+
+from ..settings import DH, K, effort
+from .stopwatch import seconds
 
 
 def _median_seconds(fn, rounds: int) -> float:
     fn()                                    # first touch: page faults, BLAS buffers
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(seconds(fn, rounds))
 
 
 def peak_flops(dtype="float64", n: int = 2048, rounds: int = 5) -> float:
@@ -85,11 +82,11 @@ def exp_rate(dtype="float64", n: int = 4 * 2 ** 20, rounds: int = 5) -> float:
     return n / _median_seconds(lambda: np.exp(a, out=out), rounds)
 
 
-def measure(dtype="float64", quick: bool = False, threads: int = 1) -> dict[str, float]:
+def machine_rates(dtype="float64", quick: bool = False, threads: int = 1) -> dict[str, float]:
     """The machine's rates on ``threads`` threads (BLAS must already be pinned to as many).
     peak_flops, the FLOP limit's rate, is the higher of gemm_flops (np.dot 2048^2) and
     fma_flops (the FMA loop, on one thread: with more, gemm_flops sets the limit)."""
-    rounds = 3 if quick else 7
+    rounds = effort("limits", quick).rounds
     gemm, fma = peak_flops(dtype, rounds=rounds), fma_flops(dtype, rounds=rounds)
     return {"peak_flops": max(gemm, fma), "gemm_flops": gemm, "fma_flops": fma,
             "copy_bandwidth": copy_bandwidth(rounds=rounds, threads=threads),
@@ -97,7 +94,7 @@ def measure(dtype="float64", quick: bool = False, threads: int = 1) -> dict[str,
             "exp_rate": exp_rate(dtype, rounds=rounds)}
 
 
-def products_seconds(dtype="float64", dh: int = 50, K: int = 100, rounds: int = 5) -> float:
+def products_seconds(dtype="float64", dh: int = DH, K: int = K, rounds: int = 5) -> float:
     """Seconds of the five matrix products of one MLP epoch alone, as ``np.dot`` calls
     into preallocated outputs on the real minibatches: x W1^T, hs W2^T (forward),
     g_oa^T hs, g_oa W2, g_ha^T x (backward). What the BLAS reaches at the epoch's own

@@ -1,5 +1,6 @@
-"""The stopwatch every experiment shares: whole calls of an epoch (or a slice of it),
-timed with garbage collection paused, and the extrapolation of a slice to the epoch."""
+"""The stopwatch every experiment and limit shares: calls timed with garbage collection
+paused (whole calls of an epoch or a slice of it, a rate's operation, a device's work
+up to its synchronisation), and the extrapolation of a slice to the epoch."""
 from __future__ import annotations
 
 import gc
@@ -9,21 +10,29 @@ import time
 SPREAD_WARNING = 0.10          # (max - min) / median of a row's rounds above this is flagged
 
 
-def time_runs(work, fn, batches: int, rounds: int) -> list[float]:
-    """Seconds of each of ``rounds`` calls of ``work.run(fn, batches)`` (``work``: a
-    ``workloads.Workload``), garbage collection paused while timing, as timeit does
-    (and, like timeit, no forced collection: with jax's caches alive one costs 0.15 s).
-    Warm up (compile) before calling this."""
+def seconds(call, rounds: int, sync=None) -> list[float]:
+    """Seconds of each of ``rounds`` calls of ``call()`` (then ``sync(its result)``, which
+    waits for a device), garbage collection paused while timing, as timeit does (and,
+    like timeit, no forced collection: with jax's caches alive one costs 0.15 s). Warm
+    up (compile, first touch) before calling this."""
     times = []
     for _ in range(rounds):
         gc.disable()
         try:
             start = time.perf_counter()
-            work.run(fn, batches)
+            result = call()
+            if sync is not None:
+                sync(result)
             times.append(time.perf_counter() - start)
         finally:
             gc.enable()
     return times
+
+
+def time_runs(work, fn, batches: int, rounds: int) -> list[float]:
+    """Seconds of each of ``rounds`` calls of ``work.run(fn, batches)`` (``work``: a
+    ``workloads.Workload``)."""
+    return seconds(lambda: work.run(fn, batches), rounds)
 
 
 def time_run(work, fn, batches: int, rounds: int) -> float:

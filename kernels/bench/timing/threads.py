@@ -27,8 +27,9 @@ def pin(n: int) -> dict[str, object]:
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"threads must be an integer >= 1; got {n!r}")
-    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
-        os.environ[var] = str(n)
+    for var in THREAD_VARIABLES:      # numba's: below, only if numba has not started
+        if var != "NUMBA_NUM_THREADS":
+            os.environ[var] = str(n)
     if _CORES:
         if n > len(_CORES):
             raise ValueError(f"threads must be at most the {len(_CORES)} cores here; got {n}")
