@@ -7,6 +7,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .app.arguments import (add_train_arguments, check_cores, dtype_list, kernel_list,
+                            nonnegative, positive, thread_list)
+
 
 def cmd_data(args) -> int:
     """Say where Fashion-MNIST was found (fetching it if needed) and check its checksums."""
@@ -43,11 +46,11 @@ def cmd_report(args) -> int:
     from .bench.experiments import report
     from .bench.renderers import outputs, render
     from .bench.workloads import check_names
-    kernels = _kernels(args.kernels)
+    kernels = kernel_list(args.kernels)
     threads, dtypes = args.threads, args.dtype
     peer_names = None if args.peers is None else check_names(filter(None, args.peers.split(",")))
     out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("report"))
-    _cores(max(threads))
+    check_cores(max(threads))
     if max(threads) > 1:
         # numba sizes its thread pool when first imported: start it with the most threads
         from .bench.timing.threads import pin
@@ -68,29 +71,6 @@ def cmd_report(args) -> int:
     files = outputs.save_report(result, out)
     print("wrote:", *files, sep="\n  ")
     return 0
-
-
-def _cores(threads: int) -> None:
-    """Raise ValueError unless this process may run on ``threads`` cores."""
-    import os
-    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if threads > allowed:
-        raise ValueError(f"--threads {threads} asks for more cores than the {allowed} this "
-                         f"process may use")
-
-
-def _kernels(text: str | None, valid=None) -> tuple[str, ...]:
-    """The kernels of a comma-separated --kernels (default all ``valid``: every kernel),
-    each checked."""
-    from .registry import kernel_names
-    valid = valid or kernel_names()
-    if not text:
-        return valid
-    kernels = tuple(text.split(","))
-    unknown = [k for k in kernels if k not in valid]
-    if unknown:
-        raise ValueError(f"unknown kernel(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
-    return kernels
 
 
 def cmd_autotune(args) -> int:
@@ -143,8 +123,8 @@ def cmd_scaling(args) -> int:
     from pathlib import Path
     from .bench.experiments import scaling
     from .bench.renderers import outputs, scaling_plots
-    kernels = _kernels(args.kernels)
-    _cores(args.threads)
+    kernels = kernel_list(args.kernels)
+    check_cores(args.threads)
     out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("scaling"))
     result = scaling.sweep(kernels=kernels, dtypes=tuple(args.dtype), threads=args.threads,
                            quick=args.quick)
@@ -163,7 +143,7 @@ def cmd_gpu(args) -> int:
     from .bench.experiments import gpu
     from .bench.renderers import gpu_render, outputs
     from .bench.settings import effort
-    kernels = _kernels(args.kernels, gpu.gpu_kernels())
+    kernels = kernel_list(args.kernels, gpu.gpukernel_list())
     gpu.check_device()
     out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("gpu"))
     console, files = Console(), []
@@ -211,34 +191,6 @@ def cmd_evaluate(args) -> int:
         t.add_row(f"{i} {name}", *(str(v) for v in row))
     console.print(t)
     return 0
-
-
-def thread_list(text: str) -> list[int]:
-    """--threads: one count or several, comma-separated (each >= 1)."""
-    return [positive(t) for t in text.split(",")]
-
-
-def dtype_list(text: str) -> list[str]:
-    """--dtype: float64 and/or float32, comma-separated."""
-    dtypes = text.split(",")
-    bad = [d for d in dtypes if d not in ("float64", "float32")]
-    if bad or len(set(dtypes)) != len(dtypes):
-        raise argparse.ArgumentTypeError(f"takes float64 and/or float32 once each, comma-separated; got {text}")
-    return dtypes
-
-
-def at_least(low: int):
-    """An argparse type: an integer >= ``low``."""
-    def check(text: str) -> int:
-        value = int(text)
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}; got {text}")
-        return value
-    check.__name__ = "integer"            # argparse's "invalid integer value: 'x'"
-    return check
-
-
-nonnegative, positive = at_least(0), at_least(1)
 
 
 def main(argv=None) -> int:
@@ -314,7 +266,6 @@ def main(argv=None) -> int:
     p.add_argument("--out", metavar="DIR", help="folder for gpu-DTYPE.json and .png (default: a "
                    "new kernels-results/gpu-DATE-TIME)")
     p = command("train", cmd_train)
-    from .app.arguments import add_train_arguments
     add_train_arguments(p, positive, nonnegative)
     p = command("evaluate", cmd_evaluate)
     p.add_argument("model", help="the folder train wrote (or its model.npz)")

@@ -42,3 +42,11 @@ def test_a_kernel_importing_the_registry_breaks_a_contract(tmp_path, module, lin
         f.write(f"\n\ndef planted():\n{line}")
     out = lint(tmp_path)
     assert out.returncode != 0, out.stdout
+
+
+def test_no_python_file_is_over_300_lines():
+    """A file a reader can hold in mind (issue 30): split it where its jobs part."""
+    long = {str(path.relative_to(ROOT)): n for part in ("kernels", "benchmarks", "tests")
+            for path in (ROOT / part).rglob("*.py")
+            if (n := len(path.read_text().splitlines())) > 300}
+    assert not long, long

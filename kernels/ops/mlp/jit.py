@@ -291,11 +291,10 @@ def run(p: Params, X: np.ndarray, y: np.ndarray, batch_size: int, lr: float, lam
 
 
 def run_serial(p: Params, X: np.ndarray, y: np.ndarray, batch_size: int, lr: float, lam: float):
-    """The whole epoch in compiled code on the calling thread, whatever numba's thread
-    count (its products on BLAS's threads): where fork/join per minibatch costs more
-    than the split saves (small K)."""
+    """The whole epoch compiled, on the calling thread whatever numba's thread count (its
+    products on BLAS's threads): where fork/join costs more than the split saves."""
     return _epoch(*_arguments(p, X, y, batch_size, lr, lam))
 
 
-fprop, bprop, epoch = fprop_kernel(forward), bprop_kernel(backward), epoch_kernel(run)
-epoch_serial = epoch_kernel(run_serial)
+fprop, bprop, epoch, epoch_serial = (fprop_kernel(forward), bprop_kernel(backward),
+                                     epoch_kernel(run), epoch_kernel(run_serial))
