@@ -2,6 +2,7 @@
 setup of one epoch benchmark (docs/design.md, section 6)."""
 import functools
 import importlib
+import os
 
 import kernels
 from kernels.bench.workloads import Workload
@@ -22,6 +23,11 @@ def harness(home: str):
 
 
 pin = harness("timing.threads").pin
+
+# Under asv, numba's cache lives in the benchmark environment, where ColdStart leaves what
+# its probes compiled: each kernel compiles once per environment, not once more per class.
+if os.environ.get("ASV_ENV_DIR"):
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.environ["ASV_ENV_DIR"], "numba-cache"))
 
 
 def backend_or_skip(kernel, backend):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,11 +66,22 @@ def first_calls(dtype: str = "float64", cache_dir: str | None = None, threads: i
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def cold_starts(dtype: str = "float64", threads: int = 1, kernels=None, warm: bool = True) -> dict[str, dict]:
+def cold_starts(dtype: str = "float64", threads: int = 1, kernels=None, warm: bool = True,
+                keep: str | None = None) -> dict[str, dict]:
     """``{"compile": first calls with an empty cache, "cached": the same again, warm}``
-    for ``kernels`` (``cached`` left out unless ``warm``)."""
+    for ``kernels`` (``cached`` left out unless ``warm``). ``keep``: a directory that
+    receives numba's cache of the probes (a ``NUMBA_CACHE_DIR``), so that processes
+    using it load what the probes compiled instead of compiling it again."""
     with tempfile.TemporaryDirectory(prefix="kernels-numba-cache-") as cache:
         result = {"compile": first_calls(dtype, cache, threads, kernels)}
         if warm:
             result["cached"] = first_calls(dtype, cache, threads, kernels)
+        if keep and os.path.isdir(os.path.join(cache, "numba")):
+            shutil.copytree(os.path.join(cache, "numba"), keep, dirs_exist_ok=True,
+                            copy_function=_copy_new)        # what is there already stays
         return result
+
+
+def _copy_new(source: str, target: str) -> None:
+    if not os.path.exists(target):
+        shutil.copy2(source, target)

@@ -70,7 +70,8 @@ def time_point(point: Point, budget: float, rounds: int, cap: float, predicted: 
     return point
 
 
-def plan(grid: dict, kernels=None, dtypes=("float64",), slow: bool = True) -> list[tuple]:
+def plan(grid: dict, kernels=None, dtypes=("float64",), slow: bool = True,
+         backends=None) -> list[tuple]:
     """``(axis, Point)`` for every axis point, kernel, available backend and dtype, in
     increasing size along each axis (so that a point can predict the next). A point at
     the base values of every axis is listed once, on the first axis that has it."""
@@ -78,7 +79,7 @@ def plan(grid: dict, kernels=None, dtypes=("float64",), slow: bool = True) -> li
     for axis, sizes in grid.items():
         for kernel in (k for k in axis_kernels(axis) if k in (kernels or kernel_names())):
             for dtype in dtypes:
-                for backend in on_cpu(kernel):
+                for backend in (b for b in on_cpu(kernel) if b in (backends or (b,))):
                     if entry(kernel, backend).slow and not slow:
                         continue
                     for size in sorted(sizes):
@@ -91,22 +92,26 @@ def plan(grid: dict, kernels=None, dtypes=("float64",), slow: bool = True) -> li
 
 
 def sweep(grid=None, kernels=None, dtypes=("float64",), threads: int | None = 1,
-          quick: bool = False, slow: bool = True, progress: bool = True) -> dict:
+          quick: bool = False, slow: bool = True, progress: bool = True,
+          backends=None) -> dict:
     """Measure every point of ``plan`` (the process pinned to ``threads`` cores; None:
-    the environment's setting, as autotune leaves it); the result holds the machine,
-    the rates of each dtype, the points, the fits and the crossovers."""
+    the environment's setting, as autotune leaves it; ``backends``: only these, default
+    every one); the result holds the machine, the rates of each dtype, the points, the
+    fits and the crossovers."""
     from ..timing.threads import pinned
     grid = grid or effort("scaling", quick).grid
     budget, rounds, cap = (getattr(effort("scaling", quick), a) for a in ("budget", "rounds", "cap"))
     with contextlib.nullcontext() if threads is None else pinned(threads):
-        return _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap)
+        return _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap,
+                      backends)
 
 
-def _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap) -> dict:
+def _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap,
+           backends) -> dict:
     from rich.progress import Progress
     from ..timing import limits
     rates = {dt: limits.machine_rates(dt, quick=True, threads=threads or 1) for dt in dtypes}
-    todo = plan(grid, kernels, dtypes, slow)
+    todo = plan(grid, kernels, dtypes, slow, backends)
     points, last = [], {}
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("scaling", total=len(todo))
