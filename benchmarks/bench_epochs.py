@@ -80,6 +80,9 @@ class Variants(common.Prepared):
         if (dtype, threads) == ("float64", 1):
             raise NotImplementedError(f"the headline epoch: {class_name(kernel)}.time_epoch "
                                       f"times it")
+        if threads > 1 and "numba-serial" not in kernels.backends(kernel):
+            raise NotImplementedError(f"numba runs {kernel} on one thread whatever its count "
+                                      f"(no numba-serial twin in the registry)")
         self.prepare(kernel, "numba", dtype=dtype, threads=threads)
 
     def time_epoch(self, *params):

@@ -30,9 +30,15 @@ if os.environ.get("ASV_ENV_DIR"):
     # probes compiled: each kernel compiles once per environment, not once more per class
     os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.environ["ASV_ENV_DIR"], "numba-cache"))
     # asv forks every benchmark process from one that imported this suite: the data is
-    # parsed there once, not once per process (0.3 s each, some 70 processes a run)
+    # parsed there once, not once per process (0.3 s each, some 70 processes a run), and
+    # jax imported once (1 s each; importing starts none of its threads, so forking after
+    # it is safe). numba is left to each process: importing it fixes its thread count.
     for _dtype in ("float64", "float32"):
         load_fashion_mnist("train", dtype=_dtype)
+    try:
+        import kernels.ops.jax_support  # noqa: F401
+    except ImportError:
+        pass
 
 
 def backend_or_skip(kernel, backend):
