@@ -99,13 +99,11 @@ def test_bad_dtype_list_is_refused(command, capsys):
     assert "takes float64 and/or float32 once each" in capsys.readouterr().err
 
 
-def test_asv_scaling_classes_cover_the_compiled_and_array_backends():
+def test_asv_scaling_classes_follow_the_two_by_two_on_the_quick_grid():
     for cls, axis in ((bench_epochs.ScalingK, "K"), (bench_epochs.ScalingWidth, "dh")):
-        assert cls.params[2] == list(settings.QUICK_GRID[axis])
+        assert set(cls.params[2]) <= set(settings.QUICK_GRID[axis])
         for kernel in cls.params[0]:
-            fast = {b for b in kernels.backends(kernel)
-                    if b != "python" and kernels.registry.entry(kernel, b).cpu}
-            assert fast <= set(cls.params[1])
+            assert {"numpy", "numba"} <= set(cls.params[1]) & set(kernels.backends(kernel))
     assert set(bench_epochs.ScalingK.params[0]) == set(kernels.KERNELS)
 
 
