@@ -143,7 +143,7 @@ def cmd_gpu(args) -> int:
     from .bench.experiments import gpu
     from .bench.renderers import gpu_render, outputs
     from .bench.settings import effort
-    kernels = kernel_list(args.kernels, gpu.gpukernel_list())
+    kernels = kernel_list(args.kernels, gpu.gpu_kernels())
     gpu.check_device()
     out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("gpu"))
     console, files = Console(), []

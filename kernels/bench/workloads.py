@@ -199,8 +199,9 @@ class Workload:
         X, y = X[:self.n], y[:self.n]
         self.n = len(X)
         if self.scale != 1:
-            if self.kernel != "gradient_norm":
-                raise ValueError("only gradient_norm takes images of another size (scale)")
+            if "side" not in self.spec.axes:
+                raise ValueError(f"{self.kernel} takes no images of another size (scale): its "
+                                 f"Spec has no side axis")
             X = upsample(X, self.scale)
         self.pixels = X.shape[1]
         self.inputs = self.spec.build(X, y, self.K, self.dh)
