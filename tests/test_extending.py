@@ -3,7 +3,7 @@ is one folder and one Spec.
 
 A copy of the project gets, as a user would add them, (1) a new backend of softmax:
 a copy of the numpy module plus one ``register(...)`` line appended to
-kernels/registry.py; (2) a new kernel, ``relu`` (elementwise max(x, 0) of the images):
+kernels/registry.py; (2) a new kernel, ``relu_demo`` (elementwise max(x, 0) of the images):
 a folder in kernels/ops with a numpy and a plain-Python backend, one ``register`` line
 each, and its Spec appended to kernels/bench/workloads.py. Nothing else is edited. In
 processes that import that copy, the registry lists them, the project's equality tests
@@ -31,11 +31,11 @@ RELU = {
 
 
         def prepare(x):
-            a = real_array(x, "relu", "images")
+            a = real_array(x, "relu_demo", "images")
             return (a[None] if a.ndim == 1 else a), a.ndim == 1
 
 
-        kernel = ArrayKernel("relu", prepare, "max(x, 0) elementwise.")
+        kernel = ArrayKernel("relu_demo", prepare, "max(x, 0) elementwise.")
         ''',
     "vectorized.py": '''
         import numpy as np
@@ -61,12 +61,12 @@ RELU = {
         ''',
 }
 REGISTER = '''
-register("softmax", "numpy2", "kernels.ops.softmax.vectorized_copy:softmax")
-register("relu", "python", "kernels.ops.relu.loops:relu", slow=True)
-register("relu", "numpy", "kernels.ops.relu.vectorized:relu")
+register("softmax", "copied-numpy", "kernels.ops.softmax.copied_vectorized:softmax")
+register("relu_demo", "python", "kernels.ops.relu_demo.loops:relu", slow=True)
+register("relu_demo", "numpy", "kernels.ops.relu_demo.vectorized:relu")
 '''
 SPEC = '''
-SPECS["relu"] = Spec(build=lambda X, y, K, dh: {"blocks": blocks(X, K)}, call=_call_blocks,
+SPECS["relu_demo"] = Spec(build=lambda X, y, K, dh: {"blocks": blocks(X, K)}, call=_call_blocks,
                      slice=20, bound="bytes", streams=True,
                      flop=lambda N, calls, dh, itemsize, pixels: 1.0 * N * pixels,
                      bytes=lambda N, calls, dh, itemsize, pixels: 2.0 * N * pixels * itemsize)
@@ -83,10 +83,10 @@ def extended(tmp_path_factory) -> Path:
     for name in ("pyproject.toml", "asv.conf.json"):
         shutil.copy(ROOT / name, root)
     ops = root / "kernels" / "ops"
-    shutil.copy(ops / "softmax" / "vectorized.py", ops / "softmax" / "vectorized_copy.py")
-    (ops / "relu").mkdir()
+    shutil.copy(ops / "softmax" / "vectorized.py", ops / "softmax" / "copied_vectorized.py")
+    (ops / "relu_demo").mkdir()
     for name, text in RELU.items():
-        (ops / "relu" / name).write_text(textwrap.dedent(text).lstrip())
+        (ops / "relu_demo" / name).write_text(textwrap.dedent(text).lstrip())
     with open(root / "kernels" / "registry.py", "a") as f:
         f.write(REGISTER)
     with open(root / "kernels" / "bench" / "workloads.py", "a") as f:
@@ -115,30 +115,31 @@ def test_the_registry_and_the_harness_tables_list_them(extended):
         from benchmarks import bench_epochs
         assert kernels.__file__.startswith(%r)
         print(json.dumps({
-            "kernels": kernels.KERNELS, "relu": kernels.available("relu"),
+            "kernels": kernels.KERNELS, "relu_demo": kernels.available("relu_demo"),
             "softmax": kernels.available("softmax"),
-            "candidates": {k: tuning.candidates(k) for k in ("softmax", "relu")},
-            "asv": {c: bench_epochs.__dict__[c].params for c in ("Softmax", "Relu")},
+            "candidates": {k: tuning.candidates(k) for k in ("softmax", "relu_demo")},
+            "asv": {c: bench_epochs.__dict__[c].params for c in ("Softmax", "ReluDemo")},
             "colours": {b: c for b, (c, _) in styles().items()}}))
         """ % str(extended))
-    assert facts["kernels"][-1] == "relu" and facts["relu"] == ["python", "numpy"]
-    assert facts["softmax"][-1] == "numpy2"
-    assert "numpy2" in facts["candidates"]["softmax"] and facts["candidates"]["relu"] == ["numpy"]
-    assert "numpy2" in facts["asv"]["Softmax"][0] and facts["asv"]["Relu"] == [["numpy"]]
+    assert facts["kernels"][-1] == "relu_demo" and facts["relu_demo"] == ["python", "numpy"]
+    assert facts["softmax"][-1] == "copied-numpy"
+    assert "copied-numpy" in facts["candidates"]["softmax"] and facts["candidates"]["relu_demo"] == ["numpy"]
+    assert "copied-numpy" in facts["asv"]["Softmax"][0] and facts["asv"]["ReluDemo"] == [["numpy"]]
     colours = facts["colours"]
-    assert len(set(colours.values())) == len(colours) and "numpy2" in colours
+    assert len(set(colours.values())) == len(colours) and "copied-numpy" in colours
 
 
 def test_the_projects_tests_collect_and_pass_them(extended):
     report = extended / "junit.xml"
-    run(extended, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "numpy2 or relu",
+    run(extended, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "copied-numpy or relu",
         f"--junitxml={report}", "tests/test_equality.py", "tests/test_softmax.py",
         "benchmarks/test_epochs.py")
     cases = ET.parse(report).getroot().iter("testcase")
     outcome = {f"{c.get('classname')}::{c.get('name')}": [e.tag for e in c] for c in cases}
-    for file, name in (("test_equality", "relu-python-numpy"), ("test_equality", "softmax-numpy-numpy2"),
-                       ("test_epochs", "relu-numpy"), ("test_epochs", "softmax-numpy2"),
-                       ("test_softmax", "numpy2")):
+    for file, name in (("test_equality", "relu_demo-python-numpy"),
+                       ("test_equality", "softmax-numpy-copied-numpy"),
+                       ("test_epochs", "relu_demo-numpy"), ("test_epochs", "softmax-copied-numpy"),
+                       ("test_softmax", "copied-numpy")):
         found = [k for k in outcome if file in k and name in k]
         assert found, (file, name, sorted(outcome))
         assert not {"failure", "error"} & {t for k in found for t in outcome[k]}, found
@@ -147,13 +148,13 @@ def test_the_projects_tests_collect_and_pass_them(extended):
 
 def test_the_report_and_the_scaling_sweep_time_them(extended):
     out = extended / "results"
-    run(extended, "-m", "kernels", "report", "--quick", "--kernels", "softmax,relu",
+    run(extended, "-m", "kernels", "report", "--quick", "--kernels", "softmax,relu_demo",
         "--examples", "300", "--peers", "", "--out", str(out / "report"))
     rows = json.loads((out / "report" / "report.json").read_text())["rows"]
     timed = {(r["kernel"], r["backend"]) for r in rows}
-    assert {("softmax", "numpy2"), ("relu", "numpy"), ("relu", "python")} <= timed
-    run(extended, "-m", "kernels", "scaling", "--quick", "--kernels", "relu",
+    assert {("softmax", "copied-numpy"), ("relu_demo", "numpy"), ("relu_demo", "python")} <= timed
+    run(extended, "-m", "kernels", "scaling", "--quick", "--kernels", "relu_demo",
         "--out", str(out / "scaling"))
     points = json.loads((out / "scaling" / "scaling.json").read_text())["points"]
-    assert {p["backend"] for p in points if p["kernel"] == "relu" and p["seconds_per_call"]} \
+    assert {p["backend"] for p in points if p["kernel"] == "relu_demo" and p["seconds_per_call"]} \
         == {"python", "numpy"}
