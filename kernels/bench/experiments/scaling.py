@@ -79,8 +79,9 @@ def plan(grid: dict, kernels=None, dtypes=("float64",), slow: bool = True,
     for axis, sizes in grid.items():
         for kernel in (k for k in axis_kernels(axis) if k in (kernels or kernel_names())):
             for dtype in dtypes:
-                for backend in (b for b in on_cpu(kernel) if b in (backends or (b,))):
-                    if entry(kernel, backend).slow and not slow:
+                for backend in on_cpu(kernel):
+                    if (entry(kernel, backend).slow and not slow) or \
+                            (backends is not None and backend not in backends):
                         continue
                     for size in sorted(sizes):
                         values = {**BASE, axis: size}
