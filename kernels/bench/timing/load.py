@@ -9,6 +9,8 @@ import os
 import time
 from dataclasses import dataclass
 
+from . import stopwatch
+
 HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -78,9 +80,5 @@ def fork_join(calls: int = 2000) -> float | None:
         _fork_join = (regions, np.zeros(32))
         regions(_fork_join[1], 10)                # compiled before timing
     regions, a = _fork_join
-    best = float("inf")
-    for _ in range(3):                            # the best of three: a single spike is not a spell
-        start = time.perf_counter()
-        regions(a, calls)
-        best = min(best, time.perf_counter() - start)
-    return best / calls * 1e6
+    # the best of three: a single spike is not a spell
+    return min(stopwatch.seconds(lambda: regions(a, calls), 3)) / calls * 1e6
