@@ -57,10 +57,21 @@ MARKERS = "osD^vPXh*<>pd8Hx"
 _TABLE: dict[str, dict[str, Backend]] = {}
 
 
+def styles() -> dict[str, tuple[str, str]]:
+    """``{backend name: (colour, marker)}`` of every registered backend, in table order."""
+    return {e.name: (e.colour, e.marker) for row in _TABLE.values() for e in row.values()}
+
+
+def style_of(name: str) -> tuple[str, str]:
+    """The colour and marker every plot draws backend ``name`` with; a black circle for a
+    name found in saved results but no longer registered."""
+    return styles().get(name, ("black", "o"))
+
+
 def _style(name: str) -> tuple[str, str]:
     """The colour and marker of backend ``name``: its own if any kernel has it already,
     else the first palette entry no other name has."""
-    named = {e.name: (e.colour, e.marker) for row in _TABLE.values() for e in row.values()}
+    named = styles()
     if name in named:
         return named[name]
     taken = {colour for colour, _ in named.values()}
@@ -210,11 +221,6 @@ def compiled() -> tuple[str, ...]:
     """The backend names whose first call in a process compiles (the cold-start probes)."""
     return tuple(dict.fromkeys(e.name for row in _TABLE.values() for e in row.values()
                                if e.compiles))
-
-
-def styles() -> dict[str, tuple[str, str]]:
-    """``{backend name: (colour, marker)}`` of every registered backend, in table order."""
-    return {e.name: (e.colour, e.marker) for row in _TABLE.values() for e in row.values()}
 
 
 def versions() -> tuple[str, ...]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..data import SIZES
 from ..registry import kernel_names
-from .settings import BASE
+from .settings import BASE, SIDE
 from .workloads import SPECS
 
 __all__ = ["BASE", "Point", "axis_kernels", "bound_work", "epoch_examples", "per_call", "points_of"]
@@ -50,7 +50,7 @@ class Point:
 
 def epoch_examples(side: int) -> int:
     # the upsampled epochs hold as many pixels as the 28 x 28 one (memory stays at 376 MB)
-    return SIZES["train"] // (side // 28) ** 2
+    return SIZES["train"] // (side // SIDE) ** 2
 
 
 def per_call(p: Point, model: str) -> float:

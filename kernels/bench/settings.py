@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 K = 100                  # the headline minibatch size
 DH = 50                  # the headline MLP's hidden units
-WIDTHS = (DH, 100)       # the MLP widths asv times per epoch
 LR = 0.1                 # the learning rate of the timed SGD epochs
 SIDE = 28                # the images' side (gradient_norm's scaling axis upsamples it)
 

@@ -43,7 +43,7 @@ class Spec:
     streams: bool = False          # takes out=: a streaming epoch can be measured
     one_call: bool = False         # the backend takes the whole epoch in one call
     axes: tuple[str, ...] = ("K",)  # the scaling sweep's axes: K, dh (MLP), side (images);
-    #                                 with dh, asv and the report also time dh = 100
+    #                                 with dh, asv also times its epochs at dh = 100
     peers: dict = field(default_factory=dict)   # name -> factory of the peer's callable
     gpu: bool = False              # `python -m kernels gpu` times it on the device
     gpu_peers: dict = field(default_factory=dict)   # name -> factory of a CUDA peer

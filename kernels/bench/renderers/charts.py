@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...registry import styles
+from ...registry import style_of
 from ..rows import Report, Row
 from .render import BOUND, bound_of, header
 
@@ -28,7 +28,7 @@ def report_chart(result: Report, path: Path) -> None:
     from matplotlib.patches import Patch
     from matplotlib.lines import Line2D
     drawn = dict.fromkeys(r.backend for r in result.rows if not r.peer)
-    handles = [Patch(color=colour(b), label=b) for b in drawn]
+    handles = [Patch(color=style_of(b)[0], label=b) for b in drawn]
     if any(r.peer for r in result.rows):
         handles.append(Patch(facecolor=PEER, edgecolor="black", label="peers"))
     handles += [Patch(facecolor="white", edgecolor="black", hatch="//",
@@ -43,11 +43,6 @@ def report_chart(result: Report, path: Path) -> None:
     plt.close(fig)
 
 
-def colour(backend: str) -> str:
-    """The backend's colour in the registry (black for one no longer registered)."""
-    return styles().get(backend, ("black", "o"))[0]
-
-
 def _panel(ax, kernel: str, rows: list[Row], bound: str) -> None:
     times = [r.seconds_per_epoch for r in rows]
     fastest = min(times)
@@ -55,7 +50,7 @@ def _panel(ax, kernel: str, rows: list[Row], bound: str) -> None:
     for y, r in enumerate(rows):
         t = r.seconds_per_epoch
         cut = t > edge
-        color = PEER if r.peer else colour(r.backend)
+        color = PEER if r.peer else style_of(r.backend)[0]
         ax.barh(y, min(t, edge), color=color, hatch="//" if r.extrapolated else None,
                 edgecolor="black", linewidth=0.4)
         text = f"{t:.3g} s" + (" (cut)" if cut else "") + (" ~" if r.extrapolated else "")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...registry import styles
+from ...registry import style_of
 from .render import threads_line
 from ..points import BASE, axis_kernels, bound_work, points_of
 from ..workloads import SPECS
@@ -47,7 +47,7 @@ def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: P
         for backend, series in by_backend.items():
             x = np.array([p.size(axis) for p in series])
             y = np.array([p.seconds_per_example for p in series])
-            c, mark = styles().get(backend, ("black", "o"))   # black: no longer registered
+            c, mark = style_of(backend)
             top.plot(x, y, marker=mark, linestyle="-", color=c, label=backend, markersize=4)
             sliced = [p.sliced for p in series]
             top.plot(x[sliced], y[sliced], mark, mfc="white", color=c, markersize=4)
@@ -88,7 +88,7 @@ def roofline(result: dict, path: Path) -> None:
     drawn = points_of(result)
     # a shape per kernel, a colour per backend (the registry's), each legend entry drawn
     markers = dict(zip(dict.fromkeys(p.kernel for p in drawn), itertools.cycle("osD^vPXh*<>")))
-    colours = {b: styles().get(b, ("black",))[0] for b in dict.fromkeys(p.backend for p in drawn)}
+    colours = {b: style_of(b)[0] for b in dict.fromkeys(p.backend for p in drawn)}
     dtypes = list(result["rates"])
     fig, axes = plt.subplots(1, len(dtypes), figsize=(7 * len(dtypes), 5.5), squeeze=False)
     for ax, dtype in zip(axes[0], dtypes):
