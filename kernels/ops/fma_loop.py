@@ -10,7 +10,11 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from .microkernel import BITS, MR, NV, Vectors, lanes
+from . import numba_cache, tile
+from .microkernel import BITS, BLOCK, MR, NV, lanes
+from .tile import Vectors
+
+numba_cache.track(__file__, tile, key=BLOCK)
 
 
 def _fma_chains(bits: int):

@@ -7,10 +7,14 @@ import math
 import numba
 import numpy as np
 
-from ..microkernel import gemm, gemm_rows, lanes_of, product
+from .. import microkernel, numba_cache, numba_support, tile
+from ..microkernel import _gemm, _gemm_rows, _product, lanes_of
 from ..numba_support import exp_nonpositive, threads
+from . import types as mlp_types
 from .family import bprop_kernel, epoch_kernel, fprop_kernel
 from .types import ACTIVATIONS, Forward, Gradients, Params
+
+numba_cache.track(__file__, microkernel, tile, numba_support, mlp_types, key=microkernel.BLOCK)
 
 RELU, TANH, SOFTPLUS = (ACTIVATIONS.index(a) for a in ("relu", "tanh", "softplus"))
 
@@ -40,7 +44,7 @@ def _act_grad(code, v, h):
 def _forward(W1, b1, W2, b2, code, x, y, ha, hs, oa, os):
     """Fill ha, hs (K, dh) and oa, os (K, m); return the mean cross-entropy."""
     K, dh, m = x.shape[0], W1.shape[0], W2.shape[0]
-    product(x, W1.T, ha)
+    _product(x, W1.T, ha)
     for k in range(K):
         for j in range(dh):
             ha[k, j] += b1[j]
@@ -84,7 +88,7 @@ def _backward(W1, W2, code, lam, K, x, y, ha, hs, os, g_oa, g_ha, dW1, db1, dW2,
     for k in range(x.shape[0]):
         for j in range(dh):
             g_ha[k, j] *= _act_grad(code, ha[k, j], hs[k, j])
-    product(g_ha.T, x, dW1)
+    _product(g_ha.T, x, dW1)
     db1[:] = 0.0
     db2[:] = 0.0
     for k in range(x.shape[0]):
@@ -108,7 +112,7 @@ def _backward(W1, W2, code, lam, K, x, y, ha, hs, os, g_oa, g_ha, dW1, db1, dW2,
 @numba.njit(cache=True, inline="always")
 def _hidden_forward(W1T, b1, code, x, ha, hs, c0, c1):
     """Columns c0:c1 of ha = x W1T and of ha + b1, hs = act(ha) (c1 may pass dh)."""
-    gemm_rows(x, W1T[:, c0:c1], ha[:, c0:c1], ha.dtype.type(1), ha.dtype.type(0))
+    _gemm_rows(x, W1T[:, c0:c1], ha[:, c0:c1], ha.dtype.type(1), ha.dtype.type(0))
     for k in range(x.shape[0]):
         for j in range(c0, min(c1, hs.shape[1])):
             ha[k, j] += b1[j]
@@ -165,7 +169,7 @@ def _hidden_backward_step(W1T, b1, code, lr, lam, x, ha, hs, g_hs, g_ha, db1, c0
             g_ha[k, j] = g_hs[k, j] * _act_grad(code, ha[k, j], hs[k, j])
             db1[j] += g_ha[k, j]
     b1[c0:c1h] -= lr * db1[c0:c1h]
-    gemm(x.T, g_ha[:, c0:c1], W1T[:, c0:c1], -lr, 1 - lr * lam)
+    _gemm(x.T, g_ha[:, c0:c1], W1T[:, c0:c1], -lr, 1 - lr * lam)
 
 
 @numba.njit(cache=True, inline="always")

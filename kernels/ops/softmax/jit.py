@@ -6,8 +6,11 @@ from the per-row path, which dominates a small block.
 import numba
 import numpy as np
 
+from .. import numba_cache, numba_support
 from ..numba_support import exp_nonpositive
 from . import kernel
+
+numba_cache.track(__file__, numba_support)
 
 
 # contract: Horner's multiply-adds become FMAs (half the instructions, and each one

@@ -1,0 +1,66 @@
+"""numba's on-disk cache, made to see what a compiled function takes from other files.
+
+numba checks a cached function against its own source file only (its modification time
+and size). Code inlined from another file (the microkernel's tile in the MLP's epoch,
+the exponential in softmax) and constants read at compile time (the register block) are
+compiled into the caller, so an edit of that file, or another block, would leave the
+caller running the old code until its own file changed. A module that inlines calls
+``track(__file__, *modules, key=...)`` before its first ``@numba.njit(cache=True)``: its
+functions' cached code is then stale whenever those modules' sources or ``key`` differ,
+and numba compiles them again (and overwrites the stale entries).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from types import ModuleType
+
+from numba.core import caching
+
+_stamps: dict[str, str] = {}      # source file -> digest of what it takes from elsewhere
+
+
+def track(source_file: str, *modules: ModuleType, key=()) -> None:
+    """Make the cached code of every function compiled from ``source_file`` stale when
+    the source of any of ``modules`` changes or ``key`` (a repr-able value) differs."""
+    digest = hashlib.sha256(repr(key).encode())
+    for module in modules:
+        with open(module.__file__, "rb") as f:
+            digest.update(f.read())
+    _stamps[os.path.abspath(source_file)] = digest.hexdigest()
+
+
+class _TrackedLocator(caching._CacheLocator):
+    """numba's own locator for a tracked file, with the digest added to its source stamp
+    (numba drops an index whose stamp differs and compiles again)."""
+
+    def __init__(self, inner: caching._CacheLocator, digest: str):
+        self._inner, self._digest = inner, digest
+
+    def ensure_cache_path(self):
+        self._inner.ensure_cache_path()
+
+    def get_cache_path(self):
+        return self._inner.get_cache_path()
+
+    def get_source_stamp(self):
+        return self._inner.get_source_stamp(), self._digest
+
+    def get_disambiguator(self):
+        return self._inner.get_disambiguator()
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        digest = _stamps.get(os.path.abspath(py_file))
+        if digest is None:
+            return None                    # not ours: numba's locators as usual
+        for other in caching.CacheImpl._locator_classes:
+            if other is not cls:
+                inner = other.from_function(py_func, py_file)
+                if inner is not None:
+                    return cls(inner, digest)
+        return None
+
+
+if _TrackedLocator not in caching.CacheImpl._locator_classes:
+    caching.CacheImpl._locator_classes.insert(0, _TrackedLocator)
