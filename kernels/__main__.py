@@ -10,6 +10,10 @@ import sys
 from .app.arguments import (add_train_arguments, check_cores, dtype_list, kernel_list,
                             nonnegative, positive, thread_list)
 
+# exit status of an error (bad input, files, environment), as argparse's: apart from 1,
+# which a command that judges (compare: HEAD slower; agree; data) gives as its verdict
+ERROR = 2
+
 
 def cmd_data(args) -> int:
     """Say where Fashion-MNIST was found (fetching it if needed) and check its checksums."""
@@ -102,7 +106,9 @@ def cmd_autotune(args) -> int:
 
 def cmd_compare(args) -> int:
     """Did HEAD make anything slower than BASE? asv builds both commits; each kernel's
-    epoch over a same-process reference, several processes per commit, rank test."""
+    epoch over a same-process reference, several processes per commit, rank test. Exit
+    status 0: nothing slower; 1: something slower; 2: an error (a bad commit, option or
+    environment), so that a CI gate can tell a regression from a mistake."""
     from rich.console import Console
     from .bench.experiments import compare
     console = Console(stderr=True)
@@ -280,7 +286,8 @@ def main(argv=None) -> int:
             RuntimeError) as exc:
         # KeyError's str() adds quotes; its message is its argument
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        raise SystemExit(f"kernels {args.command}: {message}") from None
+        print(f"kernels {args.command}: {message}", file=sys.stderr)
+        raise SystemExit(ERROR) from None
 
 
 if __name__ == "__main__":

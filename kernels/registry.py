@@ -82,7 +82,17 @@ def _style(name: str) -> tuple[str, str]:
 def register(kernel: str, name: str, target: str, **facts) -> Backend:
     """Add backend ``name`` of ``kernel`` (``"module:function"``) to the table, with the
     facts of ``Backend`` (the versions default to what it ``needs``; colour and marker
-    to its name's own, or a new pair); a second registration of the same name raises."""
+    to its name's own, or a new pair); a second registration of the same name, a name
+    that ``KERNELS_BACKEND`` cannot write (empty, or with ``:`` or ``,``) and a target not
+    of the form ``"package.module:function"`` raise ValueError."""
+    if not isinstance(name, str) or not name.strip() or set(name) & set(":,"):
+        raise ValueError(f"a backend name must be non-empty text without ':' or ',' (the "
+                         f"separators of KERNELS_BACKEND); got {name!r}")
+    module, colon, function = target.partition(":") if isinstance(target, str) else ("", "", "")
+    if not (colon and function.isidentifier()
+            and all(part.isidentifier() for part in module.split("."))):
+        raise ValueError(f"the target of backend {name!r} must be \"package.module:function\"; "
+                         f"got {target!r}")
     backends_of = _TABLE.setdefault(kernel, {})
     if name in backends_of:
         raise ValueError(f"backend {name!r} of kernel {kernel!r} is already registered "
@@ -193,6 +203,9 @@ def get(kernel: str, backend: str) -> Callable:
                 return _loaded[key]
             except BackendUnavailable as exc:     # the module's own reason: no GPU here
                 _failures[key] = str(exc)
+            except (ImportError, AttributeError) as exc:   # a broken registration or module
+                _failures[key] = (f"its target {e.target} cannot be loaded "
+                                  f"({type(exc).__name__}: {exc})")
     raise BackendUnavailable(
         f"backend {backend!r} of kernel {kernel!r} cannot run here: {_failures[key]}; "
         f"or use one of: "

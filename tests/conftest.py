@@ -18,13 +18,17 @@ def tol(dtype, kernel="softmax"):
     return kernels.tolerance(kernel, dtype)
 
 
-def one_line_exit(argv, start):
-    """Run the command line and check it stops with one line starting with ``start``
-    (no traceback); returns the line."""
+def one_line_exit(argv, start=""):
+    """Run the command line and check it stops with exit status 2 (an error, as argparse
+    gives) and one line on stderr starting with ``start`` (no traceback); returns it."""
+    import contextlib
+    import io
     from kernels.__main__ import main
-    with pytest.raises(SystemExit) as stop:
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as stop, contextlib.redirect_stderr(err):
         main(argv)
-    message = str(stop.value.code)
+    message = err.getvalue().rstrip("\n")
+    assert stop.value.code == 2, (stop.value.code, message)
     assert message.startswith(start), message
     assert "\n" not in message and "Traceback" not in message
     return message

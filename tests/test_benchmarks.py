@@ -16,6 +16,7 @@ from kernels.__main__ import main
 from kernels.bench.timing import limits, stopwatch
 from kernels.bench.experiments import report
 from kernels.bench.workloads import SPECS, Workload, upsample
+from conftest import one_line_exit
 
 # Written out by hand, not derived from the registry: a shipped backend dropped from the
 # registry or from its benchmark class fails here (the registry may hold more).
@@ -212,8 +213,18 @@ def test_a_row_faster_than_its_limit_is_marked_disturbed(monkeypatch):
 
 
 def test_report_refuses_unknown_kernel():
-    with pytest.raises(SystemExit, match="kernels report: unknown kernel.*valid: gradient_norm"):
-        main(["report", "--kernels", "softmax,nope"])
+    message = one_line_exit(["report", "--kernels", "softmax,nope"], "kernels report: unknown kernel")
+    assert "valid: gradient_norm" in message
+
+
+def test_a_named_peer_that_cannot_run_is_refused_before_the_run(monkeypatch, tmp_path):
+    from kernels.bench.experiments import report
+    timed = []
+    monkeypatch.setattr(report, "time_report", lambda *a, **k: timed.append(a))
+    monkeypatch.setitem(sys.modules, "torch", None)              # import torch now fails
+    message = one_line_exit(["report", "--peers", "scipy,torch", "--out", str(tmp_path)],
+                            "kernels report: peer(s) torch cannot run here")
+    assert "torch.compile" not in message.split("(")[0] and timed == []
 
 
 def test_report_refuses_bad_threads(capsys):

@@ -9,6 +9,7 @@ from kernels import record, select
 from kernels.__main__ import main
 from kernels.bench.timing import load
 from kernels.bench.experiments import tuning
+from conftest import one_line_exit
 
 FAST, SLOW = 1.0e-8, 1.5e-8        # seconds per example: a clear 1.5x lead
 
@@ -87,10 +88,7 @@ def test_persistent_noise_stops_without_saving(scripted, others, spread_of_other
     # the lead (1.5x) inside the spread: undecidable
     scripted["points"] = [passes([SLOW] * 3, [FAST, spread_of_other * FAST, FAST], other)] * tuning.TRIES
     scripted["others"] = [others] * tuning.TRIES
-    with pytest.raises(SystemExit) as stop:
-        main(["autotune", "--quick"])
-    line = str(stop.value.code)
-    assert line.startswith("kernels autotune: machine too busy to measure: ") and "\n" not in line
+    line = one_line_exit(["autotune", "--quick"], "kernels autotune: machine too busy to measure: ")
     assert "nothing saved" in line and scripted["measured"] == tuning.TRIES
     assert record.record_path().read_text() == text                 # the old record, untouched
 
@@ -186,3 +184,19 @@ def test_a_machine_busy_before_measuring_is_refused_without_measuring(scripted):
     with pytest.raises(tuning.MachineBusy, match="other work took 1.00 cores"):
         autotune()
     assert scripted["measured"] == 0 and not record.record_path().exists()
+
+
+@pytest.mark.parametrize("text", ["", "\n", "intr 1 2 3\n", "cpu  x y z\n", "cpu 1 2\n"])
+def test_an_unreadable_proc_stat_is_unknown_not_quiet(text, tmp_path, monkeypatch):
+    stat = tmp_path / "stat"
+    stat.write_text(text)
+    monkeypatch.setattr(load, "STAT", str(stat))
+    assert load.snapshot() is None
+    assert load.others(load.snapshot(), load.snapshot()) is None
+
+
+def test_counters_that_go_backwards_are_unknown_not_quiet():
+    before = load.Snapshot(wall=1.0, busy=100.0, own=1.0)
+    assert load.others(before, load.Snapshot(wall=2.0, busy=50.0, own=1.5)) is None
+    assert load.others(before, load.Snapshot(wall=2.0, busy=101.0, own=0.5)) is None
+    assert load.others(before, load.Snapshot(wall=2.0, busy=101.5, own=1.5)) == pytest.approx(1.0)

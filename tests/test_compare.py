@@ -5,6 +5,7 @@ import pytest
 
 from kernels.__main__ import main
 from kernels.bench.experiments import compare
+from conftest import one_line_exit
 
 
 def values(center, spread, n=7, seed=0):
@@ -32,9 +33,7 @@ def test_wide_spread_is_too_noisy_to_tell():
 
 
 def test_a_ref_that_is_no_commit_is_one_line():
-    with pytest.raises(SystemExit) as stop:
-        main(["compare", "no-such-ref-xyz", "HEAD"])
-    assert str(stop.value.code).startswith("kernels compare: not a commit: 'no-such-ref-xyz'")
+    one_line_exit(["compare", "no-such-ref-xyz", "HEAD"], "kernels compare: not a commit: 'no-such-ref-xyz'")
 
 
 def test_the_false_alarm_rate_is_shared_by_the_benchmarks_compared():
@@ -75,14 +74,13 @@ def test_the_selection_is_what_asv_selects():
     (["HEAD", "HEAD"], "the same commit"),
     (["HEAD~1", "HEAD", "--rounds", str(10 ** 12)], "is over"),
     (["HEAD~1", "HEAD", "--bench", "no-such-benchmark"], "matches none"),
+    (["HEAD~1", "HEAD", "--bench", "(unclosed"], "not a regular expression"),
     (["HEAD~1", "HEAD", "--json", "/no/such/folder/out.json"], "cannot write /no/such/folder/out.json")])
 def test_a_comparison_that_cannot_decide_or_save_is_refused_before_asv_runs(argv, says, monkeypatch):
     ran = []
     monkeypatch.setattr(compare, "run_once", lambda *a, **k: ran.append(a) or {})
-    with pytest.raises(SystemExit) as stop:
-        main(["compare", *argv])
-    assert str(stop.value.code).startswith("kernels compare: ") and says in str(stop.value.code)
-    assert "\n" not in str(stop.value.code) and ran == []
+    assert says in one_line_exit(["compare", *argv], "kernels compare: ")
+    assert ran == []
 
 
 def test_asv_runs_through_this_interpreter(monkeypatch):
@@ -127,3 +125,20 @@ def test_each_streaming_kernel_is_normalised_by_work_of_its_own_nature(kernel, e
     work = Workload(kernel, K=100, dtype="float64", n=300, stream=SPECS[kernel].streams)
     reference(work)()
     np.testing.assert_allclose(work.out[:300], expected(np.concatenate(work.inputs["blocks"])))
+
+
+def test_no_benchmark_gives_no_verdict():
+    assert compare.verdicts({}) == []
+
+
+def test_a_slower_head_exits_1_and_an_error_2(monkeypatch):
+    """A CI gate tells a regression (1) from a mistake (2, as argparse's usage errors)."""
+    slower = [{"benchmark": "normalised.Normalised.track_ratio('softmax numba')", "base": 1.0,
+               "head": 1.2, "ratio": 1.2, "p_slower": 1e-4, "p_faster": 1.0, "spread": 0.01,
+               "verdict": "slower", "evidence": "scripted"}]
+    monkeypatch.setattr(compare, "compare", lambda *a, **k: slower)
+    assert main(["compare", "HEAD~1", "HEAD"]) == 1
+    monkeypatch.setattr(compare, "compare", lambda *a, **k: [dict(slower[0], verdict="unchanged")])
+    assert main(["compare", "HEAD~1", "HEAD"]) == 0
+    monkeypatch.undo()
+    one_line_exit(["compare", "no-such-ref-xyz", "HEAD"], "kernels compare: not a commit")

@@ -211,6 +211,7 @@ def bad_calls():
         ("mlp_epoch", dict(lr=10 ** 400), ValueError, "lr must be finite"),
         ("mlp_epoch", dict(lam=10 ** 400), ValueError, "lam must be finite"),
         ("mlp_epoch", dict(X="W1 itself"), ValueError, "shares memory with the parameter W1"),
+        ("mlp_epoch", dict(p="W2 inside W1"), ValueError, "parameters W1 and W2 share memory"),
         ("mlp_epoch", dict(X=np.zeros((0, 784)), y=np.zeros(0, int)), ValueError, "empty"),
         ("mlp_epoch", dict(p="params"), TypeError, "kernels.mlp.Params"),
         ("mlp_fprop", dict(x=np.zeros(784)), ValueError, r"shape \(K, d\)"),
@@ -238,6 +239,11 @@ def test_bad_input_is_refused_before_any_change(backend, case, train):
         before = p.copy()
         args.update(p=p, y=np.zeros(4, int))
         overrides = dict(X=p.W1)
+    if overrides.get("p") == "W2 inside W1":         # numba would write W1 back over W2
+        W2 = p.W1.reshape(-1)[:40].reshape(10, 4)
+        p = mlp.Params(p.W1, p.b1, W2, p.b2)
+        before = p.copy()
+        overrides = dict(p=p)
     args.update(overrides)
     with pytest.raises(error, match=message):
         fn(*args.values())

@@ -53,6 +53,41 @@ def test_duplicate_registration_raises():
     assert kernels.get("softmax", "numpy") is before          # the first registration stands
 
 
+@pytest.mark.parametrize("name, target, message", [
+    ("", "kernels.ops.softmax.loops:softmax", "non-empty"),
+    ("my:fast", "kernels.ops.softmax.loops:softmax", "without ':' or ','"),
+    ("a,b", "kernels.ops.softmax.loops:softmax", "without ':' or ','"),
+    ("mine", "kernels.ops.softmax.loops.softmax", "package.module:function"),
+    ("mine", "kernels.ops.softmax.loops:", "package.module:function"),
+    ("mine", ":softmax", "package.module:function"),
+    ("mine", "kernels..loops:softmax", "package.module:function")])
+def test_a_registration_kernels_backend_cannot_name_or_load_is_refused(name, target, message):
+    with pytest.raises(ValueError, match=message):
+        registry.register("softmax", name, target)
+    assert name not in kernels.backends("softmax")
+
+
+def test_a_broken_registration_leaves_the_other_backends_listed():
+    out = run_python("""
+        import numpy as np, kernels
+        from kernels import registry
+        registry.register("softmax", "gone", "kernels.ops.softmax.no_such_module:softmax")
+        registry.register("softmax", "typo", "kernels.ops.softmax.vectorized:sofmax")
+        runs = kernels.available("softmax")
+        print(runs[:2], "gone" in runs, "typo" in runs)
+        for name in ("gone", "typo"):
+            try:
+                kernels.get("softmax", name)
+            except kernels.BackendUnavailable as exc:
+                print(exc)
+        print(kernels.fastest("softmax")(np.zeros(2)))
+    """).splitlines()
+    assert out[0] == "('python', 'numpy') False False"
+    assert "'gone' of kernel 'softmax' cannot run here" in out[1] and "No module named" in out[1]
+    assert "'typo' of kernel 'softmax' cannot run here" in out[2] and "sofmax" in out[2]
+    assert out[3] == "[0.5 0.5]"
+
+
 def test_get_returns_the_same_callable():
     assert kernels.get("softmax", "numpy") is kernels.get("softmax", "numpy")
 

@@ -13,13 +13,15 @@ from kernels.bench.experiments import scaling
 from kernels.bench.points import Point
 
 
-def constructed(series):
-    """A sweep result holding points whose times follow ``seconds(K)`` per backend."""
+def constructed(series, spread=0.0):
+    """A sweep result holding points whose times follow ``seconds(K)`` per backend, each
+    measured with ``spread`` between its rounds."""
     points = []
     for backend, seconds in series.items():
         for K in settings.GRID["K"]:
             p = Point("softmax", backend, "float64", K, 50, 28, examples=60_000,
-                      seconds_per_call=seconds(K), flop_per_call=50.0 * K, bytes_per_call=160.0 * K)
+                      seconds_per_call=seconds(K), flop_per_call=50.0 * K, bytes_per_call=160.0 * K,
+                      spread=spread)
             points.append(asdict(p))
     result = {"points": points, "grid": {"K": list(settings.GRID["K"])}, "rates": {"float64": {}}}
     return result
@@ -49,6 +51,16 @@ def test_crossover_where_the_winner_changes():
     record = scaling.selection(result)["softmax"]["float64"]
     assert min(record["1"], key=record["1"].get) == "numba"
     assert record["60000"]["numpy"] == pytest.approx((20e-6 + 2e-9 * 60_000) / 60_000)
+
+
+def test_two_backends_within_their_spread_tie_and_make_no_crossover():
+    """numba and numba-serial on one thread do the same work: a few per cent either way
+    is noise when the rounds spread by 10 %, not a crossover."""
+    wobble = {1: 1.03, 16: 0.97, 100: 1.04, 1024: 0.98, 4096: 1.02, 60_000: 0.96}
+    series = {"numba": lambda K: 1e-6 * K,
+              "numba-serial": lambda K: 1e-6 * K * wobble.get(K, 1.0)}
+    assert scaling.crossovers(constructed(series, spread=0.10)) == []
+    assert scaling.crossovers(constructed(series, spread=0.0)) != []   # no spread: every lead counts
 
 
 def test_plan_lists_the_shared_base_point_once():
@@ -115,3 +127,20 @@ def test_fit_unit_follows_the_kernels_bound():
                            bytes_per_call=6272.0 * K)) for K in (1, 16, 100)]
     (fit,) = scaling.fits({"points": points})
     assert fit["unit"] == "B/s" and fit["rate"] == pytest.approx(1e10)
+
+
+def test_the_report_says_tie_where_the_pick_is_within_the_spread():
+    from kernels.bench.renderers import render
+    from kernels.bench.rows import Report, Row
+
+    def row(backend, seconds, low, high):
+        return Row("mlp_epoch", backend, "float64", 50, 100, "", seconds, low, high, False, 600, 5,
+                   50.0)
+
+    picks = {"mlp_epoch": {"backend": "numba-serial", "why": "autotune record"}}
+    wide = Report({}, [row("numba", 1.00, 0.80, 1.75), row("numba-serial", 1.05, 0.9, 1.2)], picks)
+    assert any("ties with numba" in line for line in render.summary(wide))
+    clear = Report({}, [row("numba", 1.00, 0.99, 1.01), row("numba-serial", 1.5, 1.49, 1.51)], picks)
+    lines = render.summary(clear)
+    assert any("picks numba-serial, not numba" in line for line in lines)
+    assert not any("ties" in line for line in lines)

@@ -12,6 +12,7 @@ from kernels import mlp
 from kernels.app import train as tr
 from kernels.__main__ import main
 from kernels.app.train import COLUMNS, Settings
+from conftest import one_line_exit
 
 
 def run(tmp_path, name="run", **overrides):
@@ -128,8 +129,7 @@ def test_evaluate_command(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"test error {summary['final']['test_error']:.4f}" in printed
     assert "9 Ankle boot" in printed and "confusion matrix" in printed
-    with pytest.raises(SystemExit, match="no model file"):
-        main(["evaluate", str(tmp_path / "none.npz")])
+    assert "no model file" in one_line_exit(["evaluate", str(tmp_path / "none.npz")])
 
 
 @pytest.mark.parametrize("overrides,message", [
@@ -149,8 +149,17 @@ def test_impossible_settings_are_refused_before_any_file(tmp_path, overrides, me
 
 
 def test_cli_reports_bad_settings(tmp_path):
-    with pytest.raises(SystemExit, match="train: --valid must be between 0 and 59999"):
-        main(["train", "--valid", "60000", "--out", str(tmp_path / "x")])
+    one_line_exit(["train", "--valid", "60000", "--out", str(tmp_path / "x")],
+                  "kernels train: --valid must be between 0 and 59999")
+
+
+def test_the_default_validation_split_follows_the_limit(tmp_path):
+    """--limit 1000 alone works: the default validation set is a sixth of what is used."""
+    assert Settings(limit=1000).valid_size() == 166
+    assert Settings().valid_size() == 10_000
+    summary, _ = run(tmp_path, valid=None, limit=600, epochs=1, hidden=4)
+    (Xtr, _), (Xv, _), _ = tr.split(Settings(limit=600))
+    assert (len(Xtr), len(Xv)) == (500, 100)
 
 
 def test_divergence_stops_clearly_and_leaves_no_files(tmp_path):

@@ -31,7 +31,8 @@ def add_train_arguments(p, positive, nonnegative) -> None:
                         "(default %(default)s)")
     p.add_argument("--shuffle", action="store_true", help="reshuffle the training set every epoch")
     p.add_argument("--valid", type=nonnegative, default=Settings.valid,
-                   help="validation examples split off the 60,000 (default %(default)s)")
+                   help="validation examples split off the training set (default: a sixth of "
+                        "the examples used, 10,000 of 60,000)")
     p.add_argument("--early-stopping", type=positive, metavar="PATIENCE",
                    help="stop after PATIENCE epochs without a better validation loss")
     p.add_argument("--lr-step", type=positive, default=Settings.lr_step,

@@ -46,7 +46,7 @@ class Settings:
     weight_decay: float = 0.0
     seed: int = 0
     shuffle: bool = False
-    valid: int = 10_000
+    valid: int | None = None           # None: a sixth of the training examples used
     early_stopping: int | None = None  # patience in epochs, on validation loss
     lr_step: int | None = 3            # with lr 0.2: 0.2, 0.1, 0.05, 0.025 (from a sweep of lr schedules)
     lr_gamma: float = 0.5
@@ -73,11 +73,11 @@ class Settings:
                 fail(f"--{name.replace('_', '-')} must be finite and >= 0; got {value}")
         if self.activation not in mlp.ACTIVATIONS:
             fail(f"--activation must be one of {', '.join(mlp.ACTIVATIONS)}; got {self.activation!r}")
-        n_train = min(self.limit or SIZES["train"], SIZES["train"])
-        if not 0 <= self.valid < n_train:
+        n_train = self.train_size()
+        if not 0 <= self.valid_size() < n_train:
             fail(f"--valid must be between 0 and {n_train - 1} (the training examples used); "
                  f"got {self.valid}")
-        if self.early_stopping is not None and (self.early_stopping < 1 or self.valid == 0):
+        if self.early_stopping is not None and (self.early_stopping < 1 or self.valid_size() == 0):
             fail("--early-stopping needs a patience >= 1 and a validation set (--valid > 0)")
         if self.lr_step is not None and self.lr_step < 1:
             fail(f"--lr-step must be >= 1; got {self.lr_step}")
@@ -90,6 +90,14 @@ class Settings:
         if self.backend is not None:
             for kernel in self.kernels():
                 get(kernel, self.backend)      # KeyError / BackendUnavailable, saying why
+
+    def train_size(self) -> int:
+        """Training examples used (validation included): 60,000 or --limit."""
+        return min(self.limit or SIZES["train"], SIZES["train"])
+
+    def valid_size(self) -> int:
+        """Validation examples: --valid, by default a sixth of those used (10,000 of 60,000)."""
+        return self.train_size() // 6 if self.valid is None else self.valid
 
     def backends(self) -> dict[str, str]:
         """The backend each kernel runs on: --backend, or what kernels.fastest picks for
@@ -113,7 +121,8 @@ def split(s: Settings):
     Xt, yt = load_fashion_mnist("test", dtype=s.dtype)
     X, y, Xt, yt = X[:s.limit], y[:s.limit], Xt[:s.limit], yt[:s.limit]
     order = np.random.default_rng(s.seed).permutation(len(X))
-    train, valid = order[:len(X) - s.valid], order[len(X) - s.valid:]
+    n_valid = s.valid_size()
+    train, valid = order[:len(X) - n_valid], order[len(X) - n_valid:]
     return (X[train], y[train]), (X[valid], y[valid]), (Xt, yt)
 
 

@@ -8,10 +8,12 @@ import numpy as np
 
 from ..data import SIZES
 from ..registry import kernel_names
+from .rows import clear_lead
 from .settings import BASE, SIDE
 from .workloads import SPECS
 
-__all__ = ["BASE", "Point", "axis_kernels", "bound_work", "epoch_examples", "per_call", "points_of"]
+__all__ = ["BASE", "Point", "axis_kernels", "bound_work", "epoch_examples", "leads", "per_call",
+           "points_of"]
 
 
 def axis_kernels(axis: str) -> tuple[str, ...]:
@@ -34,6 +36,7 @@ class Point:
     flop_per_call: float = 0.0
     bytes_per_call: float = 0.0
     skipped: str | None = None      # why it was not timed
+    spread: float = 0.0             # (max - min) / median of its rounds; 0 with one round
 
     @property
     def seconds_per_example(self) -> float | None:
@@ -46,6 +49,11 @@ class Point:
     def sliced(self) -> bool:
         """Timed on fewer examples than one epoch holds (extrapolated per example)."""
         return self.examples + self.K <= epoch_examples(self.side)
+
+
+def leads(best: Point, other: Point) -> bool:
+    """``best`` is faster than ``other`` beyond either point's spread (else they tie)."""
+    return clear_lead(best.seconds_per_call, best.spread, other.seconds_per_call, other.spread)
 
 
 def epoch_examples(side: int) -> int:

@@ -9,6 +9,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 
+def clear_lead(fast: float, fast_spread: float, slow: float, slow_spread: float) -> bool:
+    """A time ``fast`` beats ``slow`` by more than either one's spread of rounds ((max -
+    min) / median): a lead the noise of these timings cannot explain; otherwise a tie."""
+    return slow > fast * (1 + max(fast_spread, slow_spread))
+
+
 @dataclass
 class Row:
     """One timed epoch: seconds per 60,000 examples (the median of ``rounds``, min and

@@ -264,13 +264,27 @@ def outcome(result) -> list[np.ndarray]:
 
 
 def check_names(names) -> tuple[str, ...]:
-    """``names`` as a tuple, each a known peer; ValueError naming the unknown ones."""
+    """``names`` as a tuple, each a known peer that can run here; ValueError naming the
+    unknown ones and those whose library does not import, before anything is timed."""
     names = tuple(names)
     known = sorted({name for spec in SPECS.values() for name in spec.peers})
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f"unknown peer(s) {', '.join(unknown)}; valid: {', '.join(known)} "
                          f"('' for none)")
+    missing = {}
+    for name in names:
+        for spec in SPECS.values():
+            if name in spec.peers:
+                try:
+                    spec.peers[name]()
+                except ImportError as exc:
+                    missing[name] = str(exc)
+                break
+    if missing:
+        raise ValueError(f"peer(s) {', '.join(missing)} cannot run here "
+                         f"({'; '.join(missing.values())}): install them or leave them out "
+                         f"of --peers")
     return names
 
 

@@ -57,7 +57,13 @@ def smallest_p(rounds: int) -> float:
 
 
 def bench_regex(bench: str | None) -> str:
-    """asv's --bench for the suite's benchmarks matching ``bench``."""
+    """asv's --bench for the suite's benchmarks matching ``bench``; ValueError naming it
+    where ``bench`` is not a regular expression."""
+    if bench:
+        try:
+            re.compile(bench)
+        except re.error as exc:
+            raise ValueError(f"--bench {bench!r} is not a regular expression ({exc})") from None
     return f"{SUITE}" + (f".*({bench})" if bench else "")
 
 
@@ -232,7 +238,10 @@ def compare(base_ref: str, head_ref: str, bench: str | None = None, rounds: int 
 
 def verdicts(values: dict[str, tuple[list[float], list[float]]]) -> list[dict]:
     """A record per benchmark of ``{name: (base values, head values)}``, each tested at
-    ``FALSE_ALARMS / len(values)`` (Bonferroni: the set's chance of a false alarm)."""
+    ``FALSE_ALARMS / len(values)`` (Bonferroni: the set's chance of a false alarm); no
+    record for no benchmark."""
+    if not values:
+        return []
     alpha = FALSE_ALARMS / len(values)
     return [{"benchmark": n, **verdict(*values[n], alpha)} for n in values]
 

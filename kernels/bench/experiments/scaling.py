@@ -30,7 +30,8 @@ import numpy as np
 from ...registry import kernel_names, entry, get, on_cpu
 from .report import machine
 from ..timing.stopwatch import time_runs
-from ..points import BASE, Point, axis_kernels, bound_work, epoch_examples, per_call, points_of
+from ..points import (BASE, Point, axis_kernels, bound_work, epoch_examples, leads, per_call,
+                      points_of)
 from ..settings import effort
 from ..workloads import SPECS, Workload
 
@@ -66,6 +67,7 @@ def time_point(point: Point, budget: float, rounds: int, cap: float, predicted: 
     times += time_runs(work, fn, work.batches, more - len(times))
     point.examples = work.n
     point.seconds_per_call = statistics.median(times) / work.batches
+    point.spread = (max(times) - min(times)) / statistics.median(times)
     point.flop_per_call, point.bytes_per_call = per_call(point, "flop"), per_call(point, "bytes")
     return point
 
@@ -158,8 +160,10 @@ def fits(result: dict) -> list[dict]:
 
 
 def crossovers(result: dict) -> list[dict]:
-    """Where the fastest backend (of those measured at both sizes) changes along each
-    axis: the two sizes around the change and the winners on either side."""
+    """Where the fastest backend changes along each axis: the two sizes around the change
+    and the winners on either side. A size counts only where its fastest backend leads
+    every other by more than their measured spread (``points.leads``); where two tie,
+    the noise would decide, so no crossover starts or ends there."""
     out = []
     for axis, sizes in result["grid"].items():
         for kernel in axis_kernels(axis):
@@ -167,9 +171,10 @@ def crossovers(result: dict) -> list[dict]:
                 winners = []
                 for size in sorted(sizes):
                     values = {**BASE, axis: size}
-                    pts = points_of(result, kernel=kernel, dtype=dtype, **values)
-                    if pts:
-                        winners.append((size, min(pts, key=lambda p: p.seconds_per_call).backend))
+                    pts = sorted(points_of(result, kernel=kernel, dtype=dtype, **values),
+                                 key=lambda p: p.seconds_per_call)
+                    if pts and all(leads(pts[0], p) for p in pts[1:]):
+                        winners.append((size, pts[0].backend))
                 for (a, wa), (b, wb) in zip(winners, winners[1:]):
                     if wa != wb:
                         out.append({"axis": axis, "kernel": kernel, "dtype": dtype,

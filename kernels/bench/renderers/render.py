@@ -3,7 +3,7 @@ never elided), the notes on each bound, a Markdown page, a chart, and the closin
 Everything here reads a ``rows.Report`` (``report.time_report``'s, or a saved JSON's)."""
 from __future__ import annotations
 
-from ..rows import Report, Row
+from ..rows import Report, Row, clear_lead
 from ..workloads import SPECS
 
 BOUND = {"flop": "FLOP limit (matrix products at the peak FLOP/s)",
@@ -121,9 +121,15 @@ def summary(result: Report) -> list[str]:
         pct = "disturbed" if best.disturbed else f"{best.pct_of_limit:.3g} % of limit"
         out.append(", ".join(parts + [pct]))
         pick = picks.get(kernel, {})
+        picked = next((r for r in rows if r.backend == pick.get("backend")), None)
         if pick and pick["backend"] != best.backend:
-            out.append(f"{kernel}: fastest() picks {pick['backend']}, not {best.backend}: "
-                       f"{WHY_OTHER[source(pick.get('why', ''))]}")
+            if picked is not None and not clear_lead(best.seconds_per_epoch, best.spread,
+                                                     picked.seconds_per_epoch, picked.spread):
+                out.append(f"{kernel}: fastest() picks {pick['backend']}, which ties with "
+                           f"{best.backend} here (within the spread of their rounds)")
+            else:
+                out.append(f"{kernel}: fastest() picks {pick['backend']}, not {best.backend}: "
+                           f"{WHY_OTHER[source(pick.get('why', ''))]}")
     return out
 
 

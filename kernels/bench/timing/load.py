@@ -21,12 +21,19 @@ class Snapshot:
     own: float         # CPU seconds of this process, all threads
 
 
+STAT = "/proc/stat"
+
+
 def snapshot() -> Snapshot | None:
-    """Now; None where /proc/stat cannot be read (not Linux)."""
+    """Now; None where /proc/stat cannot be read or does not start with the all-cores
+    ``cpu`` line of at least four counters (not Linux, or a file we cannot trust)."""
     try:
-        with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:9]]
+        with open(STAT) as f:
+            words = f.readline().split()
+        fields = [int(v) for v in words[1:9]]
     except (OSError, ValueError):
+        return None
+    if not words or words[0] != "cpu" or len(fields) < 4:
         return None
     user, nice, system, idle, iowait, irq, softirq, steal = fields + [0] * (8 - len(fields))
     t = os.times()
@@ -39,6 +46,8 @@ def others(before: Snapshot | None, after: Snapshot | None) -> float | None:
     between two snapshots; None when unknown."""
     if before is None or after is None or after.wall <= before.wall:
         return None
+    if after.busy < before.busy or after.own < before.own:
+        return None                        # counters went backwards: nothing to trust
     taken = (after.busy - before.busy) - (after.own - before.own)
     return max(taken, 0.0) / (after.wall - before.wall)
 

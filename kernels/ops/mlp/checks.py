@@ -106,7 +106,15 @@ def check_epoch(p, X, y, batch_size, lr, lam, takes=None):
         raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
     lr = check_rate("lr", lr)
     X, y, lam = check_batch(p, X, y, lam, takes)
-    shared = [k for k, a in p.arrays().items() if not foreign(X)
+    arrays = p.arrays()
+    overlapping = [f"{a} and {b}" for i, a in enumerate(arrays) for b in list(arrays)[i + 1:]
+                   if not foreign(arrays[a]) and np.shares_memory(arrays[a], arrays[b])]
+    if overlapping:
+        # each update would change another parameter as well, and backends update them at
+        # different moments (numba writes W1 back once per epoch): results would differ
+        raise ValueError(f"the parameters {', '.join(overlapping)} share memory; every parameter "
+                         f"needs its own array (copy one of them)")
+    shared = [k for k, a in arrays.items() if not foreign(X)
               and (np.shares_memory(a, X) or np.shares_memory(a, y))]
     if shared:
         # the epoch updates p as it goes: backends would read rows already changed (or,
