@@ -52,7 +52,7 @@ def check(kernel: str = "mlp_epoch", dtypes=("float64", "float32"), sizes=(16, 1
           examples: int | None = None, repeats: int = 3, backends=None) -> list[dict]:
     """Rows ``{dtype, K, pick, why, seconds: {backend: s}, fastest, ratio}``: the pick's
     directly timed seconds over the fastest's (``examples``: a slice of the epoch)."""
-    from kernels.bench.experiments.tuning import candidates
+    from kernels.bench.experiments.passes import candidates
     names = backends or candidates(kernel)
     picks = _python(_PICK, kernel, ",".join(dtypes), ",".join(map(str, sizes)))
     rows = []

@@ -105,6 +105,8 @@ def load_record() -> dict | None:
                 raise ValueError("no 'results' table")
             _valid_results(record["results"])
             _valid_results(record.setdefault("spread", {}), "spread")
+            if not isinstance(record.setdefault("machine", {}), dict):
+                raise ValueError("'machine' is not a table")
             if record.get("fingerprint") != fingerprint():
                 warnings.warn(f"ignoring the autotune record {path}: it was measured on another "
                               f"machine, version or thread setting (thread variables, allowed "
@@ -134,16 +136,20 @@ def check_writable() -> Path:
     return path
 
 
-def save_record(results: dict, spread: dict | None = None, noise: dict | None = None) -> Path:
+def save_record(results: dict, spread: dict | None = None, noise: dict | None = None,
+                machine: dict | None = None) -> Path:
     """Write the timings (seconds per example) and their spreads (see ``choose``) with
     this machine's fingerprint; later processes with the same fingerprint use them.
-    ``noise``: what the measurement saw of other work per point (kept for the reader).
+    ``noise``: what the measurement saw of other work per point (kept for the reader);
+    ``machine``: facts of the machine beside the fingerprint (``{"thread_pool": ...}``,
+    which ``select.pool_reliable`` reads).
 
     Each writer writes its own temporary file and renames it over the record (atomic on
     POSIX), so concurrent writers never collide and readers never see half a record."""
     path = check_writable()
     text = json.dumps({"fingerprint": fingerprint(), "results": _valid_results(results),
-                       "spread": _valid_results(spread or {}, "spread"), "noise": noise or {}},
+                       "spread": _valid_results(spread or {}, "spread"), "noise": noise or {},
+                       "machine": machine or {}},
                       indent=1)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".autotune-", suffix=".json")
     try:

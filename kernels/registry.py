@@ -31,6 +31,9 @@ class Backend:
     in a process compiles (the cold-start probes time it). ``versions``: the
     distributions whose versions the report prints and the autotune record fingerprints.
     ``colour``, ``marker``: how every plot draws it (one colour per backend name).
+    ``serial``: the backend that runs the same code on one thread, where this one splits
+    its work over numba's threads (selection falls back to it on a machine whose thread
+    pool cannot be timed reliably).
     """
 
     kernel: str
@@ -45,6 +48,7 @@ class Backend:
     versions: tuple[str, ...] = ()
     colour: str = ""
     marker: str = "o"
+    serial: str | None = None
 
 
 # Colours and markers in the order backend names are first registered: a new backend
@@ -143,6 +147,8 @@ for _kernel, _folder, _function, _names in (
 ):
     for _name in _names:
         _facts = dict(_STRATEGIES[_name])
+        if _name == "numba" and "numba-serial" in _names:     # numba splits it over threads
+            _facts["serial"] = "numba-serial"
         _module, _suffix = _facts.pop("module"), _facts.pop("suffix", "")
         register(_kernel, _name, f"kernels.ops.{_folder}.{_module}:{_function}{_suffix}", **_facts)
 

@@ -136,23 +136,33 @@ def choose(kernel: str, *, dtype=None, size: int | None = None) -> tuple[str, st
     if key not in _choice_cache:
         spread = record["spread"].get(kernel, {}).get(dtype, {}).get(str(measured), {})
         _choice_cache[key] = choose_from(kernel, by_size.get(str(measured), {}), spread,
-                                         f"{dtype}, K = {measured}")
+                                         f"{dtype}, K = {measured}", threads=pool_reliable(record))
     return _choice_cache[key]
 
 
+def pool_reliable(record: dict) -> bool:
+    """False where autotune found numba's thread pool too unsteady to time (its fork/join
+    in slow spells): the ranking then never hands out a backend that splits its work over
+    threads on its own word, only where it was measured fastest."""
+    return record.get("machine", {}).get("thread_pool") != "unreliable"
+
+
 def choose_from(kernel: str, timings: dict[str, float], spread: dict[str, float],
-                where: str) -> tuple[str, str]:
+                where: str, threads: bool = True) -> tuple[str, str]:
     """``(backend, why)`` from one point of the record: ``timings`` (backend: seconds)
-    and ``spread`` (backend: relative spread of its ratio to the ranked backend)."""
+    and ``spread`` (backend: relative spread of its ratio to ``reference``); ``threads``:
+    the ranking may hand out a backend that splits over numba's threads (``ranked``)."""
     # import only what may be picked: the measured backends, then the ranking in order
     # (an unranked backend such as jax is never imported unless the record names it)
-    first = ranked(kernel)
+    note = "" if threads else UNSTEADY
     # the registry decides what may be picked, not the record: never a plain-Python or a
     # GPU-only backend (a record may be hand-edited or come from another machine)
     usable = [b for b in backends(kernel) if b in timings and not entry(kernel, b).slow
               and entry(kernel, b).cpu and _runs(kernel, b)]
     if not usable:
-        return first, "shipped ranking"
+        return ranked(kernel, threads), "shipped ranking" + note
+    first = reference(kernel, timings)
+    stands = first if threads else ranked(kernel, threads=False)   # the ranking's own word
     best = min(usable, key=timings.get)
     if best == first or first not in timings:
         return best, f"autotune record ({where}: measured fastest)"
@@ -160,15 +170,30 @@ def choose_from(kernel: str, timings: dict[str, float], spread: dict[str, float]
     if margin > 1 + spread.get(best, 0.0):
         return best, (f"autotune record ({where}: {margin:.2f}x faster than {first}, "
                       f"spread {spread.get(best, 0.0):.1%})")
-    return first, (f"shipped ranking (autotune record, {where}: tie, {best} {margin:.2f}x "
-                    f"within the spread {spread.get(best, 0.0):.1%})")
+    return stands, (f"shipped ranking (autotune record, {where}: tie, {best} {margin:.2f}x "
+                     f"within the spread {spread.get(best, 0.0):.1%})" + note)
 
 
-def ranked(kernel: str) -> str:
+UNSTEADY = "; one thread: this machine's thread pool could not be timed reliably"
+
+
+def ranked(kernel: str, threads: bool = True) -> str:
     """The shipped ranking's choice: the runnable backend of lowest ``rank`` (unranked
-    ones after every ranked one)."""
+    ones after every ranked one); with ``threads=False``, a backend that splits its work
+    over numba's threads gives way to its one-thread twin (its ``serial``)."""
     rank = lambda b: (entry(kernel, b).rank is None, entry(kernel, b).rank or 0)
-    return next(b for b in sorted(backends(kernel), key=rank) if _runs(kernel, b))
+    for b in sorted(backends(kernel), key=rank):
+        b = b if threads else entry(kernel, b).serial or b
+        if _runs(kernel, b):
+            return b
+    raise BackendUnavailable(f"no backend of {kernel} can run here")
+
+
+def reference(kernel: str, timed) -> str:
+    """The backend a point's spreads are measured against: the ranked one where it was
+    timed, else (autotune left the threaded one out) the ranking on one thread."""
+    first = ranked(kernel)
+    return first if first in timed else ranked(kernel, threads=False)
 
 
 def _runs(kernel: str, backend: str) -> bool:

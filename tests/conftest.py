@@ -23,7 +23,7 @@ def one_line_exit(argv, start=""):
     gives) and one line on stderr starting with ``start`` (no traceback); returns it."""
     import contextlib
     import io
-    from kernels.__main__ import main
+    from kernels.cli import main
     err = io.StringIO()
     with pytest.raises(SystemExit) as stop, contextlib.redirect_stderr(err):
         main(argv)

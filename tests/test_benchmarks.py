@@ -12,7 +12,7 @@ import pytest
 
 import kernels
 from benchmarks import bench_epochs
-from kernels.__main__ import main
+from kernels.cli import main
 from kernels.bench.timing import limits, stopwatch
 from kernels.bench.experiments import report
 from kernels.bench.workloads import SPECS, Workload, upsample

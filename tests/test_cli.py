@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from kernels.__main__ import main
+from kernels.cli import main
 
 from conftest import one_line_exit
 

@@ -3,7 +3,7 @@ measurements themselves are in docs/benchmarking.md's noise study)."""
 import numpy as np
 import pytest
 
-from kernels.__main__ import main
+from kernels.cli import main
 from kernels.bench.experiments import compare
 from conftest import one_line_exit
 

@@ -8,7 +8,7 @@ import pytest
 
 from kernels import data
 from kernels.data import DataError, load_fashion_mnist
-from kernels.__main__ import main
+from kernels.cli import main
 
 
 def test_real_train_and_test(train, test_split):

@@ -10,7 +10,7 @@ from conftest import one_line_exit
 
 import kernels
 from kernels import record, select
-from kernels.__main__ import main
+from kernels.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

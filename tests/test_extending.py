@@ -111,13 +111,13 @@ def test_the_registry_and_the_harness_tables_list_them(extended):
     facts = python(extended, """
         import json, kernels
         from kernels.registry import styles
-        from kernels.bench.experiments import tuning
+        from kernels.bench.experiments import passes
         from benchmarks import bench_epochs
         assert kernels.__file__.startswith(%r)
         print(json.dumps({
             "kernels": kernels.KERNELS, "relu_demo": kernels.available("relu_demo"),
             "softmax": kernels.available("softmax"),
-            "candidates": {k: tuning.candidates(k) for k in ("softmax", "relu_demo")},
+            "candidates": {k: passes.candidates(k) for k in ("softmax", "relu_demo")},
             "asv": {c: bench_epochs.__dict__[c].params for c in ("Softmax", "ReluDemo")},
             "colours": {b: c for b, (c, _) in styles().items()}}))
         """ % str(extended))

@@ -151,7 +151,7 @@ def test_convenience_names_follow_the_choice():
 
 
 def test_agree_exits_non_zero_when_a_backend_disagrees(monkeypatch, capsys):
-    from kernels.__main__ import main
+    from kernels.cli import main
     assert main(["agree", "-n", "120"]) == 0
     assert "OUTSIDE" not in capsys.readouterr().out
     numpy_softmax = kernels.get("softmax", "numpy")

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import kernels
 from kernels import mlp, record, select
-from kernels.__main__ import main
+from kernels.cli import main
 
 from conftest import one_line_exit, runnable
 

@@ -7,7 +7,7 @@ import pytest
 
 import kernels
 from benchmarks import bench_epochs
-from kernels.__main__ import main
+from kernels.cli import main
 from kernels.bench import settings
 from kernels.bench.experiments import scaling
 from kernels.bench.points import Point

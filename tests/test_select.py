@@ -167,7 +167,7 @@ def test_numba_unimportable_falls_back_to_numpy(tmp_path):
 
 
 def tuning_candidates(kernel):
-    from kernels.bench.experiments.tuning import candidates
+    from kernels.bench.experiments.passes import candidates
     return candidates(kernel)
 
 
@@ -209,20 +209,20 @@ def test_a_pick_overrides_the_ranking_only_beyond_its_spread():
 
 @needs_numba
 def test_the_spread_is_that_of_the_paired_ratio():
-    from kernels.bench.experiments import tuning
+    from kernels.bench.experiments import passes
     # a neighbour slows pass 2 for both backends alike: numpy is 20 % faster in every pass
     times = {"numba": [1.0, 2.0, 1.5], "numpy": [0.8, 1.6, 1.2]}
-    assert tuning.spreads("softmax", times) == {"numpy": pytest.approx(0.0)}
+    assert passes.spreads("softmax", times) == {"numpy": pytest.approx(0.0)}
     medians = {b: sorted(t)[1] for b, t in times.items()}
-    assert tuning.choose_from("softmax", medians, tuning.spreads("softmax", times), "")[0] == "numpy"
+    assert select.choose_from("softmax", medians, passes.spreads("softmax", times), "")[0] == "numpy"
     # numpy's lead wanders from 5 % to 25 % between passes: a 1.18x margin is a tie
     times = {"numba": [1.0, 1.0, 1.0], "numpy": [0.8, 0.95, 0.85]}
-    assert tuning.spreads("softmax", times)["numpy"] == pytest.approx(0.95 / 0.8 - 1)
+    assert passes.spreads("softmax", times)["numpy"] == pytest.approx(0.95 / 0.8 - 1)
 
 
 @needs_numba
 def test_autotune_adds_passes_only_while_the_lead_is_within_its_spread(monkeypatch):
-    from kernels.bench.experiments import tuning
+    from kernels.bench.experiments import passes
     calls = {"numba": 0, "numpy": 0}
     lead = {"numpy": iter([0.80, 1.05, 0.81, 0.80, 0.81])}    # one pass hit by a burst
 
@@ -235,22 +235,22 @@ def test_autotune_adds_passes_only_while_the_lead_is_within_its_spread(monkeypat
         calls[backend] += 1
         return [work.n * (next(lead[backend]) if backend in lead else 1.0)] * repeats
 
-    monkeypatch.setattr(tuning, "time_runs", fake_time_runs)
-    monkeypatch.setattr(tuning, "candidates", lambda kernel: ["numba", "numpy"])
-    monkeypatch.setattr(tuning, "settle", lambda work, fn: None)
+    monkeypatch.setattr(passes, "time_runs", fake_time_runs)
+    monkeypatch.setattr(passes, "candidates", lambda kernel: ["numba", "numpy"])
+    monkeypatch.setattr(passes, "settle", lambda work, fn: None)
     # a 1.24x lead within the 31 % spread the burst makes: more passes, until five outvote it
-    times = tuning.measure_point("softmax", "float64", 100, 0.01, 2.0)
+    times = passes.measure_point("softmax", "float64", 100, 0.01, 2.0)
     assert len(times["numba"]) == len(times["numpy"]) == 5
-    assert tuning.spreads("softmax", times)["numpy"] == pytest.approx(0.81 / 0.80 - 1)
+    assert passes.spreads("softmax", times)["numpy"] == pytest.approx(0.81 / 0.80 - 1)
     lead["numpy"] = iter([0.80, 0.95, 0.85, 0.93, 0.87, 0.94, 0.84, 0.92, 0.86])  # it wanders
-    times = tuning.measure_point("softmax", "float64", 100, 0.01, 2.0)
-    assert len(times["numpy"]) == tuning.MAX_PASSES
+    times = passes.measure_point("softmax", "float64", 100, 0.01, 2.0)
+    assert len(times["numpy"]) == passes.MAX_PASSES
     medians = {b: sorted(t)[len(t) // 2] for b, t in times.items()}
-    assert tuning.choose_from("softmax", medians, tuning.spreads("softmax", times), "")[0] == "numba"
+    assert select.choose_from("softmax", medians, passes.spreads("softmax", times), "")[0] == "numba"
     lead["numpy"] = iter([0.80, 0.81, 0.80])                    # a clear 1.24x lead
-    assert len(tuning.measure_point("softmax", "float64", 100, 0.01, 2.0)["numpy"]) == tuning.PASSES
+    assert len(passes.measure_point("softmax", "float64", 100, 0.01, 2.0)["numpy"]) == passes.PASSES
     lead["numpy"] = iter([0.99, 1.01, 0.98])                    # no lead worth resolving
-    assert len(tuning.measure_point("softmax", "float64", 100, 0.01, 2.0)["numpy"]) == tuning.PASSES
+    assert len(passes.measure_point("softmax", "float64", 100, 0.01, 2.0)["numpy"]) == passes.PASSES
 
 
 @pytest.mark.parametrize("size,error", [(float("inf"), ValueError), (-float("inf"), ValueError),

@@ -10,7 +10,7 @@ import pytest
 import kernels
 from kernels import mlp
 from kernels.app import train as tr
-from kernels.__main__ import main
+from kernels.cli import main
 from kernels.app.train import COLUMNS, Settings
 from conftest import one_line_exit
 

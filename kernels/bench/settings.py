@@ -29,6 +29,7 @@ class Effort:
     cap: float = 0.0           # a call over this many seconds skips its point
     sizes: tuple[int, ...] = ()    # minibatch sizes K visited (autotune, the GPU's sweep)
     grid: dict = field(default_factory=dict)   # the scaling sweep's axes
+    patience: float = 0.0      # seconds autotune may spend measuring disturbed points again
 
 
 EFFORT = {   # experiment -> {quick: Effort}
@@ -40,8 +41,8 @@ EFFORT = {   # experiment -> {quick: Effort}
     # K = 60,000 takes 7 s per call, and its per-example curve is flat)
     "scaling": {False: Effort(rounds=3, budget=0.15, cap=10.0, grid=GRID),
                 True: Effort(rounds=3, budget=0.03, cap=1.0, grid=QUICK_GRID)},
-    "autotune": {False: Effort(budget=0.04, cap=10.0, sizes=GRID["K"]),
-                 True: Effort(budget=0.01, cap=2.0, sizes=(16, 100, 1024))},
+    "autotune": {False: Effort(budget=0.04, cap=10.0, sizes=GRID["K"], patience=120.0),
+                 True: Effort(budget=0.01, cap=2.0, sizes=(16, 100, 1024), patience=25.0)},
     "gpu": {False: Effort(rounds=5, sizes=(1, 10, 100, 1000, 10_000)),
             True: Effort(rounds=3, sizes=(10, 100, 1000))},
 }

@@ -21,6 +21,7 @@ from ...select import choose
 from ..timing import limits
 from .. import peers
 from .agree import max_difference
+from ..timing.progress import bar as progress_bar
 from ..timing.stopwatch import SPREAD_WARNING, time_runs
 from ..timing.threads import pinned, settings
 from ..rows import Report, Row
@@ -64,6 +65,27 @@ def _check_peer(work: Workload, kernel: str, fn, batches: int) -> float | None:
     return max_difference(outcome(work.run(fn, batches)), outcome(work.run(get(kernel, "numba"), batches)))
 
 
+def run(kernels, dtypes: list[str], dh: int, threads: list[int], quick: bool = False,
+        examples: int | None = None, peer_names=None) -> Report:
+    """The report of ``python -m kernels report``: ``time_report`` at the first thread
+    count and dtype, and with several of either, numba's epochs at every setting
+    (``variants``) in the same run."""
+    if max(threads) > 1:
+        # numba sizes its thread pool when first imported: start it with the most threads
+        with pinned(max(threads)):
+            try:
+                import numba  # noqa: F401
+            except ImportError:
+                pass
+    result = time_report(kernels, dtypes[0], dh, threads=threads[0], quick=quick,
+                         examples=examples, peer_names=peer_names)
+    if len(threads) > 1 or len(dtypes) > 1:
+        from . import variants
+        result.variants = variants.time_variants(kernels, dtypes, threads, dh,
+                                                 effort("variants", quick).rounds, examples)
+    return result
+
+
 def time_report(kernels=None, dtype="float64", dh=DH, K=K, threads=1, quick=False,
         examples=None, progress=True, cold_start=True, peer_names=None) -> Report:
     """Time every row (``plan_of``) against the limits measured in the same run.
@@ -83,9 +105,8 @@ def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_sta
     rounds = effort("report", quick).rounds
     plan = plan_of(kernels, peer_names)
 
-    from rich.progress import Progress
     rows, measured_rates, limit_work = [], [], []
-    with Progress(disable=not progress, transient=True) as bar:
+    with progress_bar(progress) as bar:
         task = bar.add_task("measuring", total=len(plan) + len(kernels) + 2)
         bar.update(task, description="machine limits")
         measured_rates.append(limits.machine_rates(dtype, quick, threads))
@@ -145,7 +166,7 @@ def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_sta
                     disturbed=[r.name for r in rows if r.disturbed])
     if cold_start:
         from . import coldstart
-        with Progress(disable=not progress, transient=True) as bar:
+        with progress_bar(progress) as bar:
             bar.add_task("cold start: first calls in fresh processes", total=None)
             result.cold_start = coldstart.cold_starts(dtype, threads, kernels,
                                                        warm=effort("report", quick).warm_cold_start)

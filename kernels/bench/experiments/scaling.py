@@ -29,6 +29,7 @@ import numpy as np
 
 from ...registry import kernel_names, entry, get, on_cpu
 from .report import machine
+from ..timing.progress import bar as progress_bar
 from ..timing.stopwatch import time_runs
 from ..points import (BASE, Point, axis_kernels, bound_work, epoch_examples, leads, per_call,
                       points_of)
@@ -111,12 +112,11 @@ def sweep(grid=None, kernels=None, dtypes=("float64",), threads: int | None = 1,
 
 def _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap,
            backends) -> dict:
-    from rich.progress import Progress
     from ..timing import limits
     rates = {dt: limits.machine_rates(dt, quick=True, threads=threads or 1) for dt in dtypes}
     todo = plan(grid, kernels, dtypes, slow, backends)
     points, last = [], {}
-    with Progress(disable=not progress, transient=True) as bar:
+    with progress_bar(progress) as bar:
         task = bar.add_task("scaling", total=len(todo))
         for axis, p in todo:
             bar.update(task, description=f"{p.kernel} {p.backend} {p.dtype} {axis}={p.size(axis)}")

@@ -9,6 +9,7 @@ import itertools
 import statistics
 
 from ...registry import available, get
+from ..timing.progress import bar as progress_bar
 from ..timing.stopwatch import time_runs
 from ..timing.threads import pin, pinned
 from ..settings import DH, K
@@ -22,14 +23,13 @@ def time_variants(kernels, dtypes, threads, dh: int = DH, rounds: int = 5, examp
     """``{"rows": [...], "threads": [...], "dtypes": [...]}``: per kernel x dtype x threads
     the median, min and max seconds per epoch (extrapolated when ``examples`` < 60,000),
     and the speed-ups of each thread count over the first and of float32 over float64."""
-    from rich.progress import Progress
     kernels = [k for k in kernels if SPECS[k].variants and BACKEND in available(k)]
     works = {(k, dt): Workload(k, K, dt, dh, examples, stream=SPECS[k].streams)
              for k in kernels for dt in dtypes}
     fn = {k: get(k, BACKEND) for k in kernels}
     settings = list(itertools.product(kernels, dtypes, threads))
     times: dict[tuple, list[float]] = {s: [] for s in settings}
-    with Progress(disable=not progress, transient=True) as bar, pinned(max(threads)):
+    with progress_bar(progress) as bar, pinned(max(threads)):
         task = bar.add_task("variants", total=rounds * len(settings))
         for n in threads:                      # compile every setting once, untimed
             pin(n)

@@ -1,17 +1,14 @@
-"""The command line's option types (checked counts, dtypes, kernels, cores) and the
-options of ``python -m kernels train``, with their defaults from ``Settings``."""
+"""Train an MLP (or softmax regression) on Fashion-MNIST and log train/valid/test error
+and loss per epoch to DIR/log.csv, with curves.png, model.npz, summary.json."""
 from __future__ import annotations
 
-import argparse
-
-from ..ops.mlp import ACTIVATIONS
-from .models import MODELS
-from .train import Settings
+from .options import nonnegative, positive
 
 
-def add_train_arguments(p, positive, nonnegative) -> None:
-    """Add train's options to the argparse parser ``p`` (``positive``, ``nonnegative``:
-    the command line's integer types)."""
+def arguments(p) -> None:
+    from ..app.models import MODELS
+    from ..app.train import Settings
+    from ..ops.mlp import ACTIVATIONS
     p.add_argument("--model", choices=tuple(MODELS), default=Settings.model,
                    help="what to train (default %(default)s)")
     p.add_argument("--features", choices=("pixels", "gradient-norm"), default="pixels",
@@ -48,52 +45,12 @@ def add_train_arguments(p, positive, nonnegative) -> None:
                    "kernels-results/train-DATE-TIME)")
 
 
-def thread_list(text: str) -> list[int]:
-    """--threads: one count or several, comma-separated (each >= 1)."""
-    return [positive(t) for t in text.split(",")]
-
-
-def dtype_list(text: str) -> list[str]:
-    """--dtype: float64 and/or float32, comma-separated."""
-    dtypes = text.split(",")
-    bad = [d for d in dtypes if d not in ("float64", "float32")]
-    if bad or len(set(dtypes)) != len(dtypes):
-        raise argparse.ArgumentTypeError(f"takes float64 and/or float32 once each, comma-separated; got {text}")
-    return dtypes
-
-
-def at_least(low: int):
-    """An argparse type: an integer >= ``low``."""
-    def check(text: str) -> int:
-        value = int(text)
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}; got {text}")
-        return value
-    check.__name__ = "integer"            # argparse's "invalid integer value: 'x'"
-    return check
-
-
-nonnegative, positive = at_least(0), at_least(1)
-
-
-def check_cores(threads: int) -> None:
-    """Raise ValueError unless this process may run on ``threads`` cores."""
-    import os
-    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if threads > allowed:
-        raise ValueError(f"--threads {threads} asks for more cores than the {allowed} this "
-                         f"process may use")
-
-
-def kernel_list(text: str | None, valid=None) -> tuple[str, ...]:
-    """The kernels of a comma-separated --kernels (default all ``valid``: every kernel),
-    each checked."""
-    from ..registry import kernel_names
-    valid = valid or kernel_names()
-    if not text:
-        return valid
-    kernels = tuple(text.split(","))
-    unknown = [k for k in kernels if k not in valid]
-    if unknown:
-        raise ValueError(f"unknown kernel(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
-    return kernels
+def run(args) -> int:
+    from ..app.train import Settings, train
+    from ..bench.renderers.outputs import default_folder
+    fields = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
+    out = args.out or default_folder("train")
+    train(Settings(**fields), out)
+    print(f"wrote {out}/ (log.csv, curves.png, model.npz, summary.json); "
+          f"`python -m kernels evaluate {out}` tests the model")
+    return 0

@@ -1,0 +1,145 @@
+"""One point of autotune (a kernel, a dtype, a minibatch size K): every backend
+``kernels.fastest`` may pick, timed in passes as a user's process runs it.
+
+Every candidate runs real Fashion-MNIST minibatches of K, compiled and warmed with the
+timed shapes first, in ``PASSES`` passes over the backends. In a pass each backend
+first runs untimed for ``SETTLE`` seconds, then its best of ``CALLS`` timed calls is its
+figure: a backend timed right after another finds that one's BLAS or numba threads
+still spinning (numba's epoch ran 10x slower right after numpy's), which a user's
+process, calling one backend, never sees. Recorded per backend: the median of its pass
+figures in seconds per example, and its spread against the ranked backend R: the
+relative spread ``(max - min) / min`` of the per-pass ratios ``b / R``. The two are
+timed a moment apart in each pass, so a neighbour that slows the machine for a while
+slows both and cancels from the ratio, not from either figure alone. ``choose`` lets b
+override the ranking only when its margin exceeds ``1 + spread``. While the fastest
+backend is ahead of R by more than ``CLOSE`` but not yet by more than its spread,
+another pass is run, up to ``MAX_PASSES``; from ``TRIM_FROM`` passes on, the one ratio
+farthest from the median is left out of the spread (a burst that hit one backend in
+one pass). Backends more than ``CONTENDER`` times slower than the fastest in the first
+probe cannot win: they are left out of the passes (the ranked backend never is).
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+from ...registry import entry, get, on_cpu
+from ...select import ranked, reference as reference_of
+from ..timing.stopwatch import time_runs
+from ..workloads import SPECS, Workload
+
+PASSES = 3            # passes over the backends at least,
+MAX_PASSES = 9        # and at most, while the lead is unclear
+CALLS = 3             # timed calls per backend and pass (the best is its figure)
+SETTLE = 0.15         # seconds each backend runs untimed before its calls
+TRIM_FROM = 5         # from this many passes on, the most outlying ratio is left out
+CLOSE = 1.03          # a lead this small is not worth more passes: the ranking stands
+CONTENDER = 2.0       # slower than the fastest probe by this factor: cannot win, not timed on
+ONE_CALL_EXAMPLES = 12_000   # examples per timed call of a kernel called once per epoch
+
+
+def unclear(kernel: str, times: dict[str, list[float]]) -> float:
+    """The spread the point's decision rests on, where it is unclear: the fastest
+    backend's spread against the ranked one when its lead lies inside that spread (a
+    tie, and one that a spread this wide cannot settle); 0 when the lead is beyond its
+    spread (a clear pick, whatever the spread) or the ranked backend is fastest."""
+    if not times:
+        return 0.0
+    median = {b: statistics.median(t) for b, t in times.items()}
+    best, first = min(median, key=median.get), reference_of(kernel, times)
+    if best == first or first not in median:
+        return 0.0
+    spread = spreads(kernel, times).get(best, 0.0)
+    return spread if median[first] / median[best] <= 1 + spread else 0.0
+
+
+def candidates(kernel: str) -> list[str]:
+    """The backends ``fastest`` may pick: available on the CPU and not plain Python."""
+    return [b for b in on_cpu(kernel) if not entry(kernel, b).slow]
+
+
+def threaded(kernel: str) -> list[str]:
+    """The candidates that split their work over numba's threads (each has a one-thread
+    twin among the candidates): their timings hang on the thread pool's fork/join."""
+    return [b for b in candidates(kernel) if entry(kernel, b).serial]
+
+
+def measure_point(kernel: str, dtype: str, K: int, budget: float, cap: float,
+                  examples: int | None = None) -> dict[str, list[float]]:
+    """Seconds per example of each candidate at minibatch size K, one figure per pass
+    (see the module docstring). Each timed call runs as many minibatches of K as last
+    about ``budget`` seconds (at most an epoch; at least one; at most ``examples``
+    examples); a backend whose single minibatch takes over ``cap`` seconds is left out.
+    A kernel called once per pass over a training set (``Spec.one_call``: the SGD
+    epoch) is timed on the same ``ONE_CALL_EXAMPLES`` for every backend, so that each
+    call's fixed costs (a thread pool's limits, dispatch) weigh as they do in training."""
+    works, fns, per_example = {}, {}, {}
+    one_call = SPECS[kernel].one_call
+    for backend in candidates(kernel):
+        fn = get(kernel, backend)
+        probe = Workload(kernel, K=K, dtype=dtype, n=K)
+        probe.warm_up(fn)                       # compile with the real shapes and dtype
+        first = min(time_runs(probe, fn, 1, 3))
+        if first > cap:
+            continue
+        if one_call:
+            n = max(K, min(ONE_CALL_EXAMPLES, examples or ONE_CALL_EXAMPLES))
+        else:
+            calls = max(1, min(round(budget / first), Workload.full_batches(K)))
+            n = calls * K if examples is None else max(K, min(calls * K, examples))
+        work = Workload(kernel, K=K, dtype=dtype, n=n)
+        work.warm_up(fn, work.batches)           # a jax epoch compiles per number of minibatches
+        works[backend], fns[backend] = work, fn
+        per_example[backend] = min(time_runs(work, fn, work.batches, 1)) / work.n
+    fastest = min(per_example.values(), default=0.0)
+    keep = {ranked(kernel), ranked(kernel, threads=False)}     # the references are always timed
+    works = {b: w for b, w in works.items() if b in keep or per_example[b] <= CONTENDER * fastest}
+    times: dict[str, list[float]] = {b: [] for b in works}
+    while len(next(iter(times.values()), [])) < PASSES or undecided(kernel, times):
+        for backend, work in works.items():
+            settle(work, fns[backend])
+            best = min(time_runs(work, fns[backend], work.batches, CALLS))
+            times[backend].append(best / work.n)
+    return times
+
+
+def undecided(kernel: str, times: dict[str, list[float]]) -> bool:
+    """Another pass is worth it: fewer than ``MAX_PASSES`` so far and the fastest backend
+    leads the ranked one by more than ``CLOSE`` but not by more than its spread."""
+    reference = reference_of(kernel, times)
+    if not times or reference not in times or len(times[reference]) >= MAX_PASSES:
+        return False
+    median = {b: statistics.median(t) for b, t in times.items()}
+    best = min(median, key=median.get)
+    margin = median[reference] / median[best]
+    return best != reference and CLOSE < margin <= 1 + spreads(kernel, times)[best]
+
+
+def settle(work, fn) -> None:
+    """Run ``fn`` untimed for ``SETTLE`` seconds (at least once): the threads of the
+    backend timed before go idle, this one's are running."""
+    end = time.perf_counter() + SETTLE
+    while True:
+        work.run(fn)
+        if time.perf_counter() > end:
+            return
+
+
+def spreads(kernel: str, times: dict[str, list[float]]) -> dict[str, float]:
+    """Per backend b other than the ranked one R: the relative spread ``(max - min) / min``
+    of the per-pass ratios ``b[i] / R[i]`` (pass i times both a moment apart); from
+    ``TRIM_FROM`` passes on, without the one ratio farthest from their median."""
+    reference = reference_of(kernel, times)
+    if reference not in times:
+        return {}
+    spread = {}
+    for b, t in times.items():
+        if b != reference:
+            ratios = sorted(x / r for x, r in zip(t, times[reference]))
+            if len(ratios) >= TRIM_FROM:
+                # a burst that hit one backend of one pass is outvoted by the others:
+                # drop the ratio farthest from the median
+                middle = statistics.median(ratios)
+                ratios = ratios[1:] if middle - ratios[0] > ratios[-1] - middle else ratios[:-1]
+            spread[b] = (ratios[-1] - ratios[0]) / ratios[0]
+    return spread
