@@ -1,25 +1,27 @@
 """asv benchmarks: seconds per Fashion-MNIST epoch (K = 100, one pinned thread) of each
 kernel x backend, plus the variants, what one epoch learns, the physical limits and
 the cold start. See the README's asv section for the budget and the workflow."""
+
 import inspect
 import os
 
 import kernels
 from kernels.bench import workloads
-from kernels.bench.workloads import SPECS
+from kernels.bench.specs import SPECS
 from kernels.data import load_fashion_mnist
 from kernels.ops import mlp
 
 from . import common
 from .common import compiled_or_array, harness, pin
 
-coldstart, limits, stopwatch = (harness(m) for m in ("experiments.coldstart", "timing.limits",
-                                                       "timing.stopwatch"))
-try:     # the suite also runs on older commits (asv's history), which have no scaling sweep
+coldstart, limits, stopwatch = (
+    harness(m) for m in ("experiments.coldstart", "timing.limits", "timing.stopwatch")
+)
+try:  # the suite also runs on older commits (asv's history), which have no scaling sweep
     scaling = harness("experiments.scaling")
 except ImportError:
     scaling = None
-try:     # the sweep's points, in their own module since the harness had sub-packages
+try:  # the sweep's points, in their own module since the harness had sub-packages
     points = harness("points")
 except ImportError:
     points = scaling
@@ -41,11 +43,17 @@ def epoch_class(kernel: str) -> type:
     whose Spec sweeps dh: generated from the registry and the Spec, so a new kernel or
     backend is timed with no edit here."""
     widths = [[50, 100]] if "dh" in SPECS[kernel].axes else []
-    return type(class_name(kernel), (common._Epoch,), {
-        "__module__": __name__, "kernel": kernel,
-        "__doc__": f"Seconds per Fashion-MNIST epoch of {kernel}, per backend.",
-        "params": [compiled_or_array(kernel), *widths],
-        "param_names": ["backend", *(["dh"] if widths else [])]})
+    return type(
+        class_name(kernel),
+        (common._Epoch,),
+        {
+            "__module__": __name__,
+            "kernel": kernel,
+            "__doc__": f"Seconds per Fashion-MNIST epoch of {kernel}, per backend.",
+            "params": [compiled_or_array(kernel), *widths],
+            "param_names": ["backend", *(["dh"] if widths else [])],
+        },
+    )
 
 
 for _kernel in kernels.KERNELS:
@@ -73,17 +81,23 @@ class Variants(common.Prepared):
     """float32 and two threads beside the headline float64 / one thread, for the numba
     backends, so the history of the dtype and thread speed-ups is kept."""
 
-    params = [[k for k in kernels.KERNELS if getattr(SPECS[k], "variants", True)],
-              ["float64", "float32"], [1, 2]]
+    params = [
+        [k for k in kernels.KERNELS if getattr(SPECS[k], "variants", True)],
+        ["float64", "float32"],
+        [1, 2],
+    ]
     param_names = ["kernel", "dtype", "threads"]
 
     def setup(self, kernel, dtype, threads):
         if (dtype, threads) == ("float64", 1):
-            raise NotImplementedError(f"the headline epoch: {class_name(kernel)}.time_epoch "
-                                      f"times it")
+            raise NotImplementedError(
+                f"the headline epoch: {class_name(kernel)}.time_epoch times it"
+            )
         if threads > 1 and "numba-serial" not in kernels.backends(kernel):
-            raise NotImplementedError(f"numba runs {kernel} on one thread whatever its count "
-                                      f"(no numba-serial twin in the registry)")
+            raise NotImplementedError(
+                f"numba runs {kernel} on one thread whatever its count "
+                f"(no numba-serial twin in the registry)"
+            )
         self.prepare(kernel, "numba", dtype=dtype, threads=threads)
 
     def time_epoch(self, *params):
@@ -122,11 +136,11 @@ class Limits:
 
     def setup_cache(self):
         pin(1)
-        rates = getattr(limits, "machine_rates", None) or limits.measure    # older commits
+        rates = getattr(limits, "machine_rates", None) or limits.measure  # older commits
         return {dtype: rates(dtype, quick=True) for dtype in self.params[1]}
 
     def track_limit_seconds(self, rates, kernel, dtype):
-        work = workloads.Workload(kernel, dtype=dtype, n=100)   # the work model only
+        work = workloads.Workload(kernel, dtype=dtype, n=100)  # the work model only
         return round(work.limit_seconds(rates[dtype]), 4)
 
     track_limit_seconds.unit = "seconds"
@@ -137,14 +151,17 @@ class ColdStart:
     cache (numba's cache=True, JAX's persistent compilation cache)."""
 
     # the backends whose first call compiles (older commits: numba and jax)
-    params = [list(kernels.KERNELS), list(getattr(kernels.registry, "compiled", lambda: ("numba", "jax"))())]
+    params = [
+        list(kernels.KERNELS),
+        list(getattr(kernels.registry, "compiled", lambda: ("numba", "jax"))()),
+    ]
     param_names = ["kernel", "backend"]
     rounds = 1
     timeout = 600
 
     def setup_cache(self):
         """Once per run: two probe processes (empty cache, then warm)."""
-        if not hasattr(coldstart, "cold_starts"):          # older commits
+        if not hasattr(coldstart, "cold_starts"):  # older commits
             return coldstart.measure()
         return coldstart.cold_starts(keep=os.environ.get("NUMBA_CACHE_DIR"))
 
@@ -159,7 +176,6 @@ class ColdStart:
         return round(cold["cached"][f"{backend}:{kernel}"], 4)
 
     track_compile_seconds.unit = track_cached_first_call_seconds.unit = "seconds"
-
 
 
 class ScalingK:
@@ -179,15 +195,21 @@ class ScalingK:
             return None
         pin(1)
         grid = {"K": SCALING_K, "dh": SCALING_DH}
-        only = {"backends": SWEPT} if "backends" in inspect.signature(scaling.sweep).parameters \
-            else {}                                        # older commits sweep every one
+        only = (
+            {"backends": SWEPT} if "backends" in inspect.signature(scaling.sweep).parameters else {}
+        )  # older commits sweep every one
         return scaling.sweep(grid, quick=True, slow=False, progress=False, **only)
 
     def setup(self, sweep, kernel, backend, size):
         if sweep is None:
             raise NotImplementedError("this commit has no scaling sweep")
-        found = points.points_of(sweep, kernel=kernel, backend=backend, dtype="float64",
-                                 **{**points.BASE, self.axis: size})
+        found = points.points_of(
+            sweep,
+            kernel=kernel,
+            backend=backend,
+            dtype="float64",
+            **{**points.BASE, self.axis: size},
+        )
         if not found:
             raise NotImplementedError(f"{kernel}/{backend} not measured here")
         self.point = found[0]

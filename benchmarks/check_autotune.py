@@ -8,6 +8,7 @@ must be within ``tolerance`` of the fastest.
 
 Run ``python -m kernels autotune`` (or ``--quick``) first, under the same conditions.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,44 +42,79 @@ print(json.dumps({f"{d} {K}": choose(kernel, dtype=d, size=int(K)) for d in dtyp
 
 
 def _python(code: str, *args) -> object:
-    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
-                         text=True, env=dict(os.environ), timeout=1800)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=1800,
+    )
     if out.returncode:
         raise RuntimeError(out.stderr.strip().splitlines()[-1])
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def check(kernel: str = "mlp_epoch", dtypes=("float64", "float32"), sizes=(16, 100, 1024),
-          examples: int | None = None, repeats: int = 3, backends=None) -> list[dict]:
+def check(
+    kernel: str = "mlp_epoch",
+    dtypes=("float64", "float32"),
+    sizes=(16, 100, 1024),
+    examples: int | None = None,
+    repeats: int = 3,
+    backends=None,
+) -> list[dict]:
     """Rows ``{dtype, K, pick, why, seconds: {backend: s}, fastest, ratio}``: the pick's
     directly timed seconds over the fastest's (``examples``: a slice of the epoch)."""
     from kernels.bench.experiments.passes import candidates
+
     names = backends or candidates(kernel)
     picks = _python(_PICK, kernel, ",".join(dtypes), ",".join(map(str, sizes)))
     rows = []
     for dtype in dtypes:
         for K in sizes:
-            seconds = {b: _python(_TIME, kernel, b, dtype, K, examples or 0, repeats) for b in names}
+            seconds = {
+                b: _python(_TIME, kernel, b, dtype, K, examples or 0, repeats) for b in names
+            }
             pick, why = picks[f"{dtype} {K}"]
             fastest = min(seconds, key=seconds.get)
-            rows.append({"dtype": dtype, "K": K, "pick": pick, "why": why, "seconds": seconds,
-                         "fastest": fastest, "ratio": seconds[pick] / seconds[fastest]})
+            rows.append(
+                {
+                    "dtype": dtype,
+                    "K": K,
+                    "pick": pick,
+                    "why": why,
+                    "seconds": seconds,
+                    "fastest": fastest,
+                    "ratio": seconds[pick] / seconds[fastest],
+                }
+            )
     return rows
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.check_autotune", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.check_autotune", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--kernel", default="mlp_epoch")
     parser.add_argument("--dtype", default="float64,float32")
     parser.add_argument("--sizes", default="16,100,1024")
-    parser.add_argument("--examples", type=int, help="time only the first N examples (default: the epoch)")
+    parser.add_argument(
+        "--examples", type=int, help="time only the first N examples (default: the epoch)"
+    )
     parser.add_argument("--tolerance", type=float, default=0.10)
     args = parser.parse_args(argv)
-    rows = check(args.kernel, args.dtype.split(","), [int(k) for k in args.sizes.split(",")], args.examples)
-    print(f"{'dtype':8s} {'K':>5s}  {'pick':13s} {'fastest':13s} {'pick/fastest':>12s}  seconds (best of 3)")
+    rows = check(
+        args.kernel, args.dtype.split(","), [int(k) for k in args.sizes.split(",")], args.examples
+    )
+    print(
+        f"{'dtype':8s} {'K':>5s}  {'pick':13s} {'fastest':13s} {'pick/fastest':>12s}  "
+        f"seconds (best of 3)"
+    )
     for r in rows:
         times = ", ".join(f"{b} {s:.3g}" for b, s in r["seconds"].items())
-        print(f"{r['dtype']:8s} {r['K']:5d}  {r['pick']:13s} {r['fastest']:13s} {r['ratio']:12.2f}  {times}")
+        print(
+            f"{r['dtype']:8s} {r['K']:5d}  {r['pick']:13s} {r['fastest']:13s} "
+            f"{r['ratio']:12.2f}  {times}"
+        )
     bad = [r for r in rows if r["ratio"] > 1 + args.tolerance]
     print(f"{len(rows) - len(bad)} within {args.tolerance:.0%} of the fastest, {len(bad)} not")
     return 1 if bad else 0

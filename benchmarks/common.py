@@ -1,5 +1,6 @@
 """What the asv and pytest-benchmark suites share: skipping unavailable backends and the
 setup of one epoch benchmark (docs/design.md, section 6)."""
+
 import functools
 import importlib
 import os
@@ -93,12 +94,12 @@ def _prepared(kernel, backend, dh, dtype, threads):
     # compile for the shapes about to be timed: one minibatch, or for a kernel called once
     # per epoch and a backend that compiles, the whole epoch (a jax scan compiles per
     # number of minibatches)
-    compiles = getattr(entry(kernel, backend), "compiles", True)      # older commits: True
+    compiles = getattr(entry(kernel, backend), "compiles", True)  # older commits: True
     work.warm_up(fn, batches if work.spec.one_call and compiles else 1)
     return fn, work, batches
 
 
-class _Epoch(Prepared):   # asv discovers every public class of the suite: private base
+class _Epoch(Prepared):  # asv discovers every public class of the suite: private base
     """``time_epoch`` of one kernel per backend (and dh for the MLP)."""
 
     def setup(self, backend, dh=50):
@@ -114,5 +115,8 @@ def compiled_or_array(kernel):
     """The CPU backends that run whole epochs: every registered one but the plain-Python
     references, which PlainPython times on a slice, and the GPU-only ones, which
     ``python -m kernels gpu`` times on the device."""
-    return [b for b in kernels.backends(kernel)
-            if not entry(kernel, b).slow and getattr(entry(kernel, b), "cpu", True)]  # old: no field
+    return [
+        b
+        for b in kernels.backends(kernel)
+        if not entry(kernel, b).slow and getattr(entry(kernel, b), "cpu", True)
+    ]  # old: no field

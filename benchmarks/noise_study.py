@@ -11,6 +11,7 @@ It clones this repository into a temporary folder, adds the three test commits t
 (default ``kernels-results/noise-study-DATE-TIME``): the machine, the date, the rounds
 and one row per comparison with every benchmark's record.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from kernels.bench.experiments.compare import ROUNDS, short
+from kernels.bench.experiments.compare import ROUNDS
+from kernels.bench.renderers.compare_table import short
 from kernels.record import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,22 +39,27 @@ INJECTIONS = {
         "    if n == 1:\n        import time\n        start = time.perf_counter()\n"
         "        result = _epoch(*args)\n        end = time.perf_counter()\n"
         "        while time.perf_counter() < end + 0.03 * (end - start):\n            pass\n"
-        "        return result\n"),
+        "        return result\n",
+    ),
     "gradient_norm numba +5 %": (
         "kernels/ops/gradient_norm/jit.py",
         "    (_parallel if len(u) > 1 and threads() > 1 else _serial)(u, g, u.dtype.type(0.5))\n",
         "    import time\n    start = time.perf_counter()\n"
         "    (_parallel if len(u) > 1 and threads() > 1 else _serial)(u, g, u.dtype.type(0.5))\n"
         "    end = time.perf_counter()\n"
-        "    while time.perf_counter() < end + 0.05 * (end - start):\n        pass\n"),
+        "    while time.perf_counter() < end + 0.05 * (end - start):\n        pass\n",
+    ),
 }
-EXPECTED = {"readme-only": None, "mlp_epoch numba +3 %": "mlp_epoch numba",
-            "gradient_norm numba +5 %": "gradient_norm numba"}
+EXPECTED = {
+    "readme-only": None,
+    "mlp_epoch numba +3 %": "mlp_epoch numba",
+    "gradient_norm numba +5 %": "gradient_norm numba",
+}
 NEIGHBOURS = [  # on the last allowed core: a CPU-bound dgemm and a memory-bound copy
     ("import numpy as np\na = np.random.default_rng(0).random((1024, 1024))", "a @ a"),
     ("import numpy as np\na = np.ones(64 << 20); b = np.empty_like(a)", "np.copyto(b, a)"),
 ]
-SWITCH = 15          # seconds: an alternating neighbour works this long, then idles as long
+SWITCH = 15  # seconds: an alternating neighbour works this long, then idles as long
 CONDITIONS = {"off": None, "on": "steady", "alternating": "alternating"}
 
 
@@ -60,12 +67,16 @@ def neighbour_code(setup: str, step: str, mode: str) -> str:
     """A neighbour process: ``step`` forever (steady), or for SWITCH s out of 2 SWITCH s."""
     if mode == "steady":
         return f"{setup}\nwhile True: {step}"
-    return (f"{setup}\nimport time\nwhile True:\n    end = time.time() + {SWITCH}\n"
-            f"    while time.time() < end: {step}\n    time.sleep({SWITCH})")
+    return (
+        f"{setup}\nimport time\nwhile True:\n    end = time.time() + {SWITCH}\n"
+        f"    while time.time() < end: {step}\n    time.sleep({SWITCH})"
+    )
 
 
 def git(*args, cwd) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def make_commits(clone: Path) -> dict[str, str]:
@@ -77,8 +88,16 @@ def make_commits(clone: Path) -> dict[str, str]:
         path = clone / file
         text = path.read_text()
         path.write_text(text + new if old is None else text.replace(old, new))
-        git("-c", "user.name=noise-study", "-c", "user.email=noise@study", "commit", "-qam",
-            f"noise study: {name}", cwd=clone)
+        git(
+            "-c",
+            "user.name=noise-study",
+            "-c",
+            "user.email=noise@study",
+            "commit",
+            "-qam",
+            f"noise study: {name}",
+            cwd=clone,
+        )
         commits[name] = git("rev-parse", "HEAD", cwd=clone)
     git("checkout", "-q", base, cwd=clone)
     return commits
@@ -92,9 +111,13 @@ def neighbours(mode: str | None):
     if mode:
         core = str(max(os.sched_getaffinity(0)))
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-        procs = [subprocess.Popen(["taskset", "-c", core, sys.executable, "-c",
-                                   neighbour_code(setup, step, mode)], env=env)
-                 for setup, step in NEIGHBOURS]
+        procs = [
+            subprocess.Popen(
+                ["taskset", "-c", core, sys.executable, "-c", neighbour_code(setup, step, mode)],
+                env=env,
+            )
+            for setup, step in NEIGHBOURS
+        ]
     try:
         yield
     finally:
@@ -106,8 +129,23 @@ def neighbours(mode: str | None):
 def compare(clone: Path, base: str, head: str, rounds: int) -> tuple[int, list[dict], float]:
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "kernels", "compare", base, head, "--rounds",
-                              str(rounds), "--json", f.name], cwd=clone, capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kernels",
+                "compare",
+                base,
+                head,
+                "--rounds",
+                str(rounds),
+                "--json",
+                f.name,
+            ],
+            cwd=clone,
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - start
         if out.returncode not in (0, 1):
             raise RuntimeError(out.stderr.strip().splitlines()[-1])
@@ -115,22 +153,39 @@ def compare(clone: Path, base: str, head: str, rounds: int) -> tuple[int, list[d
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.noise_study", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.noise_study", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--repetitions", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"per comparison (default {ROUNDS})")
-    parser.add_argument("--neighbour", default="both",
-                        help="comma-separated conditions: off (nothing else running), on (the "
-                             f"neighbour processes), alternating ({SWITCH} s busy, {SWITCH} s "
-                             "idle); both: off,on (default)")
-    parser.add_argument("--changes", default=",".join(EXPECTED),
-                        help="comma-separated changes to compare (default: all)")
-    parser.add_argument("--out", type=Path,
-                        default=ROOT / "kernels-results" / f"noise-study-{time.strftime('%Y%m%d-%H%M%S')}")
+    parser.add_argument(
+        "--rounds", type=int, default=ROUNDS, help=f"per comparison (default {ROUNDS})"
+    )
+    parser.add_argument(
+        "--neighbour",
+        default="both",
+        help="comma-separated conditions: off (nothing else running), on (the "
+        f"neighbour processes), alternating ({SWITCH} s busy, {SWITCH} s "
+        "idle); both: off,on (default)",
+    )
+    parser.add_argument(
+        "--changes",
+        default=",".join(EXPECTED),
+        help="comma-separated changes to compare (default: all)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "kernels-results" / f"noise-study-{time.strftime('%Y%m%d-%H%M%S')}",
+    )
     args = parser.parse_args(argv)
-    wrong = [c for c in args.neighbour.split(",") if c not in CONDITIONS and args.neighbour != "both"]
+    wrong = [
+        c for c in args.neighbour.split(",") if c not in CONDITIONS and args.neighbour != "both"
+    ]
     if wrong or any(c not in EXPECTED for c in args.changes.split(",")):
-        parser.error(f"--neighbour takes {', '.join(CONDITIONS)} or both; --changes takes "
-                     f"{', '.join(EXPECTED)}")
+        parser.error(
+            f"--neighbour takes {', '.join(CONDITIONS)} or both; --changes takes "
+            f"{', '.join(EXPECTED)}"
+        )
     # a SIGTERM (kill, a timeout) unwinds like an error, so the neighbours are stopped
     # too: left running, they would load the machine after the study (it happened)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -143,21 +198,37 @@ def main(argv=None) -> int:
         commits = make_commits(clone)
         changes = {name: EXPECTED[name] for name in args.changes.split(",")}
         for neighbour in ("off", "on") if args.neighbour == "both" else args.neighbour.split(","):
-            for rep in range(args.repetitions):            # each change once per repetition
+            for rep in range(args.repetitions):  # each change once per repetition
                 for name, expected in changes.items():
                     with neighbours(CONDITIONS[neighbour]):
-                        code, records, seconds = compare(clone, commits["base"], commits[name], args.rounds)
-                    flagged = [short(r["benchmark"]) for r in records
-                               if r["verdict"] == "slower"]
-                    rows.append({"change": name, "neighbour": neighbour, "repetition": rep + 1,
-                                 "exit": code, "flagged": flagged, "seconds": seconds,
-                                 "correct": flagged == ([expected] if expected else []),
-                                 "records": records})
-                    print(f"{name:26s} neighbour={neighbour:11s} #{rep + 1}: exit {code}, "
-                          f"flagged {flagged or 'nothing'} ({seconds:.0f} s)", flush=True)
+                        code, records, seconds = compare(
+                            clone, commits["base"], commits[name], args.rounds
+                        )
+                    flagged = [short(r["benchmark"]) for r in records if r["verdict"] == "slower"]
+                    rows.append(
+                        {
+                            "change": name,
+                            "neighbour": neighbour,
+                            "repetition": rep + 1,
+                            "exit": code,
+                            "flagged": flagged,
+                            "seconds": seconds,
+                            "correct": flagged == ([expected] if expected else []),
+                            "records": records,
+                        }
+                    )
+                    print(
+                        f"{name:26s} neighbour={neighbour:11s} #{rep + 1}: exit {code}, "
+                        f"flagged {flagged or 'nothing'} ({seconds:.0f} s)",
+                        flush=True,
+                    )
                     # after every comparison: a stopped study keeps what it measured
-                    study = {"machine": machine, "date": time.strftime("%Y-%m-%d"),
-                             "rounds": args.rounds, "rows": rows}
+                    study = {
+                        "machine": machine,
+                        "date": time.strftime("%Y-%m-%d"),
+                        "rounds": args.rounds,
+                        "rows": rows,
+                    }
                     (args.out / "noise-study.json").write_text(json.dumps(study, indent=1))
     print(f"wrote {args.out / 'noise-study.json'}")
     return 0 if all(r["correct"] for r in rows) else 1

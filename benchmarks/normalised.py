@@ -1,6 +1,7 @@
-"""A figure that survives a noisy neighbour (the measure of ``python -m kernels compare``): a kernel's epoch timed against a reference
-of the same nature in the same process, rounds interleaved, so that what slows both
-(another tenant on the shared cache, memory bus or host) cancels in their ratio.
+"""A figure that survives a noisy neighbour (the measure of ``python -m kernels
+compare``): a kernel's epoch timed against a reference of the same nature in the same
+process, rounds interleaved, so that what slows both (another tenant on the shared
+cache, memory bus or host) cancels in their ratio.
 
 - FLOP-bound kernels (the MLP): the reference is the epoch's own matrix products
   (``np.dot`` into preallocated arrays, the real minibatches' shapes), what any backend
@@ -16,6 +17,7 @@ of the same nature in the same process, rounds interleaved, so that what slows b
 The ratio sees a change in the kernel's own code; it does not see a change that slows
 the reference just as much (a slower BLAS for the MLP, say), which wall time shows.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -23,9 +25,10 @@ import time
 
 import numpy as np
 
+from kernels.bench.specs import SPECS
+from kernels.bench.workloads import Workload
 from kernels.data import N_CLASSES
 from kernels.registry import get
-from kernels.bench.workloads import SPECS, Workload
 
 
 def reference(work: Workload):
@@ -33,17 +36,24 @@ def reference(work: Workload):
     if SPECS[work.kernel].bound == "flop":
         return _products(work)
     blocks = work.inputs["blocks"]
-    out = work.out if work.out is not None else np.empty((work.n, *blocks[0].shape[1:]), blocks[0].dtype)
+    out = (
+        work.out
+        if work.out is not None
+        else np.empty((work.n, *blocks[0].shape[1:]), blocks[0].dtype)
+    )
     K = len(blocks[0])
     if work.kernel == "softmax":
+
         def exponentials():
             for i, block in enumerate(blocks):
-                np.exp(block, out=out[i * K:i * K + len(block)])
+                np.exp(block, out=out[i * K : i * K + len(block)])
+
         return exponentials
 
     def copy():
         for i, block in enumerate(blocks):
-            np.copyto(out[i * K:i * K + len(block)], block)
+            np.copyto(out[i * K : i * K + len(block)], block)
+
     return copy
 
 
@@ -55,10 +65,16 @@ def _products(work: Workload):
     rng = np.random.default_rng(0)
     xs = [x for x, _ in work.inputs["batches"]]
     d = xs[0].shape[1]
-    W1, W2 = rng.standard_normal((dh, d)).astype(dtype), rng.standard_normal((N_CLASSES, dh)).astype(dtype)
+    W1, W2 = (
+        rng.standard_normal((dh, d)).astype(dtype),
+        rng.standard_normal((N_CLASSES, dh)).astype(dtype),
+    )
     K = len(xs[0])
     hs, oa = np.empty((K, dh), dtype), np.empty((K, N_CLASSES), dtype)
-    g_oa, g_ha = rng.standard_normal((K, N_CLASSES)).astype(dtype), rng.standard_normal((K, dh)).astype(dtype)
+    g_oa, g_ha = (
+        rng.standard_normal((K, N_CLASSES)).astype(dtype),
+        rng.standard_normal((K, dh)).astype(dtype),
+    )
     g_hs, dW1, dW2 = np.empty((K, dh), dtype), np.empty_like(W1), np.empty_like(W2)
     full = [x for x in xs if len(x) == K]
 
@@ -69,11 +85,13 @@ def _products(work: Workload):
             np.dot(g_oa.T, hs, out=dW2)
             np.dot(g_oa, W2, out=g_hs)
             np.dot(g_ha.T, x, out=dW1)
+
     return products
 
 
-def normalised(kernel: str, backend: str, dtype: str = "float64", examples: int = 12_000,
-               rounds: int = 15) -> dict:
+def normalised(
+    kernel: str, backend: str, dtype: str = "float64", examples: int = 12_000, rounds: int = 15
+) -> dict:
     """``{"ratio": median over rounds of kernel seconds / reference seconds, "ratios",
     "seconds"}`` for ``examples`` training examples in minibatches of 100 (a streaming
     epoch for the kernels that take ``out=``). Compile and warm up first."""
@@ -81,7 +99,7 @@ def normalised(kernel: str, backend: str, dtype: str = "float64", examples: int 
     work = Workload(kernel, K=100, dtype=dtype, n=examples, stream=spec.streams)
     fn = get(kernel, backend)
     ref = reference(work)
-    work.run(fn)                                  # compile and fault everything in
+    work.run(fn)  # compile and fault everything in
     ref()
     ratios, seconds = [], []
     for _ in range(rounds):
@@ -97,8 +115,14 @@ def normalised(kernel: str, backend: str, dtype: str = "float64", examples: int 
 
 # The default set of `python -m kernels compare`: the compiled and the array backends of
 # a memory-bound and a compute-bound kernel, and softmax.
-DEFAULT = ("gradient_norm numba", "gradient_norm numpy", "softmax numba", "softmax numpy",
-           "mlp_epoch numba", "mlp_epoch numpy")
+DEFAULT = (
+    "gradient_norm numba",
+    "gradient_norm numpy",
+    "softmax numba",
+    "softmax numpy",
+    "mlp_epoch numba",
+    "mlp_epoch numpy",
+)
 
 
 class Normalised:
@@ -115,7 +139,9 @@ class Normalised:
     def setup(self, benchmark):
         """Runs in each benchmark process: pin one thread, check the backend runs here."""
         import kernels
+
         from .common import pin
+
         kernel, backend = benchmark.split()
         if backend not in kernels.available(kernel):
             raise NotImplementedError(f"{backend} cannot run here")

@@ -16,6 +16,7 @@ of the parameter view (x axis = a parameter) overlap instead of standing side by
 the history graphs do not use it. Not imported by the suite's benchmarks (asv imports
 this module while discovering them; it defines none).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,18 +29,30 @@ from pathlib import Path
 LOCAL = {
     "jquery-3.3.1.min.js": ("libjs-jquery", "/usr/share/javascript/jquery/jquery.min.js"),
     "jquery.flot.min.js": ("libghc-js-flot-data", "/usr/share/haskell-js-flot/jquery.flot.min.js"),
-    "jquery.flot.time.min.js": ("libghc-js-flot-data", "/usr/share/haskell-js-flot/jquery.flot.time.min.js"),
-    "jquery.flot.selection.min.js": ("libghc-js-flot-data",
-                                     "/usr/share/haskell-js-flot/jquery.flot.selection.min.js"),
-    "jquery.flot.categories.min.js": ("libghc-js-flot-data",
-                                      "/usr/share/haskell-js-flot/jquery.flot.categories.min.js"),
-    "stupidtable.min.js": ("libjs-jquery-stupidtable",
-                           "/usr/share/javascript/jquery-stupidtable/stupidtable.min.js"),
+    "jquery.flot.time.min.js": (
+        "libghc-js-flot-data",
+        "/usr/share/haskell-js-flot/jquery.flot.time.min.js",
+    ),
+    "jquery.flot.selection.min.js": (
+        "libghc-js-flot-data",
+        "/usr/share/haskell-js-flot/jquery.flot.selection.min.js",
+    ),
+    "jquery.flot.categories.min.js": (
+        "libghc-js-flot-data",
+        "/usr/share/haskell-js-flot/jquery.flot.categories.min.js",
+    ),
+    "stupidtable.min.js": (
+        "libjs-jquery-stupidtable",
+        "/usr/share/javascript/jquery-stupidtable/stupidtable.min.js",
+    ),
     "md5.min.js": ("node-blueimp-md5", "/usr/share/javascript/blueimp-md5/md5.min.js"),
     "bootstrap.min.js": ("libjs-bootstrap", "/usr/share/javascript/bootstrap/js/bootstrap.min.js"),
-    "bootstrap.min.css": ("libjs-bootstrap", "/usr/share/javascript/bootstrap/css/bootstrap.min.css"),
+    "bootstrap.min.css": (
+        "libjs-bootstrap",
+        "/usr/share/javascript/bootstrap/css/bootstrap.min.css",
+    ),
 }
-DROPPED = {"jquery.flot.orderBars.js"}        # no packaged copy anywhere reachable
+DROPPED = {"jquery.flot.orderBars.js"}  # no packaged copy anywhere reachable
 # bootstrap's stylesheet loads its icon font from ../fonts/ relative to itself
 EXTRA_DIRS = {"libjs-bootstrap": ("/usr/share/javascript/bootstrap/fonts", "fonts")}
 
@@ -54,7 +67,7 @@ def rewrite(html: str, vendor: str = "vendor") -> tuple[str, list[str]]:
     needed = []
 
     def local(match):
-        tag, url = match.group(1), match.group(2)
+        url = match.group(2)
         name = url.rsplit("/", 1)[-1]
         if name in DROPPED:
             return ""
@@ -63,7 +76,7 @@ def rewrite(html: str, vendor: str = "vendor") -> tuple[str, list[str]]:
         needed.append(name)
         target = match.group(0).replace(url, f"{vendor}/{Path(LOCAL[name][1]).name}")
         target = re.sub(r'\s+(integrity|crossorigin|referrerpolicy)="[^"]*"', "", target)
-        return re.sub(r'\s+crossorigin(?=[\s>])', "", target)
+        return re.sub(r"\s+crossorigin(?=[\s>])", "", target)
 
     return _TAG.sub(local, html), needed
 
@@ -79,8 +92,9 @@ def install(html_dir: Path) -> list[str]:
     packages = sorted({LOCAL[name][0] for name in needed})
     missing = sorted({LOCAL[name][0] for name in needed if not Path(LOCAL[name][1]).is_file()})
     if missing:
-        raise FileNotFoundError("not installed: " + " ".join(missing)
-                                + f"; run: apt-get install {' '.join(missing)}")
+        raise FileNotFoundError(
+            "not installed: " + " ".join(missing) + f"; run: apt-get install {' '.join(missing)}"
+        )
     vendor = html_dir / "vendor"
     vendor.mkdir(exist_ok=True)
     copied = []

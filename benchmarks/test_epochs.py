@@ -6,6 +6,7 @@ README for the timing workflow. The plain-Python references time a fixed slice o
 epoch, so they sit in a group of their own, never ranked against whole epochs;
 ``extra_info["epoch_factor"]`` turns their time into seconds per epoch.
 """
+
 import functools
 
 import numpy as np
@@ -35,11 +36,14 @@ def test_epoch(benchmark, kernel, backend):
         work = workload(kernel)
         slow = entry(kernel, backend).slow
         batches = work.slice_for(slow)
-        work.warm_up(fn, batches)                           # JIT compile outside the measurement
-        benchmark.group = f"{kernel} K=100" + (f" plain-Python slice of {batches} minibatches" if slow
-                                               else " whole epoch")
-        benchmark.extra_info.update(batches=batches, epoch_factor=work.batches / batches,
-                                    extrapolated=slow, threads=1)
-        result = benchmark.pedantic(work.run, args=(fn, batches), rounds=1 if slow else 3,
-                                    iterations=1, warmup_rounds=0)
+        work.warm_up(fn, batches)  # JIT compile outside the measurement
+        benchmark.group = f"{kernel} K=100" + (
+            f" plain-Python slice of {batches} minibatches" if slow else " whole epoch"
+        )
+        benchmark.extra_info.update(
+            batches=batches, epoch_factor=work.batches / batches, extrapolated=slow, threads=1
+        )
+        result = benchmark.pedantic(
+            work.run, args=(fn, batches), rounds=1 if slow else 3, iterations=1, warmup_rounds=0
+        )
         assert all(np.all(np.isfinite(a)) for a in outcome(result))

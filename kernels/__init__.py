@@ -13,8 +13,10 @@ folder per kernel); ``kernels.bench`` is the measuring harness and ``kernels.app
 training tool, both built on the library and never imported by it. Importing this
 package imports NumPy only; backends load on first use.
 """
+
 from __future__ import annotations
 
+from . import shipped as _shipped  # noqa: F401  (registers the shipped backends)
 from .ops import mlp
 from .ops import tolerance as _tolerance
 from .ops.errors import BackendUnavailable
@@ -22,8 +24,18 @@ from .registry import available, backends, get, kernel_names
 from .select import fastest, use
 
 __version__ = "0.2.0"
-__all__ = ["KERNELS", "BackendUnavailable", "available", "backends", "get", "fastest", "use",
-           "mlp", "tolerance", *kernel_names()]
+__all__ = [
+    "KERNELS",
+    "BackendUnavailable",
+    "available",
+    "backends",
+    "get",
+    "fastest",
+    "use",
+    "mlp",
+    "tolerance",
+    *kernel_names(),
+]
 
 
 def tolerance(kernel: str, dtype) -> dict[str, float]:
@@ -36,7 +48,7 @@ def tolerance(kernel: str, dtype) -> dict[str, float]:
 def __getattr__(name: str):
     # kernels.softmax(z) etc.: the chosen backend's own callable (PEP 562); the choice
     # is made at each attribute access (cached), so kernels.use() / KERNELS_BACKEND apply.
-    if name == "KERNELS":       # the registered kernels, read at each use
+    if name == "KERNELS":  # the registered kernels, read at each use
         return kernel_names()
     if name in kernel_names():
         return fastest(name)

@@ -1,4 +1,5 @@
 """``python -m kernels``: the command line (kernels/cli)."""
+
 import sys
 
 from .cli import main

@@ -6,25 +6,26 @@ the user cache directory; and last a download into that cache through pooch.
 Each file is accepted gzipped or not, and its decompressed bytes must match the
 sha256 below; anything else is refused with an error saying how to get a good copy.
 """
+
 from __future__ import annotations
 
 import functools
 import gzip
 import hashlib
-import json
-import math
-import mmap
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-SPLITS = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
-SIZES = {"train": 60_000, "test": 10_000}   # examples per split
-IMAGE_SHAPE = (28, 28)                      # pixels per image, rows x columns
+from .decoded import decoded_copy, save_decoded
+
+SPLITS = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+SIZES = {"train": 60_000, "test": 10_000}  # examples per split
+IMAGE_SHAPE = (28, 28)  # pixels per image, rows x columns
 N_FEATURES = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
 N_CLASSES = 10
 SHA256 = {  # of the decompressed files: Debian re-compressed the .gz
@@ -41,12 +42,26 @@ MD5_GZ = {  # of the canonical .gz files, checked by pooch on download
 }
 URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
-CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-HOW_TO_GET = ("Get a good copy with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu) "
-              "or point KERNELS_DATA_DIR at a directory holding the four original files")
-HOW_TO_FIX = (f"{HOW_TO_GET}, or delete the bad file from the cache and run `python -m kernels "
-              f"data` to download it.")
+CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+HOW_TO_GET = (
+    "Get a good copy with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu) "
+    "or point KERNELS_DATA_DIR at a directory holding the four original files"
+)
+HOW_TO_FIX = (
+    f"{HOW_TO_GET}, or delete the bad file from the cache and run `python -m kernels "
+    f"data` to download it."
+)
 
 
 class DataError(RuntimeError):
@@ -56,6 +71,7 @@ class DataError(RuntimeError):
 def cache_dir() -> Path:
     """Where downloads go: the user cache directory of ``kernels``."""
     import platformdirs
+
     return Path(platformdirs.user_cache_dir("kernels")) / "fashion-mnist"
 
 
@@ -79,9 +95,11 @@ def _file_in(directory: Path, name: str) -> Path | None:
         try:
             if candidate.is_file():
                 return candidate
-        except OSError as exc:            # e.g. a directory we may not enter
-            raise DataError(f"cannot look for {candidate.name} in {directory} "
-                            f"({exc.strerror or exc}). {HOW_TO_FIX}") from exc
+        except OSError as exc:  # e.g. a directory we may not enter
+            raise DataError(
+                f"cannot look for {candidate.name} in {directory} "
+                f"({exc.strerror or exc}). {HOW_TO_FIX}"
+            ) from exc
     return None
 
 
@@ -99,20 +117,28 @@ def locate(split: str, path=None, download: bool = True) -> tuple[str, Path]:
     if path is None and download:
         return "downloaded into the user cache", _download(names)
     where = "; ".join(f"{d} ({label})" for label, d in searched)
-    raise DataError(f"Fashion-MNIST files {', '.join(names)} (.gz or not) not found in: "
-                    f"{where}. {HOW_TO_GET}.")
+    raise DataError(
+        f"Fashion-MNIST files {', '.join(names)} (.gz or not) not found in: {where}. {HOW_TO_GET}."
+    )
 
 
 def _download(names) -> Path:
     import pooch
+
     target = cache_dir()
     for name in names:
         try:
-            pooch.retrieve(URL + f"{name}.gz", known_hash=f"md5:{MD5_GZ[name]}",
-                           fname=f"{name}.gz", path=target, progressbar=False)
+            pooch.retrieve(
+                URL + f"{name}.gz",
+                known_hash=f"md5:{MD5_GZ[name]}",
+                fname=f"{name}.gz",
+                path=target,
+                progressbar=False,
+            )
         except Exception as exc:  # no network, wrong hash, unwritable cache: say what to do
-            raise DataError(f"could not download {name}.gz from {URL} ({exc}). "
-                            f"{HOW_TO_FIX}") from exc
+            raise DataError(
+                f"could not download {name}.gz from {URL} ({exc}). {HOW_TO_FIX}"
+            ) from exc
     return target
 
 
@@ -136,8 +162,10 @@ def read_verified(file: Path) -> bytes:
         raise DataError(f"{file} is unreadable or truncated ({exc}). {how_to_fix(file)}") from exc
     digest = hashlib.sha256(data).hexdigest()
     if digest != SHA256[name]:
-        raise DataError(f"{file} is corrupted: sha256 of its content is {digest}, expected "
-                        f"{SHA256[name]}. {how_to_fix(file)}")
+        raise DataError(
+            f"{file} is corrupted: sha256 of its content is {digest}, expected "
+            f"{SHA256[name]}. {how_to_fix(file)}"
+        )
     return data
 
 
@@ -175,76 +203,16 @@ def _load(split: str, directory: Path, dtype: str):
     image_name, label_name = SPLITS[split]
     image_file, label_file = _file_in(directory, image_name), _file_in(directory, label_name)
     labels = _parse_idx(read_verified(label_file), 1, label_file)
-    X = _decoded_copy(image_file, dtype)
+    folder, shape = cache_dir() / "decoded", (SIZES[split], N_FEATURES)
+    X = decoded_copy(image_file, dtype, folder, shape)
     if X is None:
         images = _parse_idx(read_verified(image_file), 3, image_file)
         X = images.reshape(len(images), -1).astype(dtype)
-        X /= 255              # in place: 30x faster than uint8 / float64(255), same values
-        _save_decoded(image_file, X)
+        X /= 255  # in place: 30x faster than uint8 / float64(255), same values
+        save_decoded(image_file, X, folder)
     y = labels.astype(np.int64)
     X.flags.writeable = y.flags.writeable = False
     return X, y
-
-
-# Decoding a split, most of it first-touching 376 MB of fresh memory for the float64
-# array, is paid by every benchmark process. The decoded array is therefore kept beside
-# the downloads as .npy and memory-mapped (docs/design.md, section 4; the sha256 of the
-# array checked on every use). It is used only while its source file is unchanged
-# (path, size, mtime) and its bytes match the sha256 recorded when it was written;
-# otherwise it is rebuilt from the verified source. Writing it is best effort.
-
-def _decoded_path(image_file: Path, dtype: str) -> Path:
-    return cache_dir() / "decoded" / f"{image_file.name.split('.')[0]}-{np.dtype(dtype).name}.npy"
-
-
-def _stamp(image_file: Path) -> dict:
-    st = image_file.stat()
-    return {"source": str(image_file), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def _decoded_copy(image_file: Path, dtype: str) -> np.ndarray | None:
-    target = _decoded_path(image_file, dtype)
-    try:
-        meta = json.loads(target.with_suffix(".json").read_text())
-        if {k: meta.get(k) for k in ("source", "size", "mtime_ns")} != _stamp(image_file):
-            return None
-        with open(target, "rb") as f:
-            # one mapping, hashed and then used: the bytes checked are the bytes served,
-            # and hashing has already faulted every page in (no first touch inside a
-            # timed region of whoever loads them)
-            m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            if hashlib.sha256(m).hexdigest() != meta["sha256"]:
-                return None
-            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                           (2, 0): np.lib.format.read_array_header_2_0}[np.lib.format.read_magic(f)]
-            shape, fortran, dtype = read_header(f)
-            if fortran:
-                return None
-            X = np.frombuffer(m, dtype, math.prod(shape), f.tell()).reshape(shape)   # keeps m alive
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-    n = SIZES["train" if image_file.name.startswith("train") else "test"]
-    return X if X.shape == (n, N_FEATURES) and X.dtype == np.dtype(dtype) else None
-
-
-def _save_decoded(image_file: Path, X: np.ndarray) -> None:
-    target = _decoded_path(image_file, X.dtype.str)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npy.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, X)
-            with open(tmp, "rb") as f:
-                digest = hashlib.file_digest(f, "sha256").hexdigest()
-            os.chmod(tmp, 0o644)         # mkstemp makes it private; it holds public data
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        target.with_suffix(".json").write_text(json.dumps({**_stamp(image_file), "sha256": digest}))
-    except OSError:
-        pass      # a read-only cache costs only the decoding time next time
 
 
 def status(path=None) -> list[tuple[str, str, str]]:
@@ -276,7 +244,10 @@ def status(path=None) -> list[tuple[str, str, str]]:
             raise missing[0]
         names = [n for split_names in SPLITS.values() for n in split_names]
         found = [n for n in names if _file_in(Path(path), n)]
-        raise DataError(f"Fashion-MNIST in {path} (path argument): "
-                        f"{', '.join(n for n in names if n not in found)} (.gz or not) missing"
-                        + (f"; found {', '.join(found)}" if found else "") + f". {HOW_TO_GET}.")
+        raise DataError(
+            f"Fashion-MNIST in {path} (path argument): "
+            f"{', '.join(n for n in names if n not in found)} (.gz or not) missing"
+            + (f"; found {', '.join(found)}" if found else "")
+            + f". {HOW_TO_GET}."
+        )
     return rows

@@ -1,6 +1,7 @@
 """This machine's autotune record: where it lives, the fingerprint that must match for a
 process to use it, its validation, and atomic writes. ``kernels.select`` reads it;
 ``kernels.bench.experiments.tuning`` writes it."""
+
 from __future__ import annotations
 
 import json
@@ -15,27 +16,39 @@ from .registry import backends, kernel_names, versions
 
 def record_path() -> Path:
     import platformdirs
+
     return Path(platformdirs.user_cache_dir("kernels")) / "autotune.json"
 
 
 def fingerprint() -> dict:
     """What must not change for a record to hold: CPU, cores, threads, and the versions
     of what the registered backends depend on."""
-    import numpy
     from importlib.metadata import PackageNotFoundError, version
 
-    def installed(name):                  # without importing it
+    import numpy
+
+    def installed(name):  # without importing it
         try:
             return version(name)
         except PackageNotFoundError:
             return None
 
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "conditions": conditions(),
-            "numpy": numpy.__version__, **{name: installed(name) for name in versions()},
-            "kernels": installed("kernels")}
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "conditions": conditions(),
+        "numpy": numpy.__version__,
+        **{name: installed(name) for name in versions()},
+        "kernels": installed("kernels"),
+    }
 
 
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
+THREAD_VARIABLES = (
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
 
 
 def conditions() -> dict:
@@ -49,9 +62,12 @@ def conditions() -> dict:
 def cpu_model() -> str:
     """The CPU's model name (/proc/cpuinfo), or what ``platform`` knows elsewhere."""
     import platform
+
     try:
         with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+            return next(
+                line.split(":", 1)[1].strip() for line in f if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         return platform.processor() or platform.machine()
 
@@ -60,10 +76,12 @@ def _valid_results(results, what: str = "results") -> dict:
     """``{kernel: {dtype: {K: {backend: value}}}}`` of known kernels and backends with only
     positive integer sizes K and finite values, positive for ``results`` (seconds per
     example), >= 0 for ``spread``; raises ValueError naming the first thing wrong."""
+
     def table(value, where):
         if not isinstance(value, dict):
             raise ValueError(f"{where} is {type(value).__name__}, not a table")
         return value
+
     for kernel, by_dtype in table(results, repr(what)).items():
         if kernel not in kernel_names():
             raise ValueError(f"it names the kernel {kernel!r}, which this version does not know")
@@ -74,12 +92,21 @@ def _valid_results(results, what: str = "results") -> dict:
                     raise ValueError(f"{where}: the size {size!r} is not a positive integer")
                 for backend, value in table(values, where).items():
                     if backend not in backends(kernel):
-                        raise ValueError(f"it names the backend {backend!r} of {kernel}, which "
-                                         f"this version does not know")
-                    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                            or not math.isfinite(value) or value < 0 or (value == 0 and what == "results"):
-                        raise ValueError(f"{where}[{backend!r}] = {value!r} is not a "
-                                         f"{'time in seconds' if what == 'results' else 'spread'}")
+                        raise ValueError(
+                            f"it names the backend {backend!r} of {kernel}, which "
+                            f"this version does not know"
+                        )
+                    if (
+                        isinstance(value, bool)
+                        or not isinstance(value, (int, float))
+                        or not math.isfinite(value)
+                        or value < 0
+                        or (value == 0 and what == "results")
+                    ):
+                        raise ValueError(
+                            f"{where}[{backend!r}] = {value!r} is not a "
+                            f"{'time in seconds' if what == 'results' else 'spread'}"
+                        )
     return results
 
 
@@ -108,16 +135,22 @@ def load_record() -> dict | None:
             if not isinstance(record.setdefault("machine", {}), dict):
                 raise ValueError("'machine' is not a table")
             if record.get("fingerprint") != fingerprint():
-                warnings.warn(f"ignoring the autotune record {path}: it was measured on another "
-                              f"machine, version or thread setting (thread variables, allowed "
-                              f"cores); run `python -m kernels autotune` here", stacklevel=3)
+                warnings.warn(
+                    f"ignoring the autotune record {path}: it was measured on another "
+                    f"machine, version or thread setting (thread variables, allowed "
+                    f"cores); run `python -m kernels autotune` here",
+                    stacklevel=3,
+                )
             else:
                 result = record
     # JSONDecodeError and UnicodeError are ValueErrors; a file nested deeper than Python's
     # recursion limit raises RecursionError, a 400-digit number OverflowError
     except (OSError, ValueError, RecursionError, OverflowError) as exc:
-        warnings.warn(f"ignoring the unreadable autotune record {path} ({exc}); run "
-                      f"`python -m kernels autotune` to make a new one", stacklevel=3)
+        warnings.warn(
+            f"ignoring the unreadable autotune record {path} ({exc}); run "
+            f"`python -m kernels autotune` to make a new one",
+            stacklevel=3,
+        )
     _record_cache[key] = result
     return result
 
@@ -131,13 +164,19 @@ def check_writable() -> Path:
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".autotune-probe-"):
             pass
     except OSError as exc:
-        raise OSError(f"cannot write the autotune record in {path.parent} ({exc.strerror or exc}); "
-                      f"set XDG_CACHE_HOME to a writable directory") from exc
+        raise OSError(
+            f"cannot write the autotune record in {path.parent} ({exc.strerror or exc}); "
+            f"set XDG_CACHE_HOME to a writable directory"
+        ) from exc
     return path
 
 
-def save_record(results: dict, spread: dict | None = None, noise: dict | None = None,
-                machine: dict | None = None) -> Path:
+def save_record(
+    results: dict,
+    spread: dict | None = None,
+    noise: dict | None = None,
+    machine: dict | None = None,
+) -> Path:
     """Write the timings (seconds per example) and their spreads (see ``choose``) with
     this machine's fingerprint; later processes with the same fingerprint use them.
     ``noise``: what the measurement saw of other work per point (kept for the reader);
@@ -147,10 +186,16 @@ def save_record(results: dict, spread: dict | None = None, noise: dict | None = 
     Each writer writes its own temporary file and renames it over the record (atomic on
     POSIX), so concurrent writers never collide and readers never see half a record."""
     path = check_writable()
-    text = json.dumps({"fingerprint": fingerprint(), "results": _valid_results(results),
-                       "spread": _valid_results(spread or {}, "spread"), "noise": noise or {},
-                       "machine": machine or {}},
-                      indent=1)
+    text = json.dumps(
+        {
+            "fingerprint": fingerprint(),
+            "results": _valid_results(results),
+            "spread": _valid_results(spread or {}, "spread"),
+            "noise": noise or {},
+            "machine": machine or {},
+        },
+        indent=1,
+    )
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".autotune-", suffix=".json")
     try:
         with os.fdopen(fd, "w") as f:
@@ -172,7 +217,7 @@ def drop_record() -> bool:
     return existed
 
 
-_derived: list[dict] = []       # caches of what was derived from the record (select's choices)
+_derived: list[dict] = []  # caches of what was derived from the record (select's choices)
 
 
 def forget() -> None:

@@ -5,11 +5,12 @@ so a backend registered here is tested, timed and selectable with no other edit.
 Backend modules are imported on first use, so ``import kernels`` stays light and
 never imports numba.
 """
+
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .ops.errors import BackendUnavailable
 
@@ -53,9 +54,24 @@ class Backend:
 
 # Colours and markers in the order backend names are first registered: a new backend
 # gets the next pair that no other backend has.
-PALETTE = ("tab:gray", "tab:brown", "tab:blue", "tab:red", "tab:green", "tab:orange",
-           "tab:purple", "tab:cyan", "tab:pink", "tab:olive", "navy", "gold", "teal",
-           "maroon", "lime", "black")
+PALETTE = (
+    "tab:gray",
+    "tab:brown",
+    "tab:blue",
+    "tab:red",
+    "tab:green",
+    "tab:orange",
+    "tab:purple",
+    "tab:cyan",
+    "tab:pink",
+    "tab:olive",
+    "navy",
+    "gold",
+    "teal",
+    "maroon",
+    "lime",
+    "black",
+)
 MARKERS = "osD^vPXh*<>pd8Hx"
 
 _TABLE: dict[str, dict[str, Backend]] = {}
@@ -90,17 +106,23 @@ def register(kernel: str, name: str, target: str, **facts) -> Backend:
     that ``KERNELS_BACKEND`` cannot write (empty, or with ``:`` or ``,``) and a target not
     of the form ``"package.module:function"`` raise ValueError."""
     if not isinstance(name, str) or not name.strip() or set(name) & set(":,"):
-        raise ValueError(f"a backend name must be non-empty text without ':' or ',' (the "
-                         f"separators of KERNELS_BACKEND); got {name!r}")
+        raise ValueError(
+            f"a backend name must be non-empty text without ':' or ',' (the "
+            f"separators of KERNELS_BACKEND); got {name!r}"
+        )
     module, colon, function = target.partition(":") if isinstance(target, str) else ("", "", "")
-    if not (colon and function.isidentifier()
-            and all(part.isidentifier() for part in module.split("."))):
-        raise ValueError(f"the target of backend {name!r} must be \"package.module:function\"; "
-                         f"got {target!r}")
+    if not (
+        colon and function.isidentifier() and all(part.isidentifier() for part in module.split("."))
+    ):
+        raise ValueError(
+            f'the target of backend {name!r} must be "package.module:function"; got {target!r}'
+        )
     backends_of = _TABLE.setdefault(kernel, {})
     if name in backends_of:
-        raise ValueError(f"backend {name!r} of kernel {kernel!r} is already registered "
-                         f"({backends_of[name].target})")
+        raise ValueError(
+            f"backend {name!r} of kernel {kernel!r} is already registered "
+            f"({backends_of[name].target})"
+        )
     facts["needs"] = tuple(facts.get("needs", ()))
     facts["versions"] = tuple(facts.get("versions", facts["needs"]))
     colour, marker = _style(name)
@@ -111,55 +133,13 @@ def register(kernel: str, name: str, target: str, **facts) -> Backend:
     return entry
 
 
-# The shipped ranking, measured by `python -m kernels report` (docs/results): compiled
-# loops beat array code, which beats the per-example loop, on every kernel in float64;
-# plain Python is the reference. Unranked backends (jax, numba-serial, the GPU ones and
-# array-api) are picked only where autotune measures them faster, or when asked for.
-# Module names never shadow numpy, numba, jax or cupy. The order gives the colours.
-_STRATEGIES = {  # backend: module inside the kernel's folder, then the entry's facts
-    "python": dict(module="loops", slow=True, rank=3),
-    "example-loop": dict(module="example_loop", rank=2),
-    "numpy": dict(module="vectorized", rank=1, versions=("numpy",)),
-    "numba": dict(module="jit", needs=("numba",), rank=0, compiles=True,
-                  versions=("numba", "llvmlite")),
-    "jax": dict(module="xla", needs=("jax",), gpu="jax", compiles=True, versions=("jax", "jaxlib")),
-    # numba's loops on one thread where "numba" splits them over its threads
-    "numba-serial": dict(module="jit", suffix="_serial", needs=("numba",),
-                         versions=("numba", "llvmlite")),
-    # the same loops compiled for the GPU: one device thread per pixel, row or output
-    "numba-cuda": dict(module="cuda_jit", needs=("numba",), cpu=False, gpu="numba"),
-    # array code written once against the Python array API: NumPy arrays in, NumPy out;
-    # CuPy (GPU), PyTorch or array-api-strict arrays in, the same library's out
-    "array-api": dict(module="portable", needs=("array_api_compat",), gpu="cupy"),
-}
-for _i, _facts in enumerate(_STRATEGIES.values()):     # colours and markers in table order
-    _facts.update(colour=PALETTE[_i], marker=MARKERS[_i])
-for _kernel, _folder, _function, _names in (
-    ("gradient_norm", "gradient_norm", "gradient_norm",
-     ("python", "numpy", "numba", "jax", "numba-serial", "numba-cuda", "array-api")),
-    ("softmax", "softmax", "softmax", ("python", "numpy", "numba", "jax", "numba-cuda", "array-api")),
-    ("mlp_fprop", "mlp", "fprop",
-     ("python", "example-loop", "numpy", "numba", "jax", "numba-cuda", "array-api")),
-    ("mlp_bprop", "mlp", "bprop",
-     ("python", "example-loop", "numpy", "numba", "jax", "numba-cuda", "array-api")),
-    ("mlp_epoch", "mlp", "epoch",
-     ("python", "example-loop", "numpy", "numba", "jax", "numba-serial", "numba-cuda", "array-api")),
-):
-    for _name in _names:
-        _facts = dict(_STRATEGIES[_name])
-        if _name == "numba" and "numba-serial" in _names:     # numba splits it over threads
-            _facts["serial"] = "numba-serial"
-        _module, _suffix = _facts.pop("module"), _facts.pop("suffix", "")
-        register(_kernel, _name, f"kernels.ops.{_folder}.{_module}:{_function}{_suffix}", **_facts)
-
-
 def kernel_names() -> tuple[str, ...]:
     """The registered kernels, in registration order (``kernels.KERNELS``)."""
     return tuple(_TABLE)
 
 
 def __getattr__(name: str):
-    if name == "KERNELS":        # read at each use, so a kernel registered later is listed
+    if name == "KERNELS":  # read at each use, so a kernel registered later is listed
         return kernel_names()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -169,8 +149,10 @@ def entry(kernel: str, backend: str) -> Backend:
     if kernel not in _TABLE:
         raise KeyError(f"unknown kernel {kernel!r}; valid kernels: {', '.join(kernel_names())}")
     if backend not in _TABLE[kernel]:
-        raise KeyError(f"unknown backend {backend!r} for kernel {kernel!r}; "
-                       f"valid backends: {', '.join(_TABLE[kernel])}")
+        raise KeyError(
+            f"unknown backend {backend!r} for kernel {kernel!r}; "
+            f"valid backends: {', '.join(_TABLE[kernel])}"
+        )
     return _TABLE[kernel][backend]
 
 
@@ -200,22 +182,26 @@ def get(kernel: str, backend: str) -> Callable:
             for needed in e.needs:
                 importlib.import_module(needed)
         except Exception as exc:  # numba missing or broken: the rest still works
-            _failures[key] = (f"it needs {', '.join(e.needs)} ({type(exc).__name__}: {exc}). "
-                              f"Install it (pip install {' '.join(e.needs)})")
+            _failures[key] = (
+                f"it needs {', '.join(e.needs)} ({type(exc).__name__}: {exc}). "
+                f"Install it (pip install {' '.join(e.needs)})"
+            )
         else:
             module, _, function = e.target.partition(":")
             try:
                 _loaded[key] = getattr(importlib.import_module(module), function)
                 return _loaded[key]
-            except BackendUnavailable as exc:     # the module's own reason: no GPU here
+            except BackendUnavailable as exc:  # the module's own reason: no GPU here
                 _failures[key] = str(exc)
-            except (ImportError, AttributeError) as exc:   # a broken registration or module
-                _failures[key] = (f"its target {e.target} cannot be loaded "
-                                  f"({type(exc).__name__}: {exc})")
+            except (ImportError, AttributeError) as exc:  # a broken registration or module
+                _failures[key] = (
+                    f"its target {e.target} cannot be loaded ({type(exc).__name__}: {exc})"
+                )
     raise BackendUnavailable(
         f"backend {backend!r} of kernel {kernel!r} cannot run here: {_failures[key]}; "
         f"or use one of: "
-        f"{', '.join(n for n in backends(kernel) if (kernel, n) not in _failures)}")
+        f"{', '.join(n for n in backends(kernel) if (kernel, n) not in _failures)}"
+    )
 
 
 def available(kernel: str) -> tuple[str, ...]:
@@ -238,11 +224,13 @@ def on_cpu(kernel: str) -> tuple[str, ...]:
 
 def compiled() -> tuple[str, ...]:
     """The backend names whose first call in a process compiles (the cold-start probes)."""
-    return tuple(dict.fromkeys(e.name for row in _TABLE.values() for e in row.values()
-                               if e.compiles))
+    return tuple(
+        dict.fromkeys(e.name for row in _TABLE.values() for e in row.values() if e.compiles)
+    )
 
 
 def versions() -> tuple[str, ...]:
     """The distributions whose versions the backends depend on (report, fingerprint)."""
-    return tuple(dict.fromkeys(v for row in _TABLE.values() for e in row.values()
-                               for v in e.versions))
+    return tuple(
+        dict.fromkeys(v for row in _TABLE.values() for e in row.values() for v in e.versions)
+    )

@@ -12,22 +12,25 @@ First that applies:
 An unavailable backend is never chosen by 2 or 3: the next one is. The plain-Python
 backends are chosen only when nothing else can run.
 """
+
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import math
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from .record import derived_cache, load_record
-from .registry import kernel_names, BackendUnavailable, backends, entry, get
+from .registry import BackendUnavailable, backends, entry, get, kernel_names
 
 ENV = "KERNELS_BACKEND"
 
-_override: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("kernels_use", default={})
+_override: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "kernels_use", default=None
+)
 
 
 def _parse(spec: str, source: str) -> dict[str, str]:
@@ -39,9 +42,11 @@ def _parse(spec: str, source: str) -> dict[str, str]:
     for item in spec.split(","):
         kernel, sep, backend = (part.strip() for part in item.partition(":"))
         if not sep or kernel not in kernel_names() or not backend:
-            raise ValueError(f"{source}: cannot read {item!r}; write a backend name, or "
-                             f"kernel:backend pairs separated by commas with kernels among "
-                             f"{', '.join(kernel_names())}")
+            raise ValueError(
+                f"{source}: cannot read {item!r}; write a backend name, or "
+                f"kernel:backend pairs separated by commas with kernels among "
+                f"{', '.join(kernel_names())}"
+            )
         chosen[kernel] = backend
     return chosen
 
@@ -52,14 +57,18 @@ def use(backend: str | None = None, **per_kernel: str):
     e.g. ``with kernels.use("numpy"):`` or ``with kernels.use(softmax="python"):``."""
     empty = [f"{k}=''" for k, b in per_kernel.items() if not b] + (["''"] if backend == "" else [])
     if empty:
-        raise ValueError(f"use() was given an empty backend name ({', '.join(empty)}); name a "
-                         f"backend, e.g. use('numpy') or use(softmax='numba')")
+        raise ValueError(
+            f"use() was given an empty backend name ({', '.join(empty)}); name a "
+            f"backend, e.g. use('numpy') or use(softmax='numba')"
+        )
     chosen = {k: backend for k in kernel_names()} if backend else {}
     unknown = [k for k in per_kernel if k not in kernel_names()]
     if unknown:
-        raise KeyError(f"unknown kernel(s) {', '.join(unknown)}; valid kernels: {', '.join(kernel_names())}")
+        raise KeyError(
+            f"unknown kernel(s) {', '.join(unknown)}; valid kernels: {', '.join(kernel_names())}"
+        )
     chosen.update(per_kernel)
-    token = _override.set({**_override.get(), **chosen})
+    token = _override.set({**(_override.get() or {}), **chosen})
     try:
         yield
     finally:
@@ -67,7 +76,7 @@ def use(backend: str | None = None, **per_kernel: str):
 
 
 def _explicit(kernel: str) -> tuple[str, str] | None:
-    chosen = _override.get().get(kernel)
+    chosen = (_override.get() or {}).get(kernel)
     if chosen:
         return chosen, "kernels.use()"
     spec = os.environ.get(ENV)
@@ -83,7 +92,9 @@ def check_size(size) -> int:
     TypeError for a non-number, ValueError for NaN or an infinity."""
     if size is None:
         return 100
-    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, float, np.integer, np.floating)):
+    if isinstance(size, (bool, np.bool_)) or not isinstance(
+        size, (int, float, np.integer, np.floating)
+    ):
         raise TypeError(f"size must be a number of rows (an integer); got {size!r}")
     if isinstance(size, (float, np.floating)) and not math.isfinite(size):
         raise ValueError(f"size must be a finite number of rows; got {size}")
@@ -98,8 +109,9 @@ def check_dtype(dtype) -> str:
     try:
         return np.dtype(dtype).name
     except TypeError as exc:
-        raise TypeError(f"dtype must be a NumPy dtype such as 'float64' or np.float32; "
-                        f"got {dtype!r}") from exc
+        raise TypeError(
+            f"dtype must be a NumPy dtype such as 'float64' or np.float32; got {dtype!r}"
+        ) from exc
 
 
 def size_class(size: int | None, measured) -> int | None:
@@ -111,7 +123,7 @@ def size_class(size: int | None, measured) -> int | None:
 
 # ---- the choice ------------------------------------------------------------------------
 
-_choice_cache: dict[tuple, tuple[str, str]] = derived_cache()   # cleared with the record's
+_choice_cache: dict[tuple, tuple[str, str]] = derived_cache()  # cleared with the record's
 
 
 def choose(kernel: str, *, dtype=None, size: int | None = None) -> tuple[str, str]:
@@ -121,13 +133,13 @@ def choose(kernel: str, *, dtype=None, size: int | None = None) -> tuple[str, st
     backend, but only when it beats the shipped ranking's choice by more than the
     measured spread of their ratio (``margin > 1 + spread``); otherwise the record
     says "tie" and the ranking stands."""
-    backends(kernel)                      # KeyError listing the kernels for a bad name
+    backends(kernel)  # KeyError listing the kernels for a bad name
     size, dtype = check_size(size), check_dtype(dtype)
     explicit = _explicit(kernel)
     if explicit:
         name, why = explicit
-        entry(kernel, name)               # KeyError listing the valid backends
-        get(kernel, name)                 # BackendUnavailable saying why
+        entry(kernel, name)  # KeyError listing the valid backends
+        get(kernel, name)  # BackendUnavailable saying why
         return name, why
     record = load_record() or {"results": {}, "spread": {}}
     by_size = record["results"].get(kernel, {}).get(dtype, {})
@@ -135,8 +147,13 @@ def choose(kernel: str, *, dtype=None, size: int | None = None) -> tuple[str, st
     key = (kernel, dtype, measured)
     if key not in _choice_cache:
         spread = record["spread"].get(kernel, {}).get(dtype, {}).get(str(measured), {})
-        _choice_cache[key] = choose_from(kernel, by_size.get(str(measured), {}), spread,
-                                         f"{dtype}, K = {measured}", threads=pool_reliable(record))
+        _choice_cache[key] = choose_from(
+            kernel,
+            by_size.get(str(measured), {}),
+            spread,
+            f"{dtype}, K = {measured}",
+            threads=pool_reliable(record),
+        )
     return _choice_cache[key]
 
 
@@ -147,8 +164,13 @@ def pool_reliable(record: dict) -> bool:
     return record.get("machine", {}).get("thread_pool") != "unreliable"
 
 
-def choose_from(kernel: str, timings: dict[str, float], spread: dict[str, float],
-                where: str, threads: bool = True) -> tuple[str, str]:
+def choose_from(
+    kernel: str,
+    timings: dict[str, float],
+    spread: dict[str, float],
+    where: str,
+    threads: bool = True,
+) -> tuple[str, str]:
     """``(backend, why)`` from one point of the record: ``timings`` (backend: seconds)
     and ``spread`` (backend: relative spread of its ratio to ``reference``); ``threads``:
     the ranking may hand out a backend that splits over numba's threads (``ranked``)."""
@@ -157,21 +179,28 @@ def choose_from(kernel: str, timings: dict[str, float], spread: dict[str, float]
     note = "" if threads else UNSTEADY
     # the registry decides what may be picked, not the record: never a plain-Python or a
     # GPU-only backend (a record may be hand-edited or come from another machine)
-    usable = [b for b in backends(kernel) if b in timings and not entry(kernel, b).slow
-              and entry(kernel, b).cpu and _runs(kernel, b)]
+    usable = [
+        b
+        for b in backends(kernel)
+        if b in timings and not entry(kernel, b).slow and entry(kernel, b).cpu and _runs(kernel, b)
+    ]
     if not usable:
         return ranked(kernel, threads), "shipped ranking" + note
     first = reference(kernel, timings)
-    stands = first if threads else ranked(kernel, threads=False)   # the ranking's own word
+    stands = first if threads else ranked(kernel, threads=False)  # the ranking's own word
     best = min(usable, key=timings.get)
     if best == first or first not in timings:
         return best, f"autotune record ({where}: measured fastest)"
     margin = timings[first] / timings[best]
     if margin > 1 + spread.get(best, 0.0):
-        return best, (f"autotune record ({where}: {margin:.2f}x faster than {first}, "
-                      f"spread {spread.get(best, 0.0):.1%})")
-    return stands, (f"shipped ranking (autotune record, {where}: tie, {best} {margin:.2f}x "
-                     f"within the spread {spread.get(best, 0.0):.1%})" + note)
+        return best, (
+            f"autotune record ({where}: {margin:.2f}x faster than {first}, "
+            f"spread {spread.get(best, 0.0):.1%})"
+        )
+    return stands, (
+        f"shipped ranking (autotune record, {where}: tie, {best} {margin:.2f}x "
+        f"within the spread {spread.get(best, 0.0):.1%})" + note
+    )
 
 
 UNSTEADY = "; one thread: this machine's thread pool could not be timed reliably"
@@ -207,5 +236,6 @@ def _runs(kernel: str, backend: str) -> bool:
 def fastest(kernel: str, *, dtype=None, size: int | None = None) -> Callable:
     """The registered callable of the backend chosen for ``kernel`` (no wrapper):
     ``fastest(k) is get(k, b)``. ``dtype`` and ``size`` (rows per call) pick the
-    nearest size the autotune record measured; see the module docstring for the order of the rules."""
+    nearest size the autotune record measured; the module docstring gives the order of
+    the rules."""
     return get(kernel, choose(kernel, dtype=dtype, size=size)[0])

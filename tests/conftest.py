@@ -1,17 +1,18 @@
 """Shared fixtures: real Fashion-MNIST and the registry's backends as parameters."""
+
 import itertools
 import os
+
+import pytest
+
+import kernels
+from kernels.data import load_fashion_mnist
 
 # Without a GPU, numba's CUDA simulator runs the numba-cuda backends (tests/test_gpu.py);
 # on a GPU, run the tests with NUMBA_ENABLE_CUDASIM=0 (benchmarks/gpu_run.sh does).
 os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 SIMULATED = os.environ["NUMBA_ENABLE_CUDASIM"] == "1"
 
-import numpy as np
-import pytest
-
-import kernels
-from kernels.data import load_fashion_mnist
 
 def tol(dtype, kernel="softmax"):
     """The tolerances of docs/design.md, section 5 (one table, kernels.tolerance)."""
@@ -23,7 +24,9 @@ def one_line_exit(argv, start=""):
     gives) and one line on stderr starting with ``start`` (no traceback); returns it."""
     import contextlib
     import io
+
     from kernels.cli import main
+
     err = io.StringIO()
     with pytest.raises(SystemExit) as stop, contextlib.redirect_stderr(err):
         main(argv)
@@ -37,9 +40,11 @@ def one_line_exit(argv, start=""):
 def runnable(kernel, backend):
     """The backend's callable, or a skip that says why it cannot run here."""
     if SIMULATED and not kernels.registry.entry(kernel, backend).cpu:
-        pytest.skip("numba's CUDA simulator runs each GPU thread in Python: "
-                    "tests/test_gpu.py checks this backend on small inputs; on a GPU "
-                    "(NUMBA_ENABLE_CUDASIM=0) every test runs it")
+        pytest.skip(
+            "numba's CUDA simulator runs each GPU thread in Python: "
+            "tests/test_gpu.py checks this backend on small inputs; on a GPU "
+            "(NUMBA_ENABLE_CUDASIM=0) every test runs it"
+        )
     try:
         return kernels.get(kernel, backend)
     except kernels.BackendUnavailable as exc:
@@ -53,8 +58,9 @@ def backend_params(kernel):
 
 def pair_params(kernel):
     """Every unordered pair of registered backends of ``kernel``."""
-    return pytest.mark.parametrize("first,second",
-                                   list(itertools.combinations(kernels.backends(kernel), 2)))
+    return pytest.mark.parametrize(
+        "first,second", list(itertools.combinations(kernels.backends(kernel), 2))
+    )
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +77,7 @@ def test_split():
 def no_user_choices(monkeypatch, tmp_path_factory):
     """Tests never see this machine's autotune record or a KERNELS_BACKEND of the shell."""
     from kernels import record
+
     path = tmp_path_factory.mktemp("cache") / "autotune.json"
     monkeypatch.setattr(record, "record_path", lambda: path)
     monkeypatch.delenv("KERNELS_BACKEND", raising=False)

@@ -2,16 +2,17 @@
 disturbed point is measured again, persistent noise stops the run with one line and
 leaves the previous record as it was, a clear winner is still picked; the record can
 be shown and removed."""
+
 import pytest
+from conftest import one_line_exit
 
 import kernels
 from kernels import record, select
-from kernels.cli import main
-from kernels.bench.timing import load
 from kernels.bench.experiments import passes, tuning
-from conftest import one_line_exit
+from kernels.bench.timing import load
+from kernels.cli import main
 
-FAST, SLOW = 1.0e-8, 1.5e-8        # seconds per example: a clear 1.5x lead
+FAST, SLOW = 1.0e-8, 1.5e-8  # seconds per example: a clear 1.5x lead
 
 
 @pytest.fixture
@@ -31,7 +32,9 @@ def scripted(monkeypatch):
     # the look before each try (cores others took): quiet unless a test scripts it
     monkeypatch.setattr(load, "others_now", lambda: script["now"].pop(0) if script["now"] else 0.0)
     # numba's fork/join in microseconds, two probes per measurement (1.0: the norm)
-    monkeypatch.setattr(load, "fork_join", lambda: script["fork_join"].pop(0) if script["fork_join"] else 1.0)
+    monkeypatch.setattr(
+        load, "fork_join", lambda: script["fork_join"].pop(0) if script["fork_join"] else 1.0
+    )
     monkeypatch.setattr(tuning, "_fork_joins", [])
     return script
 
@@ -51,8 +54,10 @@ def autotune():
 
 def test_a_disturbed_point_is_measured_again(scripted):
     other = other_than_ranked()
-    scripted["points"] = [pass_times([SLOW] * 3, [FAST, 3 * FAST, FAST], other),   # a burst: 200 % spread
-                          pass_times([SLOW] * 3, [FAST] * 3, other)]
+    scripted["points"] = [
+        pass_times([SLOW] * 3, [FAST, 3 * FAST, FAST], other),  # a burst: 200 % spread
+        pass_times([SLOW] * 3, [FAST] * 3, other),
+    ]
     scripted["others"] = [0.0, 0.0]
     measured = autotune()
     assert scripted["measured"] == 2
@@ -63,11 +68,15 @@ def test_a_disturbed_point_is_measured_again(scripted):
 def test_other_work_on_the_machine_counts_as_disturbed(scripted):
     other = other_than_ranked()
     scripted["points"] = [pass_times([SLOW] * 3, [FAST] * 3, other)] * 2
-    scripted["others"] = [0.9, 0.0]                  # a neighbour took 0.9 of a core, then left
+    scripted["others"] = [0.9, 0.0]  # a neighbour took 0.9 of a core, then left
     autotune()
     saved = record.load_record()
-    assert saved["noise"]["softmax"]["float64"]["100"] == {"others": 0.0, "spread": 0.0, "tries": 2,
-                                                          "fork_join": None}   # not threaded
+    assert saved["noise"]["softmax"]["float64"]["100"] == {
+        "others": 0.0,
+        "spread": 0.0,
+        "tries": 2,
+        "fork_join": None,
+    }  # not threaded
 
 
 def test_a_clear_lead_stands_whatever_the_spread(scripted):
@@ -89,7 +98,7 @@ def test_other_work_throughout_stops_without_saving(scripted):
     line = one_line_exit(["autotune", "--quick"], "kernels autotune: machine too busy to measure: ")
     assert "nothing saved" in line and scripted["measured"] == tuning.TRIES
     assert "earlier record" in line and "stays in force" in line
-    assert record.record_path().read_text() == text                 # the old record, untouched
+    assert record.record_path().read_text() == text  # the old record, untouched
     record.drop_record()
     scripted["points"] = [pass_times([SLOW] * 3, [FAST] * 3, other)] * tuning.TRIES
     scripted["others"] = [0.9] * tuning.TRIES
@@ -113,14 +122,19 @@ def test_a_lead_inside_a_wide_spread_is_kept_as_an_undecided_tie(scripted, other
 
 def test_patience_spent_settles_disturbed_points_without_measuring_again(scripted, monkeypatch):
     from kernels.bench.settings import EFFORT, Effort
-    monkeypatch.setitem(EFFORT, "autotune", {True: Effort(budget=0.01, cap=2.0, sizes=(100,),
-                                                          patience=0.0)})
+
+    monkeypatch.setitem(
+        EFFORT, "autotune", {True: Effort(budget=0.01, cap=2.0, sizes=(100,), patience=0.0)}
+    )
     other = other_than_ranked()
     scripted["points"] = [pass_times([SLOW] * 3, [FAST, 3 * FAST, FAST], other)]
     scripted["others"] = [0.0]
-    measured = tuning.autotune(kernels=("softmax",), dtypes=("float64",), quick=True,
-                               progress=False)
-    assert scripted["measured"] == 1 and "undecided" in measured["noise"]["softmax"]["float64"]["100"]
+    measured = tuning.autotune(
+        kernels=("softmax",), dtypes=("float64",), quick=True, progress=False
+    )
+    assert (
+        scripted["measured"] == 1 and "undecided" in measured["noise"]["softmax"]["float64"]["100"]
+    )
 
 
 def test_a_saved_tie_never_rests_on_a_spread_above_the_bound(scripted):
@@ -131,13 +145,15 @@ def test_a_saved_tie_never_rests_on_a_spread_above_the_bound(scripted):
     scripted["others"] = [0.0]
     autotune()
     spreads = record.load_record()["spread"]["softmax"]["float64"]["100"]
-    assert 0 < spreads[other] <= tuning.SPREAD_BOUND and "tie" in select.choose("softmax", size=100)[1]
+    assert (
+        0 < spreads[other] <= tuning.SPREAD_BOUND and "tie" in select.choose("softmax", size=100)[1]
+    )
 
 
 def test_a_clear_winner_is_picked_and_a_lead_inside_the_spread_is_a_tie(scripted):
     other = other_than_ranked()
     ranked = select.ranked("softmax")
-    lead = [FAST, FAST * 1.2, FAST]                   # 1.5x median lead, 20 % spread: a pick
+    lead = [FAST, FAST * 1.2, FAST]  # 1.5x median lead, 20 % spread: a pick
     scripted["points"] = [pass_times([SLOW] * 3, lead, other)]
     scripted["others"] = [0.0]
     autotune()
@@ -188,29 +204,34 @@ def test_a_slow_spell_of_the_hosts_fork_join_leaves_only_the_threaded_backend_ou
     through every try leaves the threaded backend out of that point, the rest decided,
     and the record says the thread pool is unreliable: the ranking then hands out the
     one-thread twin, never the threaded backend on its own word."""
+
     def threaded_point():
         return {select.ranked("mlp_epoch"): [SLOW] * 3, "numba-serial": [FAST] * 3}
 
     def run():
-        return tuning.autotune(kernels=("mlp_epoch",), dtypes=("float64",), sizes=(100,), progress=False)
+        return tuning.autotune(
+            kernels=("mlp_epoch",), dtypes=("float64",), sizes=(100,), progress=False
+        )
 
     scripted["points"] = [threaded_point(), threaded_point()]
     scripted["others"] = [0.0, 0.0]
-    scripted["fork_join"] = [1.0, 2.2, 1.0, 1.0]          # the second probe of try 1 is slow
+    scripted["fork_join"] = [1.0, 2.2, 1.0, 1.0]  # the second probe of try 1 is slow
     run()
     assert scripted["measured"] == 2
     assert record.load_record()["noise"]["mlp_epoch"]["float64"]["100"]["tries"] == 2
     assert record.load_record()["machine"]["thread_pool"] == "reliable"
-    assert select.choose("mlp_epoch", size=100)[0] == "numba-serial"      # measured faster
+    assert select.choose("mlp_epoch", size=100)[0] == "numba-serial"  # measured faster
     scripted["points"] = [threaded_point() for _ in range(tuning.TRIES)]
     scripted["others"] = [0.0] * tuning.TRIES
-    scripted["fork_join"] = [2.2] * (2 * tuning.TRIES)    # the best stays 1.0 from above
+    scripted["fork_join"] = [2.2] * (2 * tuning.TRIES)  # the best stays 1.0 from above
     measured = run()
     saved = record.load_record()
     seen = saved["noise"]["mlp_epoch"]["float64"]["100"]
     assert set(seen["left_out"]) == {"numba"} and "2.2x" in seen["left_out"]["numba"]
     assert "numba" not in saved["results"]["mlp_epoch"]["float64"]["100"]
-    assert saved["machine"]["thread_pool"] == "unreliable" and measured["machine"] == saved["machine"]
+    assert (
+        saved["machine"]["thread_pool"] == "unreliable" and measured["machine"] == saved["machine"]
+    )
     assert select.choose("mlp_epoch", size=100)[0] == "numba-serial"
     # a kernel the record never measured: the ranking, on one thread
     backend, why = select.choose("gradient_norm", size=100)

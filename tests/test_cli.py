@@ -1,30 +1,57 @@
 """The command line as a new user meets it: malformed model files, bad flags and output
 folders refused before any work, one line on stderr, help that says what each option does."""
+
 import os
 
 import numpy as np
 import pytest
+from conftest import one_line_exit
 
 from kernels.cli import main
-
-from conftest import one_line_exit
 
 
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory):
     """A 4-unit MLP written by `train` on 200 examples, as its arrays."""
     out = tmp_path_factory.mktemp("model") / "run"
-    assert main(["train", "--limit", "200", "--valid", "20", "--epochs", "1", "--hidden", "4",
-                 "--backend", "numpy", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--limit",
+                "200",
+                "--valid",
+                "20",
+                "--epochs",
+                "1",
+                "--hidden",
+                "4",
+                "--backend",
+                "numpy",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     with np.load(out / "model.npz") as saved:
         return {k: saved[k] for k in saved.files}
 
 
-@pytest.mark.parametrize("change", [
-    {"b1": np.zeros(1)}, {"b2": np.zeros(1)}, {"W2": np.zeros((10, 1))},
-    {"feature_mean": np.zeros(1)}, {"feature_std": np.array(1.0)},
-    {"b2": None}, {"W2": None}, {"extra": np.zeros(3)}, {"W1": np.full((4, 784), np.nan)},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"b1": np.zeros(1)},
+        {"b2": np.zeros(1)},
+        {"W2": np.zeros((10, 1))},
+        {"feature_mean": np.zeros(1)},
+        {"feature_std": np.array(1.0)},
+        {"b2": None},
+        {"W2": None},
+        {"extra": np.zeros(3)},
+        {"W1": np.full((4, 784), np.nan)},
+    ],
+)
 def test_evaluate_refuses_malformed_model_files(saved_model, tmp_path, change):
     """Arrays that would broadcast, be missing (left at their initial values) or be
     extra are refused, naming what was expected."""
@@ -37,9 +64,9 @@ def test_evaluate_refuses_malformed_model_files(saved_model, tmp_path, change):
     assert main(["evaluate", str(good)]) == 0
 
 
-@pytest.mark.parametrize("argv,start", [
-    (["agree", "-n", "0"], "usage:"), (["agree", "-n", "-1"], "usage:"),
-])
+@pytest.mark.parametrize(
+    "argv,start", [(["agree", "-n", "0"], "usage:"), (["agree", "-n", "-1"], "usage:")]
+)
 def test_agree_refuses_no_examples(argv, start, capsys):
     with pytest.raises(SystemExit) as stop:
         main(argv)
@@ -49,16 +76,23 @@ def test_agree_refuses_no_examples(argv, start, capsys):
 def test_report_refuses_before_measuring(tmp_path, monkeypatch):
     """Bad output folders and unknown peers are refused before any timing."""
     from kernels.bench.experiments import report
-    monkeypatch.setattr(report, "time_report", lambda *a, **kw: pytest.fail("measured before refusing"))
+
+    monkeypatch.setattr(
+        report, "time_report", lambda *a, **kw: pytest.fail("measured before refusing")
+    )
     (tmp_path / "file").write_text("")
-    one_line_exit(["report", "--out", str(tmp_path / "file" / "sub")], "kernels report: cannot write")
+    one_line_exit(
+        ["report", "--out", str(tmp_path / "file" / "sub")], "kernels report: cannot write"
+    )
     one_line_exit(["report", "--peers", "nosuch"], "kernels report: unknown peer(s) nosuch")
 
 
 def test_scaling_on_too_many_cores_leaves_nothing_behind(tmp_path):
     cores = len(os.sched_getaffinity(0))
-    one_line_exit(["scaling", "--quick", "--threads", str(cores + 1), "--out", str(tmp_path / "s")],
-                  "kernels scaling:")
+    one_line_exit(
+        ["scaling", "--quick", "--threads", str(cores + 1), "--out", str(tmp_path / "s")],
+        "kernels scaling:",
+    )
     assert not (tmp_path / "s").exists()
 
 

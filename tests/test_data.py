@@ -1,4 +1,6 @@
-"""Fashion-MNIST loading: the real files, and corrupted or truncated copies (never the real ones)."""
+"""Fashion-MNIST loading: the real files, and corrupted or truncated copies (never the
+real ones)."""
+
 import gzip
 import mmap
 import shutil
@@ -6,9 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
-from kernels import data
-from kernels.data import DataError, load_fashion_mnist
+from kernels import data, decoded
 from kernels.cli import main
+from kernels.data import DataError, load_fashion_mnist
 
 
 def test_real_train_and_test(train, test_split):
@@ -17,16 +19,16 @@ def test_real_train_and_test(train, test_split):
         assert y.shape == (n,) and y.dtype == np.int64
         assert X.min() == 0.0 and X.max() == 1.0
         assert set(np.unique(y)) == set(range(10))
-        assert np.all(np.bincount(y) == n // 10)          # Fashion-MNIST is balanced
-    assert train[1][:5].tolist() == [9, 0, 0, 3, 0]         # first labels of the published set
+        assert np.all(np.bincount(y) == n // 10)  # Fashion-MNIST is balanced
+    assert train[1][:5].tolist() == [9, 0, 0, 3, 0]  # first labels of the published set
 
 
 def test_float32_and_cache(train):
     X32, _ = load_fashion_mnist("train", dtype=np.float32)
     assert X32.dtype == np.float32
     np.testing.assert_allclose(X32, train[0], rtol=1e-7)
-    assert load_fashion_mnist("train")[0] is train[0]        # cached, not re-read
-    assert not train[0].flags.writeable                       # so nobody corrupts the cache
+    assert load_fashion_mnist("train")[0] is train[0]  # cached, not re-read
+    assert not train[0].flags.writeable  # so nobody corrupts the cache
 
 
 def real_dir():
@@ -35,7 +37,7 @@ def real_dir():
 
 @pytest.fixture
 def copy_of_test_split(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "cache_dir", lambda: tmp_path / "cache")   # decoded copies too
+    monkeypatch.setattr(data, "cache_dir", lambda: tmp_path / "cache")  # decoded copies too
     for name in data.SPLITS["test"]:
         shutil.copy(data._file_in(real_dir(), name), tmp_path)
     return tmp_path
@@ -54,7 +56,7 @@ def test_explicit_path_and_uncompressed_files(copy_of_test_split):
 
 
 def decoded_load(directory):
-    data._load.cache_clear()             # a new process: only the files on disk remain
+    data._load.cache_clear()  # a new process: only the files on disk remain
     return load_fashion_mnist("test", path=directory)
 
 
@@ -68,11 +70,13 @@ def memory_mapped(X):
 
 
 def test_decoded_copy_is_memory_mapped_and_equal(copy_of_test_split):
-    first = decoded_load(copy_of_test_split)          # decodes and writes the copy
-    npy = data._decoded_path(copy_of_test_split / "t10k-images-idx3-ubyte", "float64")
+    first = decoded_load(copy_of_test_split)  # decodes and writes the copy
+    npy = decoded._decoded_path(
+        copy_of_test_split / "t10k-images-idx3-ubyte", "float64", data.cache_dir() / "decoded"
+    )
     assert npy.exists() and not memory_mapped(first[0])
     second = decoded_load(copy_of_test_split)
-    assert memory_mapped(second[0])      # read from the copy
+    assert memory_mapped(second[0])  # read from the copy
     np.testing.assert_array_equal(second[0], first[0])
     np.testing.assert_array_equal(second[1], first[1])
     assert not second[0].flags.writeable
@@ -80,14 +84,16 @@ def test_decoded_copy_is_memory_mapped_and_equal(copy_of_test_split):
 
 def test_tampered_decoded_copy_is_rebuilt(copy_of_test_split):
     good = decoded_load(copy_of_test_split)[0].copy()
-    npy = data._decoded_path(copy_of_test_split / "t10k-images-idx3-ubyte", "float64")
+    npy = decoded._decoded_path(
+        copy_of_test_split / "t10k-images-idx3-ubyte", "float64", data.cache_dir() / "decoded"
+    )
     raw = bytearray(npy.read_bytes())
-    raw[-8:] = np.float64(7.0).tobytes()               # last pixel 7.0: not a pixel value
+    raw[-8:] = np.float64(7.0).tobytes()  # last pixel 7.0: not a pixel value
     npy.write_bytes(bytes(raw))
     X, _ = decoded_load(copy_of_test_split)
-    assert not memory_mapped(X)           # refused, decoded from the source again
+    assert not memory_mapped(X)  # refused, decoded from the source again
     np.testing.assert_array_equal(X, good)
-    np.testing.assert_array_equal(decoded_load(copy_of_test_split)[0], good)   # and rewritten
+    np.testing.assert_array_equal(decoded_load(copy_of_test_split)[0], good)  # and rewritten
 
 
 def test_decoded_copy_never_hides_a_corrupted_source(copy_of_test_split):
@@ -103,15 +109,18 @@ def test_decoded_copy_never_hides_a_corrupted_source(copy_of_test_split):
 def test_truncated_file_is_refused(copy_of_test_split):
     f = copy_of_test_split / "t10k-images-idx3-ubyte.gz"
     f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
-    with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz is unreadable or truncated"
-                                        ".*apt-get install dataset-fashion-mnist"):
+    with pytest.raises(
+        DataError,
+        match="t10k-images-idx3-ubyte.gz is unreadable or truncated"
+        ".*apt-get install dataset-fashion-mnist",
+    ):
         load_fashion_mnist("test", path=copy_of_test_split)
 
 
 def test_corrupted_file_is_refused(copy_of_test_split):
     f = copy_of_test_split / "t10k-labels-idx1-ubyte.gz"
     raw = bytearray(gzip.decompress(f.read_bytes()))
-    raw[100] = (raw[100] + 1) % 10                       # one label changed: valid gzip, wrong data
+    raw[100] = (raw[100] + 1) % 10  # one label changed: valid gzip, wrong data
     f.write_bytes(gzip.compress(bytes(raw)))
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz is corrupted: sha256"):
         load_fashion_mnist("test", path=copy_of_test_split)
@@ -135,7 +144,7 @@ def test_search_order(monkeypatch, tmp_path):
 def test_download_failure_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(data, "candidates", lambda path=None: [("nowhere", tmp_path / "none")])
     monkeypatch.setattr(data, "cache_dir", lambda: tmp_path / "cache")
-    monkeypatch.setattr(data, "URL", "http://127.0.0.1:9/")   # nothing listens: fails at once
+    monkeypatch.setattr(data, "URL", "http://127.0.0.1:9/")  # nothing listens: fails at once
     with pytest.raises(DataError, match="could not download t10k-images-idx3-ubyte.gz"):
         load_fashion_mnist("test")
 

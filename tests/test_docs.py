@@ -1,5 +1,6 @@
 """The figures people read come from the committed JSON: every page of docs/results and
 the README's results table are what benchmarks/write_docs.py writes from it."""
+
 import pytest
 
 from benchmarks import write_docs
@@ -7,8 +8,9 @@ from benchmarks import write_docs
 
 @pytest.mark.parametrize("path", sorted(write_docs.outputs(), key=str), ids=lambda p: p.name)
 def test_result_pages_agree_with_their_json(path):
-    assert path.read_text() == write_docs.outputs()[path], \
+    assert path.read_text() == write_docs.outputs()[path], (
         f"{path.name} differs from its JSON: run python -m benchmarks.write_docs"
+    )
 
 
 def test_readme_is_short():
@@ -33,6 +35,7 @@ def test_every_committed_report_reads_back_typed(path):
     their defaults), survive a JSON round trip, and render."""
     from kernels.bench.renderers import render
     from kernels.bench.rows import Report
+
     report = Report.load(path)
     assert report.rows and all(r.seconds_per_epoch > 0 for r in report.rows)
     assert Report.from_json(report.to_json()) == report
@@ -42,7 +45,9 @@ def test_every_committed_report_reads_back_typed(path):
 
 def test_the_scaling_sweep_reads_back_as_points():
     import json
+
     from kernels.bench.points import Point, points_of
+
     sweep = json.loads((write_docs.RESULTS / "scaling" / "scaling.json").read_text())
     points = points_of(sweep)
     assert points and all(isinstance(p, Point) and p.seconds_per_example > 0 for p in points)

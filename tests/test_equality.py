@@ -3,19 +3,20 @@ Fashion-MNIST: the first two minibatches of the kernel's epoch (its Spec's input
 MLP at dh = 10), compared at the tolerances of docs/design.md, section 5. The kernels
 and backends come from the registry, the inputs from the Specs: a new backend or kernel
 is compared here with no edit. The per-kernel files test the edge cases."""
+
 import functools
 import itertools
 
 import numpy as np
 import pytest
+from conftest import runnable
 
 import kernels
 from kernels.bench.workloads import Workload, outcome
 
-from conftest import runnable
-
-PAIRS = [(k, a, b) for k in kernels.KERNELS
-         for a, b in itertools.combinations(kernels.backends(k), 2)]
+PAIRS = [
+    (k, a, b) for k in kernels.KERNELS for a, b in itertools.combinations(kernels.backends(k), 2)
+]
 
 
 @functools.cache

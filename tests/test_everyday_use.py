@@ -1,5 +1,6 @@
 """What outside testers and a new user found in round four: a corrupt record, selection
 that trusts a record over the registry, edge arguments, and the commands' first hour."""
+
 import json
 import subprocess
 from pathlib import Path
@@ -16,9 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 # ---- the autotune record and selection ----------------------------------------------
-@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000,
-                                  '{"results": {"softmax": {"float64": {"100": {"numpy": '
-                                  + "9" * 401 + "}}}}}"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"results": {"softmax": {"float64": {"100": {"numpy": ' + "9" * 401 + "}}}}}",
+    ],
+)
 def test_a_corrupt_record_is_ignored_with_a_warning_never_an_exception(text):
     record.record_path().write_text(text)
     record.forget()
@@ -30,18 +35,28 @@ def test_a_corrupt_record_is_ignored_with_a_warning_never_an_exception(text):
 
 
 def test_a_record_never_makes_fastest_hand_out_a_gpu_only_backend():
-    gpu_only = [b for b in kernels.backends("softmax") if not kernels.registry.entry("softmax", b).cpu]
+    gpu_only = [
+        b for b in kernels.backends("softmax") if not kernels.registry.entry("softmax", b).cpu
+    ]
     assert gpu_only
     timings = {b: 1e-12 for b in gpu_only} | {select.ranked("softmax"): 1e-6}
-    record.record_path().write_text(json.dumps({"fingerprint": record.fingerprint(),
-                                                "results": {"softmax": {"float64": {"100": timings}}}}))
+    record.record_path().write_text(
+        json.dumps(
+            {
+                "fingerprint": record.fingerprint(),
+                "results": {"softmax": {"float64": {"100": timings}}},
+            }
+        )
+    )
     record.forget()
     backend, _ = select.choose("softmax", size=100)
     assert backend not in gpu_only and kernels.registry.entry("softmax", backend).cpu
 
 
 def test_a_size_beyond_float_range_is_used_not_a_crash():
-    assert kernels.fastest("softmax", size=10 ** 400) is kernels.get("softmax", select.choose("softmax")[0])
+    assert kernels.fastest("softmax", size=10**400) is kernels.get(
+        "softmax", select.choose("softmax")[0]
+    )
 
 
 @pytest.mark.parametrize("call", [lambda: select.use(""), lambda: select.use(softmax="")])
@@ -60,6 +75,7 @@ def test_tolerance_of_an_unknown_kernel_is_a_key_error_listing_the_kernels():
 # ---- the commands ---------------------------------------------------------------------
 def test_write_docs_check_without_the_readme_markers_is_one_line(tmp_path, monkeypatch):
     from benchmarks import write_docs
+
     (tmp_path / "README.md").write_text("# kernels\n\nno results block here\n")
     monkeypatch.setattr(write_docs, "ROOT", tmp_path)
     with pytest.raises(SystemExit) as stop:
@@ -68,9 +84,14 @@ def test_write_docs_check_without_the_readme_markers_is_one_line(tmp_path, monke
     assert line.startswith("write_docs: README.md has no results block") and "\n" not in line
 
 
-def test_train_without_out_saves_under_kernels_results_and_evaluate_takes_the_folder(tmp_path, monkeypatch, capsys):
+def test_train_without_out_saves_under_kernels_results_and_evaluate_takes_the_folder(
+    tmp_path, monkeypatch, capsys
+):
     monkeypatch.chdir(tmp_path)
-    assert main(["train", "--limit", "300", "--valid", "100", "--epochs", "1", "--backend", "numpy"]) == 0
+    assert (
+        main(["train", "--limit", "300", "--valid", "100", "--epochs", "1", "--backend", "numpy"])
+        == 0
+    )
     (run,) = (tmp_path / "kernels-results").iterdir()
     assert run.name.startswith("train-") and (run / "model.npz").is_file()
     capsys.readouterr()
@@ -88,6 +109,7 @@ def test_evaluate_of_a_file_that_is_not_a_model_says_so(tmp_path, content):
 
 def test_data_path_with_some_files_names_the_missing_ones(tmp_path):
     from kernels.data import SPLITS, locate
+
     _, directory = locate("train")
     present = SPLITS["train"][0]
     source = next(directory.glob(present + "*"))
@@ -98,7 +120,8 @@ def test_data_path_with_some_files_names_the_missing_ones(tmp_path):
 
 
 def test_a_bad_file_in_the_users_own_folder_is_not_blamed_on_the_cache(tmp_path):
-    from kernels.data import DataError, SPLITS, read_verified
+    from kernels.data import SPLITS, DataError, read_verified
+
     bad = tmp_path / (SPLITS["test"][1] + ".gz")
     bad.write_bytes(b"not gzip at all")
     with pytest.raises(DataError) as error:
@@ -113,7 +136,18 @@ def test_agree_refuses_more_examples_than_it_can_compare_in_reasonable_time(caps
 
 def test_every_subcommand_help_starts_with_what_it_does(capsys):
     import argparse
-    parser_commands = ("data", "agree", "report", "autotune", "compare", "scaling", "gpu", "train", "evaluate")
+
+    parser_commands = (
+        "data",
+        "agree",
+        "report",
+        "autotune",
+        "compare",
+        "scaling",
+        "gpu",
+        "train",
+        "evaluate",
+    )
     for command in parser_commands:
         with pytest.raises(SystemExit):
             main([command, "--help"])
@@ -133,19 +167,22 @@ def test_compare_help_lists_the_benchmarks_bench_matches(capsys, monkeypatch):
 
 
 def test_scaling_tables_fit_80_columns_with_whole_backend_names(capsys):
-    from kernels.bench.renderers import scaling_plots
+    from kernels.bench.renderers import scaling_summary
+
     result = json.loads((ROOT / "benchmarks" / "results" / "scaling" / "scaling.json").read_text())
-    scaling_plots.print_summary(result)
+    scaling_summary.print_summary(result)
     out = capsys.readouterr().out
     assert max(map(len, out.splitlines())) <= 80
     assert "example-lo\n" not in out and "numba-ser\n" not in out
-    assert "% roof:" in out and "{" not in out.split("threads:")[1]      # explained; no raw dict
+    assert "% roof:" in out and "{" not in out.split("threads:")[1]  # explained; no raw dict
 
 
 def test_the_reports_first_line_is_whole(capsys):
     from rich.console import Console
+
     from kernels.bench.renderers import render
     from kernels.bench.rows import Report
+
     result = Report.load(ROOT / "benchmarks" / "results" / "report-epyc-zen4-2026-12-04.json")
     render.print_report(result, Console(width=80))
     first = capsys.readouterr().out.splitlines()[0]
@@ -154,6 +191,7 @@ def test_the_reports_first_line_is_whole(capsys):
 
 def test_single_runs_of_the_noise_study_are_one_figure_not_a_range():
     from benchmarks.write_docs import span
+
     assert span([5.31, 5.34], ".1f") == "5.3" and span([5.3, 5.8], ".1f") == "5.3-5.8"
 
 
@@ -167,8 +205,11 @@ def test_the_virtual_environment_is_ignored_by_git():
 def test_cpu_backends_refuse_other_libraries_arrays_naming_those_that_take_them(kernel, shape):
     xp = pytest.importorskip("array_api_strict")
     x = xp.asarray(np.zeros(shape))
-    cpu_only = [b for b in kernels.available(kernel)
-                if b not in ("array-api", "jax") and kernels.registry.entry(kernel, b).cpu]
+    cpu_only = [
+        b
+        for b in kernels.available(kernel)
+        if b not in ("array-api", "jax") and kernels.registry.entry(kernel, b).cpu
+    ]
     assert cpu_only
     for backend in cpu_only:
         with pytest.raises(TypeError, match="computes on NumPy arrays") as error:
@@ -179,6 +220,7 @@ def test_cpu_backends_refuse_other_libraries_arrays_naming_those_that_take_them(
 def test_mixed_library_mlp_inputs_are_refused_before_computing():
     xp = pytest.importorskip("array_api_strict")
     from kernels import mlp
+
     p = mlp.init_params(d=8, dh=4, m=3, seed=0)
     X, y = np.zeros((5, 8)), np.zeros(5, np.int64)
     before = p.snapshot()
@@ -191,9 +233,11 @@ def test_mixed_library_mlp_inputs_are_refused_before_computing():
 def test_array_api_keeps_float64_jax_arrays_made_while_x64_was_on():
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp
+
     from kernels import mlp
+
     a = np.random.default_rng(0).random((4, 10))
-    with jax.enable_x64(True):                       # x64 on only while the arrays are made
+    with jax.enable_x64(True):  # x64 on only while the arrays are made
         z, y = jnp.asarray(a), jnp.asarray(np.array([0, 1, 2, 0]))
     assert kernels.get("softmax", "array-api")(z).dtype == np.float64
     fwd = kernels.get("mlp_fprop", "array-api")(mlp.init_params(d=10, dh=4, m=3), z, y)

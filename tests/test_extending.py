@@ -10,6 +10,7 @@ processes that import that copy, the registry lists them, the project's equality
 and the pytest-benchmark cases collect and pass them, the report and the scaling sweep
 time them, autotune counts them among its candidates, asv has their classes and every
 plot has a colour for them."""
+
 import json
 import os
 import shutil
@@ -60,17 +61,17 @@ RELU = {
                     out[i, j] = a[i, j] if a[i, j] > 0 else 0.0
         ''',
 }
-REGISTER = '''
+REGISTER = """
 register("softmax", "copied-numpy", "kernels.ops.softmax.copied_vectorized:softmax")
 register("relu_demo", "python", "kernels.ops.relu_demo.loops:relu", slow=True)
 register("relu_demo", "numpy", "kernels.ops.relu_demo.vectorized:relu")
-'''
-SPEC = '''
+"""
+SPEC = """
 SPECS["relu_demo"] = Spec(build=lambda X, y, K, dh: {"blocks": blocks(X, K)}, call=_call_blocks,
                      slice=20, bound="bytes", streams=True,
                      flop=lambda N, calls, dh, itemsize, pixels: 1.0 * N * pixels,
                      bytes=lambda N, calls, dh, itemsize, pixels: 2.0 * N * pixels * itemsize)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +97,9 @@ def extended(tmp_path_factory) -> Path:
 
 def run(root: Path, *args, timeout=600) -> str:
     env = {**os.environ, "PYTHONPATH": str(root), "NUMBA_CACHE_DIR": str(root / "numba-cache")}
-    out = subprocess.run([sys.executable, *args], cwd=root, env=env, capture_output=True,
-                         text=True, timeout=timeout)
+    out = subprocess.run(
+        [sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out.stdout
 
@@ -108,22 +110,26 @@ def python(root: Path, code: str):
 
 
 def test_the_registry_and_the_harness_tables_list_them(extended):
-    facts = python(extended, """
-        import json, kernels
+    facts = python(
+        extended,
+        """
+        import json, os, kernels
         from kernels.registry import styles
         from kernels.bench.experiments import passes
         from benchmarks import bench_epochs
-        assert kernels.__file__.startswith(%r)
+        assert kernels.__file__.startswith(os.environ["PYTHONPATH"])   # the copy
         print(json.dumps({
             "kernels": kernels.KERNELS, "relu_demo": kernels.available("relu_demo"),
             "softmax": kernels.available("softmax"),
             "candidates": {k: passes.candidates(k) for k in ("softmax", "relu_demo")},
             "asv": {c: bench_epochs.__dict__[c].params for c in ("Softmax", "ReluDemo")},
             "colours": {b: c for b, (c, _) in styles().items()}}))
-        """ % str(extended))
+        """,
+    )
     assert facts["kernels"][-1] == "relu_demo" and facts["relu_demo"] == ["python", "numpy"]
     assert facts["softmax"][-1] == "copied-numpy"
-    assert "copied-numpy" in facts["candidates"]["softmax"] and facts["candidates"]["relu_demo"] == ["numpy"]
+    assert "copied-numpy" in facts["candidates"]["softmax"]
+    assert facts["candidates"]["relu_demo"] == ["numpy"]
     assert "copied-numpy" in facts["asv"]["Softmax"][0] and facts["asv"]["ReluDemo"] == [["numpy"]]
     colours = facts["colours"]
     assert len(set(colours.values())) == len(colours) and "copied-numpy" in colours
@@ -131,30 +137,67 @@ def test_the_registry_and_the_harness_tables_list_them(extended):
 
 def test_the_projects_tests_collect_and_pass_them(extended):
     report = extended / "junit.xml"
-    run(extended, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "copied-numpy or relu",
-        f"--junitxml={report}", "tests/test_equality.py", "tests/test_softmax.py",
-        "benchmarks/test_epochs.py")
+    run(
+        extended,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "copied-numpy or relu",
+        f"--junitxml={report}",
+        "tests/test_equality.py",
+        "tests/test_softmax.py",
+        "benchmarks/test_epochs.py",
+    )
     cases = ET.parse(report).getroot().iter("testcase")
     outcome = {f"{c.get('classname')}::{c.get('name')}": [e.tag for e in c] for c in cases}
-    for file, name in (("test_equality", "relu_demo-python-numpy"),
-                       ("test_equality", "softmax-numpy-copied-numpy"),
-                       ("test_epochs", "relu_demo-numpy"), ("test_epochs", "softmax-copied-numpy"),
-                       ("test_softmax", "copied-numpy")):
+    for file, name in (
+        ("test_equality", "relu_demo-python-numpy"),
+        ("test_equality", "softmax-numpy-copied-numpy"),
+        ("test_epochs", "relu_demo-numpy"),
+        ("test_epochs", "softmax-copied-numpy"),
+        ("test_softmax", "copied-numpy"),
+    ):
         found = [k for k in outcome if file in k and name in k]
         assert found, (file, name, sorted(outcome))
         assert not {"failure", "error"} & {t for k in found for t in outcome[k]}, found
-        assert any(not outcome[k] for k in found), found     # passed (not all skipped)
+        assert any(not outcome[k] for k in found), found  # passed (not all skipped)
 
 
 def test_the_report_and_the_scaling_sweep_time_them(extended):
     out = extended / "results"
-    run(extended, "-m", "kernels", "report", "--quick", "--kernels", "softmax,relu_demo",
-        "--examples", "300", "--peers", "", "--out", str(out / "report"))
+    run(
+        extended,
+        "-m",
+        "kernels",
+        "report",
+        "--quick",
+        "--kernels",
+        "softmax,relu_demo",
+        "--examples",
+        "300",
+        "--peers",
+        "",
+        "--out",
+        str(out / "report"),
+    )
     rows = json.loads((out / "report" / "report.json").read_text())["rows"]
     timed = {(r["kernel"], r["backend"]) for r in rows}
     assert {("softmax", "copied-numpy"), ("relu_demo", "numpy"), ("relu_demo", "python")} <= timed
-    run(extended, "-m", "kernels", "scaling", "--quick", "--kernels", "relu_demo",
-        "--out", str(out / "scaling"))
+    run(
+        extended,
+        "-m",
+        "kernels",
+        "scaling",
+        "--quick",
+        "--kernels",
+        "relu_demo",
+        "--out",
+        str(out / "scaling"),
+    )
     points = json.loads((out / "scaling" / "scaling.json").read_text())["points"]
-    assert {p["backend"] for p in points if p["kernel"] == "relu_demo" and p["seconds_per_call"]} \
-        == {"python", "numpy"}
+    assert {
+        p["backend"] for p in points if p["kernel"] == "relu_demo" and p["seconds_per_call"]
+    } == {"python", "numpy"}

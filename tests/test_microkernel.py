@@ -1,13 +1,13 @@
 """The numba backends' own small matrix product (kernels/ops/microkernel.py) against
 np.dot: tails in every dimension, both dtypes, transposed and strided operands,
 NaN and inf as BLAS gives them, and the register-resident FMA loop of the limit."""
-import os
 
 import numpy as np
 import pytest
 
 pytest.importorskip("numba")
-from kernels.ops import blocking, fma_loop, microkernel as mk  # noqa: E402
+from kernels.ops import fma_loop  # noqa: E402
+from kernels.ops import microkernel as mk
 
 DTYPES = (np.float64, np.float32)
 
@@ -32,7 +32,10 @@ def test_product_matches_np_dot_on_every_tail(dtype):
     for M in sizes(dtype):
         for N in sizes(dtype):
             for P in (1, 3, mk.lanes(dtype) + 1, 37):
-                A, B = rng.standard_normal((M, P)).astype(dtype), rng.standard_normal((P, N)).astype(dtype)
+                A, B = (
+                    rng.standard_normal((M, P)).astype(dtype),
+                    rng.standard_normal((P, N)).astype(dtype),
+                )
                 C = np.full((M, N), np.nan, dtype)
                 mk.product(A, B, C)
                 close(C, A, B)
@@ -42,15 +45,17 @@ def test_product_matches_np_dot_on_every_tail(dtype):
 def test_product_takes_transposed_and_strided_operands(dtype):
     rng = np.random.default_rng(1)
     big = rng.standard_normal((300, 400)).astype(dtype)
-    cases = [(big[:100, :784].T[:50].T[:, :], big[:50, :60]),     # A (100, 50) F-ordered view
-             (big[::2, ::3][:45, :70], big[1::3, 5::2][:70, :33]),  # strided both ways
-             (big[:70, :20].T, big[:70, :40]),                       # A = x^T as in bprop
-             (big[:20, :70], big[:40, :70].T)]                       # B = W1^T as in fprop
+    cases = [
+        (big[:100, :784].T[:50].T[:, :], big[:50, :60]),  # A (100, 50) F-ordered view
+        (big[::2, ::3][:45, :70], big[1::3, 5::2][:70, :33]),  # strided both ways
+        (big[:70, :20].T, big[:70, :40]),  # A = x^T as in bprop
+        (big[:20, :70], big[:40, :70].T),
+    ]  # B = W1^T as in fprop
     for A, B in cases:
         C = np.empty((A.shape[0], B.shape[1]), dtype)
         mk.product(A, B, C)
         close(C, A, B)
-        C = np.empty((B.shape[1], A.shape[0]), dtype).T               # a strided output
+        C = np.empty((B.shape[1], A.shape[0]), dtype).T  # a strided output
         mk.product(A, B, C)
         close(C, A, B)
 
@@ -59,13 +64,20 @@ def test_product_takes_transposed_and_strided_operands(dtype):
 def test_gemm_scales_and_accumulates_and_ignores_c_when_beta_is_zero(dtype):
     rng = np.random.default_rng(2)
     w = mk.lanes(dtype)
-    A, B = rng.standard_normal((23, 31)).astype(dtype), rng.standard_normal((31, 5 * w)).astype(dtype)
+    A, B = (
+        rng.standard_normal((23, 31)).astype(dtype),
+        rng.standard_normal((31, 5 * w)).astype(dtype),
+    )
     C0 = rng.standard_normal((23, 5 * w)).astype(dtype)
     C = C0.copy()
     mk.gemm(A, B, C, dtype(-0.5), dtype(2.0))
-    np.testing.assert_allclose(C, 2 * C0 - 0.5 * (A.astype(np.float64) @ B), rtol=1e-4 if dtype == np.float32 else 1e-12,
-                               atol=1e-4 if dtype == np.float32 else 1e-12)
-    C = np.full_like(C0, np.nan)                                     # beta = 0: C is not read
+    np.testing.assert_allclose(
+        C,
+        2 * C0 - 0.5 * (A.astype(np.float64) @ B),
+        rtol=1e-4 if dtype == np.float32 else 1e-12,
+        atol=1e-4 if dtype == np.float32 else 1e-12,
+    )
+    C = np.full_like(C0, np.nan)  # beta = 0: C is not read
     mk.gemm(A, B, C, dtype(1.0), dtype(0.0))
     close(C, A, B)
 
@@ -75,7 +87,7 @@ def test_nan_and_inf_propagate_as_in_blas(dtype):
     rng = np.random.default_rng(3)
     A, B = rng.standard_normal((17, 9)).astype(dtype), rng.standard_normal((9, 21)).astype(dtype)
     A[2, 4], A[5, 0], B[3, 7], B[6, 11] = np.nan, np.inf, -np.inf, np.inf
-    A[9, 6] = 0.0                                                     # inf * 0 -> NaN
+    A[9, 6] = 0.0  # inf * 0 -> NaN
     B[6, :] = np.inf
     C = np.empty((17, 21), dtype)
     mk.product(A, B, C)
@@ -99,79 +111,8 @@ def test_fma_loop_runs_every_step_of_every_chain(dtype):
     assert fma_loop.fma_flop(dtype, 10) == 10 * fma_loop.fma_flop(dtype, 1)
 
 
-TABLE = [  # (arch, cpu, features, vector registers): every row of the CPU table
-    ("x86_64", "znver4", "+avx512f,+avx2,+fma", 32), ("x86_64", "sapphirerapids",
-    "+avx512f,+avx2,+fma", 32), ("x86_64", "znver2", "-avx512f,+avx2,+fma", 16),
-    ("x86_64", "x86-64", "+sse2", 16), ("aarch64", "neoverse-v1", "+neon", 32),
-    ("riscv64", "generic-rv64", "+v", 32)]
-
-
-@pytest.mark.parametrize("arch, cpu, features, registers", TABLE)
-def test_the_register_block_fits_the_register_file(arch, cpu, features, registers):
-    rows, vectors, bits = blocking.block(arch, cpu, blocking.enabled(features))
-    assert rows * vectors + vectors + 1 <= registers     # accumulators, B's row, a broadcast
-    assert rows * vectors >= 8                           # enough chains to hide FMA latency
-    assert bits in (128, 256, 512)
-
-
-def test_features_are_read_as_a_set_not_as_substrings():
-    # fma4 is not fma, avx512fp16 is not avx512f: an AMD CPU with only FMA4 has no FMA3
-    assert blocking.enabled("+fma4,+avx2,-fma,+avx512fp16") == {"fma4", "avx2", "avx512fp16"}
-    assert blocking.block("x86_64", "bdver1", blocking.enabled("+avx,+fma4")) == (4, 2, 128)
-    assert blocking.block("x86_64", "x", blocking.enabled("+avx512fp16,+avx2,+fma"))[2] == 256
-
-
-def test_the_block_follows_numbas_target(monkeypatch):
-    from numba.core import config
-    monkeypatch.setattr(config, "CPU_NAME", "generic")
-    monkeypatch.setattr(config, "CPU_FEATURES", "+sse2,-avx2,-fma,-avx512f")
-    arch, cpu, features = blocking.target()
-    assert (cpu, features) == ("generic", {"sse2"})
-    if arch == "x86_64":
-        assert blocking.block(arch, cpu, features) == (4, 2, 128)
-
-
-def test_a_forced_block_is_parsed_or_refused_by_name(monkeypatch):
-    monkeypatch.setenv("KERNELS_BLOCK", "5x2x256")
-    assert blocking.chosen() == ((5, 2, 256), "KERNELS_BLOCK")
-    for bad in ("5x2", "axbxc", "0x2x256", "4x3x384"):
-        with pytest.raises(ValueError, match="MRxNVxBITS|BITS 128"):
-            blocking.parse(bad)
-
-
-FORGED = """
-import numpy as np
-from kernels.ops import microkernel as mk
-assert mk.BLOCK == {block}, mk.BLOCK
-rng = np.random.default_rng(0)
-for dtype in (np.float64, np.float32):
-    w = mk.lanes(dtype)
-    for M, P, N in ((1, 1, 1), ({mr} + 1, 7, {nv} * w + 1), (2 * {mr} - 1, 37, 2 * {nv} * w - 1),
-                    (13, 50, 3 * w)):
-        A, B = rng.standard_normal((M, P)).astype(dtype), rng.standard_normal((P, N)).astype(dtype)
-        C = mk.product(A, B, np.full((M, N), np.nan, dtype))
-        tol = 1e-12 if dtype == np.float64 else 1e-4
-        np.testing.assert_allclose(C, A.astype(np.float64) @ B, rtol=tol, atol=tol)
-print("ok")
-"""
-
-
-@pytest.mark.parametrize("block", sorted({blocking.block(a, c, blocking.enabled(f))
-                                          for a, c, f, _ in TABLE} | {(5, 2, 256), (12, 1, 256)}))
-def test_every_block_of_the_table_computes_the_product_here(block, tmp_path):
-    """Each block compiled and run on this CPU (LLVM splits a 512-bit vector on an AVX2
-    machine), on the tails of its rows and vectors: a block wrong on a CPU nobody here has
-    is caught anyway. Its own numba cache, so the user's is left as it was."""
-    import subprocess
-    import sys
-    mr, nv, bits = block
-    env = dict(os.environ, KERNELS_BLOCK=f"{mr}x{nv}x{bits}", NUMBA_CACHE_DIR=str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", FORGED.format(block=block, mr=mr, nv=nv)],
-                         env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
-
-
 # ---- the checked entries: what np.matmul refuses, refused by name ------------------------
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_product_with_an_empty_dimension_gives_the_empty_result(dtype):
@@ -184,15 +125,18 @@ def test_product_with_an_empty_dimension_gives_the_empty_result(dtype):
 @pytest.mark.parametrize("entry", ["product", "gemm"])
 def test_shapes_dtypes_and_layouts_are_refused_by_name(entry):
     w = mk.lanes(np.float64)
-    call = (lambda A, B, C: mk.product(A, B, C)) if entry == "product" else \
-        (lambda A, B, C: mk.gemm(A, B, C, 1.0, 0.0))
+    call = (
+        (lambda A, B, C: mk.product(A, B, C))
+        if entry == "product"
+        else (lambda A, B, C: mk.gemm(A, B, C, 1.0, 0.0))
+    )
     A, B, C = np.ones((4, 3)), np.ones((3, w)), np.empty((4, w))
     with pytest.raises(ValueError, match="agree on P"):
-        call(np.ones((4, 3_000)), B, C)                          # would read past B
+        call(np.ones((4, 3_000)), B, C)  # would read past B
     with pytest.raises(ValueError, match=r"C must have shape \(M, N\)"):
-        call(A, B, np.empty((6, w)))                              # more rows than A
+        call(A, B, np.empty((6, w)))  # more rows than A
     with pytest.raises(ValueError, match=r"C must have shape \(M, N\)"):
-        call(A, B, np.empty((4, w - 1)))                          # smaller than the product
+        call(A, B, np.empty((4, w - 1)))  # smaller than the product
     with pytest.raises(TypeError, match="one dtype"):
         call(A.astype(np.float32), B, C)
     with pytest.raises(TypeError, match="one dtype"):
@@ -225,48 +169,15 @@ def test_an_output_that_is_an_operand_gets_the_right_product(dtype, n):
     X, S = rng.standard_normal((n, n)).astype(dtype), rng.standard_normal((n, n)).astype(dtype)
     want = X.astype(np.float64) @ S
     A = X.copy()
-    close(mk.product(A, S, A), X, S)                              # C is A
+    close(mk.product(A, S, A), X, S)  # C is A
     B = S.copy()
-    close(mk.product(X, B, B), X, S)                              # C is B
+    close(mk.product(X, B, B), X, S)  # C is B
     w = mk.lanes(dtype)
     if n % w == 0:
         A = X.copy()
-        np.testing.assert_allclose(mk.gemm(A, S, A, 2.0, 1.0), X + 2 * want,
-                                   rtol=1e-3 if dtype == np.float32 else 1e-10, atol=1e-3)
-
-
-STALE = """
-import numpy as np, kernels
-from kernels import mlp
-p = mlp.init_params(d=20, dh=9, m=3, seed=0)
-x, y = np.random.default_rng(0).random((5, 20)), np.array([0, 1, 2, 0, 1])
-print(repr(float(np.abs(kernels.get("mlp_fprop", "numba")(p, x, y).ha).sum())))
-"""
-
-
-def test_an_edit_of_an_inlined_file_reaches_its_callers_cached_code(tmp_path):
-    """The epoch's cached code has the microkernel's tile compiled into it: after an edit
-    of the tile's file (a copy of the package, alpha doubled in the stores), the numba
-    fprop computes with the new tile, not with what the cache held."""
-    import shutil
-    import subprocess
-    import sys
-    import kernels
-    shutil.copytree(os.path.dirname(kernels.__file__), tmp_path / "kernels",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    env = dict(os.environ, PYTHONPATH=str(tmp_path), NUMBA_CACHE_DIR=str(tmp_path / "cache"))
-
-    def ha_sum() -> float:
-        out = subprocess.run([sys.executable, "-c", STALE], env=env, cwd=tmp_path,
-                             capture_output=True, text=True, timeout=300)
-        assert out.returncode == 0, out.stderr[-2000:]
-        return float(out.stdout.split()[-1])
-
-    before = ha_sum()
-    assert ha_sum() == before                             # from the cache: the same
-    tile = tmp_path / "kernels" / "ops" / "tile.py"
-    source = tile.read_text()
-    assert source.count("builder.fmul(va, sums[r][v])") == 1
-    tile.write_text(source.replace("builder.fmul(va, sums[r][v])",
-                                   "builder.fmul(builder.fadd(va, va), sums[r][v])"))
-    assert ha_sum() > 1.5 * before                        # relu(2 x W1^T + b1), b1 = 0
+        np.testing.assert_allclose(
+            mk.gemm(A, S, A, 2.0, 1.0),
+            X + 2 * want,
+            rtol=1e-3 if dtype == np.float32 else 1e-10,
+            atol=1e-3,
+        )

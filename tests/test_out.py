@@ -1,15 +1,17 @@
 """out= on the array kernels, every backend: NumPy's ufunc convention (shape and dtype
 checked, filled, returned; a strided or overlapping out works)."""
+
 import numpy as np
 import pytest
 import scipy.special
+from conftest import runnable, tol
 
 import kernels
 
-from conftest import runnable, tol
-
 ORACLES = {
-    "gradient_norm": lambda u: sum(np.square(d) for d in np.gradient(u, axis=(u.ndim - 2, u.ndim - 1))),
+    "gradient_norm": lambda u: sum(
+        np.square(d) for d in np.gradient(u, axis=(u.ndim - 2, u.ndim - 1))
+    ),
     "softmax": lambda z: scipy.special.softmax(z, axis=-1),
 }
 SHAPES = {"gradient_norm": (7, 5, 6), "softmax": (7, 10)}
@@ -28,7 +30,7 @@ def test_out_is_filled_and_returned(kernel, backend, dtype):
     out = np.full_like(x, np.nan)
     assert fn(x, out=out) is out
     np.testing.assert_allclose(out, ORACLES[kernel](x), **tol(dtype))
-    single = np.empty_like(x[0])                             # one image / one row
+    single = np.empty_like(x[0])  # one image / one row
     assert fn(x[0], out=single) is single
     np.testing.assert_allclose(single, ORACLES[kernel](x[0]), **tol(dtype))
 
@@ -39,12 +41,12 @@ def test_strided_and_overlapping_out(kernel, backend):
     x = data(kernel)
     expected = ORACLES[kernel](x)
     big = np.zeros((2 * len(x), *x.shape[1:]))
-    strided = big[::2]                                       # not C-contiguous
+    strided = big[::2]  # not C-contiguous
     assert fn(x, out=strided) is strided
     np.testing.assert_allclose(big[::2], expected, **tol(np.float64))
-    assert not big[1::2].any()                               # nothing written between
+    assert not big[1::2].any()  # nothing written between
     inplace = x.copy()
-    assert fn(inplace, out=inplace) is inplace               # input and output the same memory
+    assert fn(inplace, out=inplace) is inplace  # input and output the same memory
     np.testing.assert_allclose(inplace, expected, **tol(np.float64))
 
 
@@ -55,7 +57,7 @@ def test_bad_out_is_refused_before_any_write(kernel, backend):
     for out, error, message in [
         (np.zeros((1, *x.shape[1:])), ValueError, "out must have shape"),
         (np.zeros(x.shape, np.float32), TypeError, "dtype float64"),
-        (np.zeros(x.shape, np.int64), TypeError, "dtype float64"),      # NumPy: a casting TypeError
+        (np.zeros(x.shape, np.int64), TypeError, "dtype float64"),  # NumPy: a casting TypeError
         ((np.zeros_like(x), np.zeros_like(x)), ValueError, "exactly one array"),
         (x.tolist(), TypeError, "out must be a NumPy array"),
     ]:

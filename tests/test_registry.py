@@ -1,4 +1,5 @@
 """The registry: names, lookups, lazy imports, and backends that cannot import."""
+
 import ast
 import subprocess
 import sys
@@ -11,30 +12,38 @@ from kernels import registry
 
 
 def run_python(code):
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout
 
 
 def starts(names, first):
-    return tuple(names)[:len(first)] == tuple(first)
+    return tuple(names)[: len(first)] == tuple(first)
 
 
 def test_public_names():
     # the shipped table first; a kernel or backend registered later comes after it
-    assert starts(kernels.KERNELS, ("gradient_norm", "softmax", "mlp_fprop", "mlp_bprop", "mlp_epoch"))
+    assert starts(
+        kernels.KERNELS, ("gradient_norm", "softmax", "mlp_fprop", "mlp_bprop", "mlp_epoch")
+    )
     # the design's minimum (docs/design.md, section 1), then numba's one-thread twin
     # where numba splits the work over threads, then the GPU's compiled loops and the
     # array code written once for any array library
     gpu = ("numba-cuda", "array-api")
     assert starts(kernels.backends("softmax"), ("python", "numpy", "numba", "jax", *gpu))
-    assert starts(kernels.backends("gradient_norm"),
-                  ("python", "numpy", "numba", "jax", "numba-serial", *gpu))
+    assert starts(
+        kernels.backends("gradient_norm"), ("python", "numpy", "numba", "jax", "numba-serial", *gpu)
+    )
     for k in ("mlp_fprop", "mlp_bprop"):
-        assert starts(kernels.backends(k), ("python", "example-loop", "numpy", "numba", "jax", *gpu))
-    assert starts(kernels.backends("mlp_epoch"), ("python", "example-loop", "numpy", "numba", "jax",
-                                                  "numba-serial", *gpu))
+        assert starts(
+            kernels.backends(k), ("python", "example-loop", "numpy", "numba", "jax", *gpu)
+        )
+    assert starts(
+        kernels.backends("mlp_epoch"),
+        ("python", "example-loop", "numpy", "numba", "jax", "numba-serial", *gpu),
+    )
 
 
 def test_unknown_names_list_the_valid_ones():
@@ -50,17 +59,21 @@ def test_duplicate_registration_raises():
     before = kernels.get("softmax", "numpy")
     with pytest.raises(ValueError, match="already registered"):
         registry.register("softmax", "numpy", "kernels.ops.softmax.loops:softmax")
-    assert kernels.get("softmax", "numpy") is before          # the first registration stands
+    assert kernels.get("softmax", "numpy") is before  # the first registration stands
 
 
-@pytest.mark.parametrize("name, target, message", [
-    ("", "kernels.ops.softmax.loops:softmax", "non-empty"),
-    ("my:fast", "kernels.ops.softmax.loops:softmax", "without ':' or ','"),
-    ("a,b", "kernels.ops.softmax.loops:softmax", "without ':' or ','"),
-    ("mine", "kernels.ops.softmax.loops.softmax", "package.module:function"),
-    ("mine", "kernels.ops.softmax.loops:", "package.module:function"),
-    ("mine", ":softmax", "package.module:function"),
-    ("mine", "kernels..loops:softmax", "package.module:function")])
+@pytest.mark.parametrize(
+    "name, target, message",
+    [
+        ("", "kernels.ops.softmax.loops:softmax", "non-empty"),
+        ("my:fast", "kernels.ops.softmax.loops:softmax", "without ':' or ','"),
+        ("a,b", "kernels.ops.softmax.loops:softmax", "without ':' or ','"),
+        ("mine", "kernels.ops.softmax.loops.softmax", "package.module:function"),
+        ("mine", "kernels.ops.softmax.loops:", "package.module:function"),
+        ("mine", ":softmax", "package.module:function"),
+        ("mine", "kernels..loops:softmax", "package.module:function"),
+    ],
+)
 def test_a_registration_kernels_backend_cannot_name_or_load_is_refused(name, target, message):
     with pytest.raises(ValueError, match=message):
         registry.register("softmax", name, target)
@@ -126,7 +139,9 @@ def test_numba_unimportable_leaves_the_rest_working():
     """)
     lines = out.splitlines()
     runs = ast.literal_eval(lines[0])
-    assert runs[:2] == ("python", "numpy") and not {"numba", "numba-serial", "array-api"} & set(runs)
+    assert runs[:2] == ("python", "numpy") and not {"numba", "numba-serial", "array-api"} & set(
+        runs
+    )
     assert lines[1] == "[0.5 0.5]"
     assert lines[2].startswith("ERROR backend 'numba' of kernel 'softmax' cannot run here")
     assert "needs numba" in lines[2] and "python, numpy" in lines[2]
@@ -147,16 +162,18 @@ def test_convenience_names_follow_the_choice():
     with kernels.use(gradient_norm="python"):
         assert kernels.gradient_norm is kernels.get("gradient_norm", "python")
     with pytest.raises(AttributeError):
-        kernels.no_such_kernel
+        _ = kernels.no_such_kernel
 
 
 def test_agree_exits_non_zero_when_a_backend_disagrees(monkeypatch, capsys):
     from kernels.cli import main
+
     assert main(["agree", "-n", "120"]) == 0
     assert "OUTSIDE" not in capsys.readouterr().out
     numpy_softmax = kernels.get("softmax", "numpy")
-    monkeypatch.setitem(registry._loaded, ("softmax", "numpy"),
-                        lambda z: numpy_softmax(z) * (1 + 1e-8))      # 1e-8 relative: too far
+    monkeypatch.setitem(
+        registry._loaded, ("softmax", "numpy"), lambda z: numpy_softmax(z) * (1 + 1e-8)
+    )  # 1e-8 relative: too far
     assert main(["agree", "-n", "120"]) == 1
     captured = capsys.readouterr()
     assert "softmax        numpy" in captured.out and "OUTSIDE THE TOLERANCE" in captured.out
@@ -169,4 +186,4 @@ def test_first_use_imports_only_what_it_picks():
         kernels.softmax(np.zeros(3))
         print('jax' in sys.modules)
     """)
-    assert out.split() == ["False"]          # jax has no rank: never imported unless measured
+    assert out.split() == ["False"]  # jax has no rank: never imported unless measured

@@ -1,5 +1,6 @@
 """kernels.fastest: explicit choices, autotune records, the shipped ranking, fallbacks.
 Timings here are injected records: nothing is timed and no test asserts a duration."""
+
 import json
 import os
 import subprocess
@@ -16,16 +17,27 @@ needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba cannot run here")
 
 
 def run_python(code, env=None):
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                         text=True, timeout=600, env={**os.environ, **(env or {})})
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout, out.stderr
 
 
 def write_record(results, fingerprint=None, spread=None):
-    record.record_path().write_text(json.dumps(
-        {"fingerprint": fingerprint or record.fingerprint(), "results": results,
-         "spread": spread or {}}))
+    record.record_path().write_text(
+        json.dumps(
+            {
+                "fingerprint": fingerprint or record.fingerprint(),
+                "results": results,
+                "spread": spread or {},
+            }
+        )
+    )
     record.forget()
 
 
@@ -33,7 +45,7 @@ def write_record(results, fingerprint=None, spread=None):
 @pytest.mark.parametrize("kernel", kernels.KERNELS)
 def test_shipped_ranking_and_identity(kernel):
     assert select.choose(kernel) == ("numba", "shipped ranking")
-    assert kernels.fastest(kernel) is kernels.get(kernel, "numba")      # no wrapper
+    assert kernels.fastest(kernel) is kernels.get(kernel, "numba")  # no wrapper
     assert getattr(kernels, kernel) is kernels.fastest(kernel)
 
 
@@ -45,16 +57,19 @@ def test_environment_override(monkeypatch):
     monkeypatch.setenv("KERNELS_BACKEND", "softmax:python, mlp_epoch:example-loop")
     assert kernels.fastest("softmax") is kernels.get("softmax", "python")
     assert kernels.fastest("mlp_epoch") is kernels.get("mlp_epoch", "example-loop")
-    assert select.choose("gradient_norm")[1] != "KERNELS_BACKEND"     # not named: normal rules
+    assert select.choose("gradient_norm")[1] != "KERNELS_BACKEND"  # not named: normal rules
 
 
-@pytest.mark.parametrize("spec,error,message", [
-    ("torch", KeyError, "valid backends: python, numpy, numba"),
-    ("softmax:torch", KeyError, "valid backends: python, numpy, numba"),
-    ("softmax=numpy", KeyError, "unknown backend 'softmax=numpy'"),
-    ("sofmax:numpy", ValueError, "KERNELS_BACKEND=sofmax:numpy: cannot read 'sofmax:numpy'"),
-    ("softmax:numpy,numba", ValueError, "cannot read 'numba'"),
-])
+@pytest.mark.parametrize(
+    "spec,error,message",
+    [
+        ("torch", KeyError, "valid backends: python, numpy, numba"),
+        ("softmax:torch", KeyError, "valid backends: python, numpy, numba"),
+        ("softmax=numpy", KeyError, "unknown backend 'softmax=numpy'"),
+        ("sofmax:numpy", ValueError, "KERNELS_BACKEND=sofmax:numpy: cannot read 'sofmax:numpy'"),
+        ("softmax:numpy,numba", ValueError, "cannot read 'numba'"),
+    ],
+)
 def test_bad_environment_override_is_an_error(monkeypatch, spec, error, message):
     monkeypatch.setenv("KERNELS_BACKEND", spec)
     with pytest.raises(error, match=message):
@@ -87,16 +102,24 @@ def test_use_takes_precedence_over_environment(monkeypatch):
 
 @needs_numba
 def test_autotune_record_by_dtype_and_size_class():
-    write_record({"softmax": {
-        "float64": {"1": {"numpy": 2e-9, "numba": 1e-9}, "100": {"numpy": 1e-9, "numba": 3e-9}},
-        "float32": {"100": {"numpy": 5e-9, "numba": 1e-9}},
-    }})
+    write_record(
+        {
+            "softmax": {
+                "float64": {
+                    "1": {"numpy": 2e-9, "numba": 1e-9},
+                    "100": {"numpy": 1e-9, "numba": 3e-9},
+                },
+                "float32": {"100": {"numpy": 5e-9, "numba": 1e-9}},
+            }
+        }
+    )
     assert select.choose("softmax")[0] == "numpy"
     assert select.choose("softmax")[1].startswith("autotune record")
-    assert kernels.fastest("softmax", size=3) is kernels.get("softmax", "numba")       # K = 1
-    assert kernels.fastest("softmax", size=250) is kernels.get("softmax", "numpy")     # K = 100
+    assert kernels.fastest("softmax", size=3) is kernels.get("softmax", "numba")  # K = 1
+    assert kernels.fastest("softmax", size=250) is kernels.get("softmax", "numpy")  # K = 100
     assert kernels.fastest("softmax", dtype="float32") is kernels.get("softmax", "numba")
     import numpy as np
+
     for name in (np.float32, "f4", np.dtype("float32"), "float32"):
         assert kernels.fastest("softmax", dtype=name) is kernels.get("softmax", "numba")
     for name in (np.float64, float, "f8", None):
@@ -109,8 +132,17 @@ def test_autotune_record_by_dtype_and_size_class():
 
 def test_size_classes_are_the_nearest_measured_size_in_log_scale():
     measured = [1, 16, 100, 1024, 60_000]
-    assert [select.size_class(s, measured) for s in (None, 1, 3, 5, 11, 100, 320, 330, 10**6)] \
-        == [100, 1, 1, 16, 16, 100, 100, 1024, 60_000]
+    assert [select.size_class(s, measured) for s in (None, 1, 3, 5, 11, 100, 320, 330, 10**6)] == [
+        100,
+        1,
+        1,
+        16,
+        16,
+        100,
+        100,
+        1024,
+        60_000,
+    ]
     assert select.size_class(7, []) is None
 
 
@@ -141,16 +173,20 @@ def test_corrupted_record_is_ignored_with_a_warning(content):
 def test_corrupted_record_never_breaks_import(tmp_path):
     (tmp_path / "kernels").mkdir()
     (tmp_path / "kernels" / "autotune.json").write_text("\x00garbage")
-    out, err = run_python("""
+    out, err = run_python(
+        """
         import numpy as np, kernels
         print(kernels.softmax(np.zeros(2)))
-    """, env={"XDG_CACHE_HOME": str(tmp_path)})
+    """,
+        env={"XDG_CACHE_HOME": str(tmp_path)},
+    )
     assert out.strip() == "[0.5 0.5]"
     assert "unreadable autotune record" in err
 
 
 def test_numba_unimportable_falls_back_to_numpy(tmp_path):
-    out, _ = run_python("""
+    out, _ = run_python(
+        """
         import sys
         sys.modules['numba'] = None
         import kernels
@@ -160,40 +196,12 @@ def test_numba_unimportable_falls_back_to_numpy(tmp_path):
                 kernels.fastest('softmax')
         except kernels.BackendUnavailable as exc:
             print('refused:', exc)
-    """, env={"XDG_CACHE_HOME": str(tmp_path)})
+    """,
+        env={"XDG_CACHE_HOME": str(tmp_path)},
+    )
     lines = out.splitlines()
     assert lines[0] == "True"
     assert lines[1].startswith("refused: backend 'numba' of kernel 'softmax' cannot run here")
-
-
-def tuning_candidates(kernel):
-    from kernels.bench.experiments.passes import candidates
-    return candidates(kernel)
-
-
-def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
-    env = {"XDG_CACHE_HOME": str(tmp_path)}
-    run_python("""
-        from kernels.bench.experiments import tuning
-        # what is tested here is the record, not the busy-machine gate (tests/test_busy_machine.py)
-        tuning.LOAD_BOUND = tuning.SPREAD_BOUND = tuning.FORK_JOIN_BOUND = float("inf")
-        tuning.autotune(kernels=("softmax",), dtypes=("float64",), quick=True, progress=False)
-    """, env=env)
-    record = json.loads((tmp_path / "kernels" / "autotune.json").read_text())
-    timings = record["results"]["softmax"]["float64"]["100"]
-    # every backend that could win is timed (those over CONTENDER x slower in the probe are not)
-    assert select.ranked("softmax") in timings and set(timings) <= set(tuning_candidates("softmax"))
-    assert all(t > 0 for t in timings.values())
-    out, _ = run_python("""
-        from kernels import record, select
-        print(select.choose("softmax"))
-    """, env=env)
-    backend, why = eval(out)
-    assert backend in timings and "autotune record" in why
-    from kernels.bench.settings import effort
-    assert set(record["results"]["softmax"]["float64"]) == {str(K) for K in effort("autotune", True).sizes}
-    assert record["noise"]["softmax"]["float64"]["100"]["tries"] >= 1
-    assert set(record["spread"]["softmax"]["float64"]["100"]) <= set(timings)
 
 
 @needs_numba
@@ -202,60 +210,21 @@ def test_a_pick_overrides_the_ranking_only_beyond_its_spread():
     results = {"softmax": {"float64": {"100": {"numpy": 1.00e-8, "numba": 1.05e-8}}}}
     write_record(results, spread={"softmax": {"float64": {"100": {"numpy": 0.10}}}})
     backend, why = select.choose("softmax")
-    assert backend == "numba" and "tie" in why                  # 5 % is within a 10 % spread
+    assert backend == "numba" and "tie" in why  # 5 % is within a 10 % spread
     write_record(results, spread={"softmax": {"float64": {"100": {"numpy": 0.02}}}})
-    assert select.choose("softmax")[0] == "numpy"               # 5 % beyond a 2 % spread
+    assert select.choose("softmax")[0] == "numpy"  # 5 % beyond a 2 % spread
 
 
-@needs_numba
-def test_the_spread_is_that_of_the_paired_ratio():
-    from kernels.bench.experiments import passes
-    # a neighbour slows pass 2 for both backends alike: numpy is 20 % faster in every pass
-    times = {"numba": [1.0, 2.0, 1.5], "numpy": [0.8, 1.6, 1.2]}
-    assert passes.spreads("softmax", times) == {"numpy": pytest.approx(0.0)}
-    medians = {b: sorted(t)[1] for b, t in times.items()}
-    assert select.choose_from("softmax", medians, passes.spreads("softmax", times), "")[0] == "numpy"
-    # numpy's lead wanders from 5 % to 25 % between passes: a 1.18x margin is a tie
-    times = {"numba": [1.0, 1.0, 1.0], "numpy": [0.8, 0.95, 0.85]}
-    assert passes.spreads("softmax", times)["numpy"] == pytest.approx(0.95 / 0.8 - 1)
-
-
-@needs_numba
-def test_autotune_adds_passes_only_while_the_lead_is_within_its_spread(monkeypatch):
-    from kernels.bench.experiments import passes
-    calls = {"numba": 0, "numpy": 0}
-    lead = {"numpy": iter([0.80, 1.05, 0.81, 0.80, 0.81])}    # one pass hit by a burst
-
-    def fake_time_runs(work, fn, batches, repeats):
-        backend = next(b for b in ("numba", "numpy") if fn is kernels.get("softmax", b))
-        if batches == 1 and work.n == work.K:            # the probe before the passes
-            return [1e-4] * repeats
-        if repeats == 1:                                 # the contenders' probe: all alike
-            return [work.n * 1e-6]
-        calls[backend] += 1
-        return [work.n * (next(lead[backend]) if backend in lead else 1.0)] * repeats
-
-    monkeypatch.setattr(passes, "time_runs", fake_time_runs)
-    monkeypatch.setattr(passes, "candidates", lambda kernel: ["numba", "numpy"])
-    monkeypatch.setattr(passes, "settle", lambda work, fn: None)
-    # a 1.24x lead within the 31 % spread the burst makes: more passes, until five outvote it
-    times = passes.measure_point("softmax", "float64", 100, 0.01, 2.0)
-    assert len(times["numba"]) == len(times["numpy"]) == 5
-    assert passes.spreads("softmax", times)["numpy"] == pytest.approx(0.81 / 0.80 - 1)
-    lead["numpy"] = iter([0.80, 0.95, 0.85, 0.93, 0.87, 0.94, 0.84, 0.92, 0.86])  # it wanders
-    times = passes.measure_point("softmax", "float64", 100, 0.01, 2.0)
-    assert len(times["numpy"]) == passes.MAX_PASSES
-    medians = {b: sorted(t)[len(t) // 2] for b, t in times.items()}
-    assert select.choose_from("softmax", medians, passes.spreads("softmax", times), "")[0] == "numba"
-    lead["numpy"] = iter([0.80, 0.81, 0.80])                    # a clear 1.24x lead
-    assert len(passes.measure_point("softmax", "float64", 100, 0.01, 2.0)["numpy"]) == passes.PASSES
-    lead["numpy"] = iter([0.99, 1.01, 0.98])                    # no lead worth resolving
-    assert len(passes.measure_point("softmax", "float64", 100, 0.01, 2.0)["numpy"]) == passes.PASSES
-
-
-@pytest.mark.parametrize("size,error", [(float("inf"), ValueError), (-float("inf"), ValueError),
-                                        (float("nan"), ValueError), ("100", TypeError),
-                                        (True, TypeError)])
+@pytest.mark.parametrize(
+    "size,error",
+    [
+        (float("inf"), ValueError),
+        (-float("inf"), ValueError),
+        (float("nan"), ValueError),
+        ("100", TypeError),
+        (True, TypeError),
+    ],
+)
 def test_bad_size_is_a_clear_error(size, error):
     with pytest.raises(error, match="size must be"):
         kernels.fastest("softmax", size=size)
@@ -266,10 +235,13 @@ def test_bad_dtype_is_a_clear_error():
         kernels.fastest("softmax", dtype="float99")
 
 
-@pytest.mark.parametrize("results,named", [
-    ({"softmax": {"float64": {"100": {"cupy": 1e-9, "numpy": 1e-8}}}}, "backend 'cupy'"),
-    ({"conv2d": {"float64": {"100": {"numpy": 1e-8}}}}, "kernel 'conv2d'"),
-])
+@pytest.mark.parametrize(
+    "results,named",
+    [
+        ({"softmax": {"float64": {"100": {"cupy": 1e-9, "numpy": 1e-8}}}}, "backend 'cupy'"),
+        ({"conv2d": {"float64": {"100": {"numpy": 1e-8}}}}, "kernel 'conv2d'"),
+    ],
+)
 def test_record_naming_an_unknown_backend_is_ignored_with_a_warning(results, named):
     write_record(results)
     with pytest.warns(UserWarning, match=f"{named}.*does not know"):
@@ -278,6 +250,6 @@ def test_record_naming_an_unknown_backend_is_ignored_with_a_warning(results, nam
 
 def test_record_of_other_thread_conditions_is_ignored(monkeypatch):
     write_record({"softmax": {"float64": {"100": {"numpy": 1e-9, "numba": 1.0}}}})
-    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")       # this process now differs
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")  # this process now differs
     with pytest.warns(UserWarning, match="thread setting"):
         assert select.choose("softmax")[1] == "shipped ranking"

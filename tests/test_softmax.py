@@ -1,11 +1,12 @@
 """softmax: every backend against scipy.special.softmax and against each other."""
+
 import numpy as np
 import pytest
 import scipy.special
-from hypothesis import given, settings, strategies as st
-from hypothesis.extra.numpy import arrays
-
 from conftest import backend_params, pair_params, runnable, tol
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 K = "softmax"
 
@@ -27,12 +28,12 @@ def adversarial(logits):
     rng = np.random.default_rng(1)
     return {
         "real": logits[:100],
-        "huge": rng.uniform(-1e4, 1e4, (100, 10)),          # a global max would underflow rows
+        "huge": rng.uniform(-1e4, 1e4, (100, 10)),  # a global max would underflow rows
         "huge_offset": rng.normal(size=(50, 10)) + 1e4 * rng.choice([-1, 1], (50, 1)),
         "constant_rows": np.full((7, 10), 3.5),
         "one_column": rng.normal(size=(9, 1)),
         "K1": logits[:1],
-        "short_last_batch": logits[:250][200:],              # the 50-row tail of a K=100 epoch
+        "short_last_batch": logits[:250][200:],  # the 50-row tail of a K=100 epoch
         "non_contiguous": logits[::3, ::2],
         "fortran": np.asfortranarray(logits[:20]),
         "one_row_1d": logits[5],
@@ -53,16 +54,26 @@ def test_matches_scipy(backend, case, dtype, logits):
 @pair_params(K)
 def test_backends_agree_pairwise(first, second, logits):
     for z in adversarial(logits).values():
-        np.testing.assert_allclose(runnable(K, first)(z), runnable(K, second)(z),
-                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            runnable(K, first)(z), runnable(K, second)(z), rtol=1e-10, atol=1e-12
+        )
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # NaN and inf on purpose
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NaN and inf on purpose
 @backend_params(K)
 def test_nan_and_inf_rows_behave_as_scipy(backend):
     inf, nan = np.inf, np.nan
-    z = np.array([[1, inf, 2], [1, nan, 2], [nan, 0, 1], [-inf, -inf, -inf],
-                  [-inf, 0, 1], [inf, inf, 0], [0, 1, 2]])
+    z = np.array(
+        [
+            [1, inf, 2],
+            [1, nan, 2],
+            [nan, 0, 1],
+            [-inf, -inf, -inf],
+            [-inf, 0, 1],
+            [inf, inf, 0],
+            [0, 1, 2],
+        ]
+    )
     with np.errstate(invalid="ignore"):
         expected = oracle(z)
     p = runnable(K, backend)(z)
@@ -80,15 +91,18 @@ def test_integers_and_empty(backend):
 
 
 @backend_params(K)
-@pytest.mark.parametrize("bad,error,message", [
-    (np.zeros((2, 3, 4)), ValueError, r"shape \(C,\) or \(N, C\)"),
-    (np.float64(1.0), ValueError, r"shape \(C,\) or \(N, C\)"),
-    (np.zeros((3, 0)), ValueError, "at least one class"),
-    (np.zeros((2, 3), complex), TypeError, "real logits"),
-    (np.zeros((2, 3), bool), TypeError, "real logits"),
-    (np.array([["a"]]), TypeError, "real logits"),
-    (np.zeros((2, 3), np.float16), TypeError, "real logits"),
-])
+@pytest.mark.parametrize(
+    "bad,error,message",
+    [
+        (np.zeros((2, 3, 4)), ValueError, r"shape \(C,\) or \(N, C\)"),
+        (np.float64(1.0), ValueError, r"shape \(C,\) or \(N, C\)"),
+        (np.zeros((3, 0)), ValueError, "at least one class"),
+        (np.zeros((2, 3), complex), TypeError, "real logits"),
+        (np.zeros((2, 3), bool), TypeError, "real logits"),
+        (np.array([["a"]]), TypeError, "real logits"),
+        (np.zeros((2, 3), np.float16), TypeError, "real logits"),
+    ],
+)
 def test_bad_input_is_refused(backend, bad, error, message):
     with pytest.raises(error, match=message):
         runnable(K, backend)(bad)
@@ -96,9 +110,12 @@ def test_bad_input_is_refused(backend, bad, error, message):
 
 @backend_params(K)
 @settings(max_examples=30, deadline=None)
-@given(z=st.tuples(st.integers(1, 6), st.integers(1, 12)).flatmap(
-    lambda s: arrays(np.float64, s, elements=st.floats(-1e4, 1e4))),
-    shift=st.floats(-100, 100))
+@given(
+    z=st.tuples(st.integers(1, 6), st.integers(1, 12)).flatmap(
+        lambda s: arrays(np.float64, s, elements=st.floats(-1e4, 1e4))
+    ),
+    shift=st.floats(-100, 100),
+)
 def test_property_probabilities_invariant_to_row_shift(backend, z, shift):
     fn = runnable(K, backend)
     p = fn(z)
@@ -120,6 +137,6 @@ def test_subnormal_probabilities(backend):
     np.testing.assert_allclose(p, expected, **tol(np.float64))
     if backend == "jax":
         assert p[3] == 0.0
-    else:                           # subnormals carry fewer digits: equal to a few ulps
+    else:  # subnormals carry fewer digits: equal to a few ulps
         assert (p[1:] > 0).all()
         np.testing.assert_allclose(p[1:], expected[1:], rtol=0.05)

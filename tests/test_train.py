@@ -1,18 +1,19 @@
 """The training tool on slices of the real data: logs, plots, schedules, early stopping,
 reproducibility, refused settings, and no partial files after an error."""
+
 import csv
 import json
 import math
 
 import numpy as np
 import pytest
+from conftest import one_line_exit
 
 import kernels
 from kernels import mlp
 from kernels.app import train as tr
-from kernels.cli import main
 from kernels.app.train import COLUMNS, Settings
-from conftest import one_line_exit
+from kernels.cli import main
 
 
 def run(tmp_path, name="run", **overrides):
@@ -36,7 +37,7 @@ def test_outputs_of_a_run(tmp_path):
         for split in ("train", "valid", "test"):
             assert 0 <= float(r[f"{split}_error"]) <= 1
             assert 0 < float(r[f"{split}_loss"]) < 5
-    assert float(log[-1]["train_loss"]) < float(log[0]["train_loss"])     # it learns
+    assert float(log[-1]["train_loss"]) < float(log[0]["train_loss"])  # it learns
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     saved = json.loads((out / "summary.json").read_text())
     assert saved["final"]["test_error"] == pytest.approx(float(log[-1]["test_error"]))
@@ -44,8 +45,9 @@ def test_outputs_of_a_run(tmp_path):
         assert m["W1"].shape == (16, 784) and m["W2"].shape == (10, 16)
     # the backend each kernel ran on, as kernels.fastest picked it (no backend was asked)
     assert saved["settings"]["backend"] is None
-    assert saved["backends"] == {k: kernels.select.choose(k, size=50)[0]
-                                 for k in ("mlp_epoch", "mlp_fprop")}
+    assert saved["backends"] == {
+        k: kernels.select.choose(k, size=50)[0] for k in ("mlp_epoch", "mlp_fprop")
+    }
 
 
 def test_printed_rows_fit_80_columns(tmp_path, capsys, monkeypatch):
@@ -83,7 +85,7 @@ class RisingValidation:
 
     def epoch(self, X, y, lr, progress):
         self.epochs += 1
-        self.w[0] = self.epochs                           # "parameters" = the epoch count
+        self.w[0] = self.epochs  # "parameters" = the epoch count
         return 1.0
 
     def scores(self, X, y):
@@ -100,19 +102,22 @@ class RisingValidation:
 
 
 def test_early_stopping_keeps_the_best_parameters(tmp_path):
-    data = ((np.zeros((4, 2)), np.arange(4)), (np.zeros((3, 2)), np.arange(3)),
-            (np.zeros((5, 2)), np.arange(5)))
+    data = (
+        (np.zeros((4, 2)), np.arange(4)),
+        (np.zeros((3, 2)), np.arange(3)),
+        (np.zeros((5, 2)), np.arange(5)),
+    )
     model = RisingValidation()
     summary = tr.fit(model, data, Settings(epochs=7, early_stopping=2), tmp_path)
-    assert summary["epochs_run"] == 5                     # best at 3, then 4 and 5 are worse
+    assert summary["epochs_run"] == 5  # best at 3, then 4 and 5 are worse
     assert summary["best_epoch"] == 3 and summary["stopped_early"]
-    assert model.w[0] == 3                                # the best epoch's parameters
+    assert model.w[0] == 3  # the best epoch's parameters
     assert len(rows(tmp_path)) == 5
 
 
 def test_softmax_regression_on_gradient_norm_features(tmp_path):
     summary, out = run(tmp_path, model="softmax-regression", features="gradient-norm", epochs=2)
-    assert summary["final"]["test_error"] < 0.5            # far better than chance (0.9)
+    assert summary["final"]["test_error"] < 0.5  # far better than chance (0.9)
     with np.load(out / "model.npz") as m:
         assert m["W"].shape == (10, 784)
 
@@ -132,16 +137,19 @@ def test_evaluate_command(tmp_path, capsys):
     assert "no model file" in one_line_exit(["evaluate", str(tmp_path / "none.npz")])
 
 
-@pytest.mark.parametrize("overrides,message", [
-    (dict(valid=1200), "--valid must be between 0 and 1199"),
-    (dict(lr=-0.1), "--lr must be finite and >= 0"),
-    (dict(weight_decay=math.inf), "--weight-decay must be finite"),
-    (dict(lr_gamma=0.0), "--lr-gamma must be finite and > 0"),
-    (dict(clip=-1.0), "--clip must be finite and > 0"),
-    (dict(early_stopping=2, valid=0), "--early-stopping needs"),
-    (dict(model="mlp", features="gradient-norm"), "goes with --model softmax-regression"),
-    (dict(backend="fortran"), "valid backends"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (dict(valid=1200), "--valid must be between 0 and 1199"),
+        (dict(lr=-0.1), "--lr must be finite and >= 0"),
+        (dict(weight_decay=math.inf), "--weight-decay must be finite"),
+        (dict(lr_gamma=0.0), "--lr-gamma must be finite and > 0"),
+        (dict(clip=-1.0), "--clip must be finite and > 0"),
+        (dict(early_stopping=2, valid=0), "--early-stopping needs"),
+        (dict(model="mlp", features="gradient-norm"), "goes with --model softmax-regression"),
+        (dict(backend="fortran"), "valid backends"),
+    ],
+)
 def test_impossible_settings_are_refused_before_any_file(tmp_path, overrides, message):
     with pytest.raises((ValueError, KeyError), match=message):
         run(tmp_path, **overrides)
@@ -149,8 +157,10 @@ def test_impossible_settings_are_refused_before_any_file(tmp_path, overrides, me
 
 
 def test_cli_reports_bad_settings(tmp_path):
-    one_line_exit(["train", "--valid", "60000", "--out", str(tmp_path / "x")],
-                  "kernels train: --valid must be between 0 and 59999")
+    one_line_exit(
+        ["train", "--valid", "60000", "--out", str(tmp_path / "x")],
+        "kernels train: --valid must be between 0 and 59999",
+    )
 
 
 def test_the_default_validation_split_follows_the_limit(tmp_path):
@@ -163,7 +173,10 @@ def test_the_default_validation_split_follows_the_limit(tmp_path):
 
 
 def test_divergence_stops_clearly_and_leaves_no_files(tmp_path):
-    with pytest.raises(mlp.DivergenceError, match=r"training diverged in epoch \d: .*lower (the learning rate|--lr)"):
+    with pytest.raises(
+        mlp.DivergenceError,
+        match=r"training diverged in epoch \d: .*lower (the learning rate|--lr)",
+    ):
         run(tmp_path, lr=1e6, lr_step=None)
     assert not (tmp_path / "run").exists()
 

@@ -1,10 +1,11 @@
 """The two models the training tool trains, both built on the registered kernels: an
 MLP (mlp_epoch, mlp_fprop, mlp_bprop) and softmax regression on pixels or on the
 gradient-norm feature (softmax, gradient_norm)."""
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -13,17 +14,20 @@ from ..ops import mlp
 from ..registry import get
 
 
-def kernel(name: str, s) -> Callable:
-    """The callable of kernel ``name`` on the backend the settings ``s`` run it on."""
-    return get(name, s.backends()[name])
+def kernels_of(s) -> dict[str, Callable]:
+    """The callable of each kernel the settings ``s`` use, on its backend: resolved once
+    per run (``Settings.backends``), not at each call."""
+    return {name: get(name, backend) for name, backend in s.backends().items()}
 
 
 class MLP:
     """The d -> hidden -> N_CLASSES perceptron trained with the registered MLP kernels."""
 
-    def __init__(self, s: Settings, d: int):
-        self.s = s
-        self.p = mlp.init_params(d=d, dh=s.hidden, seed=s.seed, dtype=s.dtype, activation=s.activation)
+    def __init__(self, s, d: int):
+        self.s, self.kernel = s, kernels_of(s)
+        self.p = mlp.init_params(
+            d=d, dh=s.hidden, seed=s.seed, dtype=s.dtype, activation=s.activation
+        )
 
     def features(self, X):
         return X
@@ -31,24 +35,27 @@ class MLP:
     def epoch(self, X, y, lr, progress) -> float:
         s, K = self.s, self.s.batch_size
         if s.clip:
-            fprop, bprop = kernel("mlp_fprop", s), kernel("mlp_bprop", s)
+            fprop, bprop = self.kernel["mlp_fprop"], self.kernel["mlp_bprop"]
+
             def update(p, g, lr):
                 for name, grad in g.arrays().items():
                     getattr(p, name[1:])[...] -= lr * np.clip(grad, -s.clip, s.clip)
+
             # the library's all-or-nothing epoch around a loop with a clipped update
             step = mlp.epoch_kernel(mlp.sgd_loop(fprop, bprop, update))
         else:
-            step = kernel("mlp_epoch", s)
+            step = self.kernel["mlp_epoch"]
         # the epoch in chunks of whole minibatches: the same SGD sequence, with progress
         chunk, total = 50 * K, 0.0
         for start in range(0, len(X), chunk):
-            total += step(self.p, X[start:start + chunk], y[start:start + chunk], K, lr,
-                          s.weight_decay) * len(X[start:start + chunk])
+            total += step(
+                self.p, X[start : start + chunk], y[start : start + chunk], K, lr, s.weight_decay
+            ) * len(X[start : start + chunk])
             progress(min(start + chunk, len(X)))
         return total / len(X)
 
     def scores(self, X, y):
-        fwd = kernel("mlp_fprop", self.s)(self.p, X, y)
+        fwd = self.kernel["mlp_fprop"](self.p, X, y)
         return fwd.oa, fwd.loss
 
     def state(self) -> dict[str, np.ndarray]:
@@ -62,19 +69,19 @@ class SoftmaxRegression:
     """Multinomial logistic regression Z = x W^T + b -> softmax, trained with SGD, on
     pixels or on the gradient-norm feature |grad x|^2 (the registered kernels)."""
 
-    def __init__(self, s: Settings, d: int):
-        self.s = s
+    def __init__(self, s, d: int):
+        self.s, self.kernel = s, kernels_of(s)
         self.W = np.zeros((N_CLASSES, d), s.dtype)
         self.b = np.zeros(N_CLASSES, s.dtype)
 
     def features(self, X):
         if self.s.features == "pixels":
             return X
-        g = kernel("gradient_norm", self.s)(X.reshape(-1, *IMAGE_SHAPE))
+        g = self.kernel["gradient_norm"](X.reshape(-1, *IMAGE_SHAPE))
         return g.reshape(len(X), -1)
 
     def _forward(self, x, y):
-        os = kernel("softmax", self.s)(x @ self.W.T + self.b)
+        os = self.kernel["softmax"](x @ self.W.T + self.b)
         picked = os[np.arange(len(y)), y]
         with np.errstate(divide="ignore"):
             return os, float(-np.log(picked).mean())
@@ -82,7 +89,7 @@ class SoftmaxRegression:
     def epoch(self, X, y, lr, progress) -> float:
         s, K, total = self.s, self.s.batch_size, 0.0
         for index, start in enumerate(range(0, len(X), K)):
-            x, t = X[start:start + K], y[start:start + K]
+            x, t = X[start : start + K], y[start : start + K]
             os, loss = self._forward(x, t)
             if not math.isfinite(loss):
                 raise mlp.diverged(index, K, len(X), loss, lr)

@@ -1,15 +1,17 @@
 """What users would otherwise pick, with the signature of our kernels, for the report
 and the benchmarks to time beside our backends. Never part of the registry."""
+
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 
 def scipy_softmax() -> Callable:
     import scipy.special
+
     return lambda z: scipy.special.softmax(z, axis=-1)
 
 
@@ -23,12 +25,15 @@ def torch_mlp_epoch(compiled: bool = False, device: str = "cpu") -> Callable:
     summed where they are computed and read once, at the end of the epoch."""
     import torch
 
-    steps = {}          # one model and one (compiled) step per shape, dtype and activation
+    steps = {}  # one model and one (compiled) step per shape, dtype and activation
 
     def make_step(d, dh, m, activation, dtype):
         act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "softplus": torch.nn.Softplus}
-        model = torch.nn.Sequential(torch.nn.Linear(d, dh, dtype=dtype), act[activation](),
-                                    torch.nn.Linear(dh, m, dtype=dtype)).to(device)
+        model = torch.nn.Sequential(
+            torch.nn.Linear(d, dh, dtype=dtype),
+            act[activation](),
+            torch.nn.Linear(dh, m, dtype=dtype),
+        ).to(device)
         loss_fn = torch.nn.CrossEntropyLoss()
 
         def step(x, t, lr, lam):
@@ -46,7 +51,7 @@ def torch_mlp_epoch(compiled: bool = False, device: str = "cpu") -> Callable:
     def tensor(a):
         if isinstance(a, torch.Tensor):
             return a
-        with warnings.catch_warnings():   # X may be read-only (the data cache); torch only reads it
+        with warnings.catch_warnings():  # X may be read-only (the data cache); torch only reads it
             warnings.simplefilter("ignore", UserWarning)
             return torch.as_tensor(np.asarray(a), device=device)
 
@@ -61,7 +66,7 @@ def torch_mlp_epoch(compiled: bool = False, device: str = "cpu") -> Callable:
         Xt, yt = tensor(X), tensor(y)
         total = 0.0
         for start in range(0, len(Xt), batch_size):
-            x, t = Xt[start:start + batch_size], yt[start:start + batch_size]
+            x, t = Xt[start : start + batch_size], yt[start : start + batch_size]
             total = total + step(x, t, lr, lam) * len(t)
         with torch.no_grad():
             for w, a in zip(model.parameters(), p.arrays().values()):
@@ -82,13 +87,23 @@ def sklearn_mlp_epoch() -> Callable:
         d, dh, m = p.shape
         if p.activation == "softplus":
             raise ValueError("scikit-learn's MLPClassifier has no softplus activation")
-        clf = MLPClassifier((dh,), activation=p.activation, solver="sgd", learning_rate="constant", learning_rate_init=lr,
-                            momentum=0.0, nesterovs_momentum=False, alpha=lam * batch_size,
-                            batch_size=batch_size, shuffle=False, random_state=0)
+        clf = MLPClassifier(
+            (dh,),
+            activation=p.activation,
+            solver="sgd",
+            learning_rate="constant",
+            learning_rate_init=lr,
+            momentum=0.0,
+            nesterovs_momentum=False,
+            alpha=lam * batch_size,
+            batch_size=batch_size,
+            shuffle=False,
+            random_state=0,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            warnings.simplefilter("ignore", UserWarning)         # "batch_size ... clipped" on 1 example
-            clf.partial_fit(X[:1], y[:1], classes=np.arange(m))     # allocates the layers
+            warnings.simplefilter("ignore", UserWarning)  # "batch_size ... clipped" on 1 example
+            clf.partial_fit(X[:1], y[:1], classes=np.arange(m))  # allocates the layers
             # momentum 0: the optimizer's velocity is -lr * grad of each step, no memory
             clf.coefs_ = [p.W1.T.copy(), p.W2.T.copy()]
             clf.intercepts_ = [p.b1.copy(), p.b2.copy()]
@@ -108,6 +123,7 @@ def torch_compiled_mlp_epoch() -> Callable:
 def torch_softmax() -> Callable:
     """``torch.softmax`` over the last axis, on tensors wherever they are."""
     import torch
+
     return lambda z: torch.softmax(z, dim=-1)
 
 

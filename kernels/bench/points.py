@@ -1,5 +1,6 @@
 """The scaling sweep's points (``Point``: one kernel x backend x dtype at one size, with
 the work of a call) and how to read them from a sweep's result."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,10 +11,18 @@ from ..data import SIZES
 from ..registry import kernel_names
 from .rows import clear_lead
 from .settings import BASE, SIDE
-from .workloads import SPECS
+from .specs import SPECS
 
-__all__ = ["BASE", "Point", "axis_kernels", "bound_work", "epoch_examples", "leads", "per_call",
-           "points_of"]
+__all__ = [
+    "BASE",
+    "Point",
+    "axis_kernels",
+    "bound_work",
+    "epoch_examples",
+    "leads",
+    "per_call",
+    "points_of",
+]
 
 
 def axis_kernels(axis: str) -> tuple[str, ...]:
@@ -31,12 +40,12 @@ class Point:
     K: int
     dh: int
     side: int
-    examples: int = 0               # examples timed (the epoch has SIZES["train"] / scale^2)
+    examples: int = 0  # examples timed (the epoch has SIZES["train"] / scale^2)
     seconds_per_call: float | None = None
     flop_per_call: float = 0.0
     bytes_per_call: float = 0.0
-    skipped: str | None = None      # why it was not timed
-    spread: float = 0.0             # (max - min) / median of its rounds; 0 with one round
+    skipped: str | None = None  # why it was not timed
+    spread: float = 0.0  # (max - min) / median of its rounds; 0 with one round
 
     @property
     def seconds_per_example(self) -> float | None:
@@ -63,17 +72,21 @@ def epoch_examples(side: int) -> int:
 
 def per_call(p: Point, model: str) -> float:
     """FLOP (``model="flop"``) or bytes (``"bytes"``) of one call of K examples at the
-    point's sizes, from the kernel's models in ``workloads.SPECS``."""
+    point's sizes, from the kernel's models in ``specs.SPECS``."""
     spec = SPECS[p.kernel]
-    return (spec.flop if model == "flop" else spec.bytes)(p.K, 1, p.dh, np.dtype(p.dtype).itemsize,
-                                                          p.side ** 2)
+    return (spec.flop if model == "flop" else spec.bytes)(
+        p.K, 1, p.dh, np.dtype(p.dtype).itemsize, p.side**2
+    )
 
 
 def points_of(result: dict, **where) -> list[Point]:
     """The measured points matching ``where`` (field = value), as Points."""
     pts = [Point(**d) for d in result["points"]]
-    return [p for p in pts if p.seconds_per_call is not None
-            and all(getattr(p, k) == v for k, v in where.items())]
+    return [
+        p
+        for p in pts
+        if p.seconds_per_call is not None and all(getattr(p, k) == v for k, v in where.items())
+    ]
 
 
 def bound_work(p: Point) -> float:

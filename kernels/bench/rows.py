@@ -2,6 +2,7 @@
 backend (or peer) x mode; ``report.time_report`` makes it, the renderers read it, and
 its JSON round trip (``to_json``, ``Report.from_json``) reads every report committed
 since the first (fields added later take their defaults)."""
+
 from __future__ import annotations
 
 import json
@@ -26,20 +27,20 @@ class Row:
     dtype: str
     dh: int | None
     K: int
-    mode: str                      # "streaming" (out=), "cache-hot" (outputs discarded) or ""
-    seconds_per_epoch: float       # median over the rounds, per 60,000 examples
+    mode: str  # "streaming" (out=), "cache-hot" (outputs discarded) or ""
+    seconds_per_epoch: float  # median over the rounds, per 60,000 examples
     seconds_min: float
     seconds_max: float
     extrapolated: bool
     batches_timed: int
     rounds: int
-    pct_of_limit: float | None    # None: disturbed (the row beat a limit it cannot beat)
+    pct_of_limit: float | None  # None: disturbed (the row beat a limit it cannot beat)
     speedup_vs_python: float | None = None
     speedup_vs_numpy: float | None = None
     peer: bool = False
-    max_diff_vs_numba: float | None = None   # peers: checked outside the timed region
+    max_diff_vs_numba: float | None = None  # peers: checked outside the timed region
     disturbed: bool = False
-    limit_seconds: float | None = None       # the physical limit of the epoch, best rates
+    limit_seconds: float | None = None  # the physical limit of the epoch, best rates
 
     @property
     def spread(self) -> float:
@@ -96,20 +97,24 @@ class Report:
         return json.dumps(asdict(self), indent=1)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Report":
+    def from_dict(cls, data: dict) -> Report:
         known = {f.name for f in fields(Row)}
         # the first reports (2026-11) had no mode and kept the median only
-        first = lambda r: {"mode": "", "seconds_min": r["seconds_per_epoch"],
-                           "seconds_max": r["seconds_per_epoch"]}
-        rows = [Row(**{**first(r), **{k: v for k, v in r.items() if k in known}})
-                for r in data["rows"]]
+        first = lambda r: {
+            "mode": "",
+            "seconds_min": r["seconds_per_epoch"],
+            "seconds_max": r["seconds_per_epoch"],
+        }
+        rows = [
+            Row(**{**first(r), **{k: v for k, v in r.items() if k in known}}) for r in data["rows"]
+        ]
         own = {f.name for f in fields(cls)} - {"rows"}
         return cls(rows=rows, **{k: v for k, v in data.items() if k in own})
 
     @classmethod
-    def from_json(cls, text: str) -> "Report":
+    def from_json(cls, text: str) -> Report:
         return cls.from_dict(json.loads(text))
 
     @classmethod
-    def load(cls, path: Path | str) -> "Report":
+    def load(cls, path: Path | str) -> Report:
         return cls.from_json(Path(path).read_text())

@@ -2,18 +2,22 @@
 the sweeps visit, and what ``--quick`` means for each experiment. The experiments, the
 command line and the asv suite read them here; the thread variables live with the
 autotune record, which fingerprints them (``kernels.record.THREAD_VARIABLES``)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-K = 100                  # the headline minibatch size
-DH = 50                  # the headline MLP's hidden units
-LR = 0.1                 # the learning rate of the timed SGD epochs
-SIDE = 28                # the images' side (gradient_norm's scaling axis upsamples it)
+K = 100  # the headline minibatch size
+DH = 50  # the headline MLP's hidden units
+LR = 0.1  # the learning rate of the timed SGD epochs
+SIDE = 28  # the images' side (gradient_norm's scaling axis upsamples it)
 
 # the scaling sweep's axes, and the values the other axes keep on each
-GRID = {"K": (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000), "dh": (10, 50, 100, 500, 1000),
-        "side": (28, 56, 112, 224)}
+GRID = {
+    "K": (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000),
+    "dh": (10, 50, 100, 500, 1000),
+    "side": (28, 56, 112, 224),
+}
 QUICK_GRID = {"K": (1, 16, 100, 1024, 60_000), "dh": (10, 100, 1000), "side": (28, 112)}
 BASE = {"K": K, "dh": DH, "side": SIDE}
 
@@ -22,29 +26,37 @@ BASE = {"K": K, "dh": DH, "side": SIDE}
 class Effort:
     """How much an experiment measures, full or ``--quick``."""
 
-    rounds: int = 5            # timed rounds per figure (the median is kept)
-    slice_divisor: int = 1     # a plain-Python backend's slice of the epoch, divided by this
-    warm_cold_start: bool = True   # the cold start also with a warm cache
-    budget: float = 0.0        # seconds of calls per timed point (scaling, autotune)
-    cap: float = 0.0           # a call over this many seconds skips its point
-    sizes: tuple[int, ...] = ()    # minibatch sizes K visited (autotune, the GPU's sweep)
-    grid: dict = field(default_factory=dict)   # the scaling sweep's axes
-    patience: float = 0.0      # seconds autotune may spend measuring disturbed points again
+    rounds: int = 5  # timed rounds per figure (the median is kept)
+    slice_divisor: int = 1  # a plain-Python backend's slice of the epoch, divided by this
+    warm_cold_start: bool = True  # the cold start also with a warm cache
+    budget: float = 0.0  # seconds of calls per timed point (scaling, autotune)
+    cap: float = 0.0  # a call over this many seconds skips its point
+    sizes: tuple[int, ...] = ()  # minibatch sizes K visited (autotune, the GPU's sweep)
+    grid: dict = field(default_factory=dict)  # the scaling sweep's axes
+    patience: float = 0.0  # seconds autotune may spend measuring disturbed points again
 
 
-EFFORT = {   # experiment -> {quick: Effort}
-    "report": {False: Effort(rounds=5),
-               True: Effort(rounds=3, slice_divisor=4, warm_cold_start=False)},
+EFFORT = {  # experiment -> {quick: Effort}
+    "report": {
+        False: Effort(rounds=5),
+        True: Effort(rounds=3, slice_divisor=4, warm_cold_start=False),
+    },
     "limits": {False: Effort(rounds=7), True: Effort(rounds=3)},
     "variants": {False: Effort(rounds=5), True: Effort(rounds=3)},
     # quick: even a compiled backend skips a call over 2 s (the example-loop MLP at
     # K = 60,000 takes 7 s per call, and its per-example curve is flat)
-    "scaling": {False: Effort(rounds=3, budget=0.15, cap=10.0, grid=GRID),
-                True: Effort(rounds=3, budget=0.03, cap=1.0, grid=QUICK_GRID)},
-    "autotune": {False: Effort(budget=0.04, cap=10.0, sizes=GRID["K"], patience=120.0),
-                 True: Effort(budget=0.01, cap=2.0, sizes=(16, 100, 1024), patience=25.0)},
-    "gpu": {False: Effort(rounds=5, sizes=(1, 10, 100, 1000, 10_000)),
-            True: Effort(rounds=3, sizes=(10, 100, 1000))},
+    "scaling": {
+        False: Effort(rounds=3, budget=0.15, cap=10.0, grid=GRID),
+        True: Effort(rounds=3, budget=0.03, cap=1.0, grid=QUICK_GRID),
+    },
+    "autotune": {
+        False: Effort(budget=0.04, cap=10.0, sizes=GRID["K"], patience=120.0),
+        True: Effort(budget=0.01, cap=2.0, sizes=(16, 100, 1024), patience=25.0),
+    },
+    "gpu": {
+        False: Effort(rounds=5, sizes=(1, 10, 100, 1000, 10_000)),
+        True: Effort(rounds=3, sizes=(10, 100, 1000)),
+    },
 }
 
 

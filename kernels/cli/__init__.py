@@ -10,6 +10,7 @@ Every failure caused by the user's input, files or environment ends as one line 
 stderr and exit status 2 (as argparse's usage errors), never a traceback; 1 is a
 verdict (compare: HEAD slower; agree: outside the tolerance; data: a bad file).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,7 @@ import sys
 import textwrap
 import warnings
 
-COMMANDS = ("data", "agree", "report", "autotune", "compare", "scaling", "gpu", "train",
-            "evaluate")
+COMMANDS = ("data", "agree", "report", "autotune", "compare", "scaling", "gpu", "train", "evaluate")
 ERROR = 2
 
 
@@ -30,9 +30,16 @@ class Formatter(argparse.HelpFormatter):
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
     def _fill_text(self, text, width, indent):
-        return "\n\n".join(textwrap.fill(" ".join(p.split()), width, initial_indent=indent,
-                                         subsequent_indent=indent, break_on_hyphens=False)
-                           for p in text.split("\n\n"))
+        return "\n\n".join(
+            textwrap.fill(
+                " ".join(p.split()),
+                width,
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+            )
+            for p in text.split("\n\n")
+        )
 
 
 def _command(name: str):
@@ -48,14 +55,17 @@ def _summary(module) -> str:
 def parser(chosen: str | None) -> argparse.ArgumentParser:
     """The parser: every command listed, only ``chosen`` with its arguments."""
     top = argparse.ArgumentParser(
-        prog="python -m kernels", formatter_class=Formatter,
+        prog="python -m kernels",
+        formatter_class=Formatter,
         description="The same ML kernels as Python loops, NumPy, Numba and JAX, proven equal "
-                    "and timed per epoch on Fashion-MNIST. Each command has its own --help.")
+        "and timed per epoch on Fashion-MNIST. Each command has its own --help.",
+    )
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         module = _command(name)
-        p = sub.add_parser(name, help=_summary(module), description=module.__doc__,
-                           formatter_class=Formatter)
+        p = sub.add_parser(
+            name, help=_summary(module), description=module.__doc__, formatter_class=Formatter
+        )
         p.set_defaults(run=module.run)
         if name == chosen:
             module.arguments(p)
@@ -74,12 +84,20 @@ def main(argv=None) -> int:
     from ..data import DataError
     from ..ops.errors import BackendUnavailable
     from ..ops.mlp.types import DivergenceError
+
     with warnings.catch_warnings():
         warnings.showwarning = _one_line
         try:
             return args.run(args)
-        except (DataError, OSError, ValueError, KeyError, BackendUnavailable, DivergenceError,
-                RuntimeError) as exc:
+        except (
+            DataError,
+            OSError,
+            ValueError,
+            KeyError,
+            BackendUnavailable,
+            DivergenceError,
+            RuntimeError,
+        ) as exc:
             # KeyError's str() adds quotes; its message is its argument
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             print(f"kernels {args.command}: {message}", file=sys.stderr)

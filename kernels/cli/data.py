@@ -1,6 +1,7 @@
 """Say where Fashion-MNIST was found (fetching it if needed) and check its checksums.
 
 Exit status 1 when a file is missing or bad (each named, with how to get a good copy)."""
+
 from __future__ import annotations
 
 
@@ -10,6 +11,7 @@ def arguments(p) -> None:
 
 def run(args) -> int:
     from ..data import status
+
     rows = status(args.path)
     for name, where, verdict in rows:
         print(f"{name}: {where}: {verdict}")

@@ -1,6 +1,7 @@
 """The command line's option types: checked counts, thread and dtype lists, kernels,
 cores. Each raises argparse's error (a usage line, exit 2) or ValueError naming the
 value."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,12 +10,14 @@ import os
 
 def at_least(low: int):
     """An argparse type: an integer >= ``low``."""
+
     def check(text: str) -> int:
         value = int(text)
         if value < low:
             raise argparse.ArgumentTypeError(f"must be an integer >= {low}; got {text}")
         return value
-    check.__name__ = "integer"            # argparse's "invalid integer value: 'x'"
+
+    check.__name__ = "integer"  # argparse's "invalid integer value: 'x'"
     return check
 
 
@@ -31,8 +34,9 @@ def dtype_list(text: str) -> list[str]:
     dtypes = text.split(",")
     bad = [d for d in dtypes if d not in ("float64", "float32")]
     if bad or len(set(dtypes)) != len(dtypes):
-        raise argparse.ArgumentTypeError(f"takes float64 and/or float32 once each, "
-                                         f"comma-separated; got {text}")
+        raise argparse.ArgumentTypeError(
+            f"takes float64 and/or float32 once each, comma-separated; got {text}"
+        )
     return dtypes
 
 
@@ -40,14 +44,16 @@ def check_cores(threads: int) -> None:
     """Raise ValueError unless this process may run on ``threads`` cores."""
     allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if threads > allowed:
-        raise ValueError(f"--threads {threads} asks for more cores than the {allowed} this "
-                         f"process may use")
+        raise ValueError(
+            f"--threads {threads} asks for more cores than the {allowed} this process may use"
+        )
 
 
 def kernel_list(text: str | None, valid=None) -> tuple[str, ...]:
     """The kernels of a comma-separated --kernels (default all ``valid``: every kernel),
     each checked."""
     from ..registry import kernel_names
+
     valid = valid or kernel_names()
     if not text:
         return valid
@@ -60,5 +66,8 @@ def kernel_list(text: str | None, valid=None) -> tuple[str, ...]:
 
 def out_folder(p: argparse.ArgumentParser, what: str, files: str) -> None:
     """The --out option of a command that writes ``files`` into a new folder."""
-    p.add_argument("--out", metavar="DIR", help=f"folder for {files} (default: a new "
-                   f"kernels-results/{what}-DATE-TIME)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help=f"folder for {files} (default: a new kernels-results/{what}-DATE-TIME)",
+    )

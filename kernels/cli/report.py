@@ -4,6 +4,7 @@ JSON, Markdown and a chart.
 
 With several --threads or --dtype, also numba's epochs at every setting, in the same
 run."""
+
 from __future__ import annotations
 
 from .options import check_cores, dtype_list, kernel_list, out_folder, positive, thread_list
@@ -11,32 +12,59 @@ from .options import check_cores, dtype_list, kernel_list, out_folder, positive,
 
 def arguments(p) -> None:
     from ..bench.settings import DH
-    p.add_argument("--threads", type=thread_list, default=[1], help="BLAS and numba threads "
-                   "(default 1); several, comma-separated, add numba's epochs at each (same run)")
+
+    p.add_argument(
+        "--threads",
+        type=thread_list,
+        default=[1],
+        help="BLAS and numba threads "
+        "(default 1); several, comma-separated, add numba's epochs at each (same run)",
+    )
     p.add_argument("--dh", type=positive, default=DH, help=f"MLP hidden units (default {DH})")
-    p.add_argument("--dtype", type=dtype_list, default=["float64"], help="float64 (default) or "
-                   "float32; both, comma-separated, add numba's epochs in each (same run)")
+    p.add_argument(
+        "--dtype",
+        type=dtype_list,
+        default=["float64"],
+        help="float64 (default) or "
+        "float32; both, comma-separated, add numba's epochs in each (same run)",
+    )
     p.add_argument("--kernels", help="comma-separated subset of the kernels")
-    p.add_argument("--quick", action="store_true", help="fewer rounds, smaller extrapolation "
-                   "slices")
-    p.add_argument("--examples", type=positive, help="time only the first N training examples "
-                   "(figures extrapolated to the epoch)")
-    p.add_argument("--peers", help="comma-separated peers to time (default: every one installed: "
-                   "scipy, torch, torch.compile, scikit-learn); '' for none")
+    p.add_argument(
+        "--quick", action="store_true", help="fewer rounds, smaller extrapolation slices"
+    )
+    p.add_argument(
+        "--examples",
+        type=positive,
+        help="time only the first N training examples (figures extrapolated to the epoch)",
+    )
+    p.add_argument(
+        "--peers",
+        help="comma-separated peers to time (default: every one installed: "
+        "scipy, torch, torch.compile, scikit-learn); '' for none",
+    )
     out_folder(p, "report", "report.json, report.md and report.png")
 
 
 def run(args) -> int:
     from pathlib import Path
+
     from ..bench.experiments import report
     from ..bench.renderers import outputs, render
     from ..bench.workloads import check_names
+
     kernels = kernel_list(args.kernels)
     peers = None if args.peers is None else check_names(filter(None, args.peers.split(",")))
     out = outputs.check_writable(Path(args.out) if args.out else outputs.default_folder("report"))
     check_cores(max(args.threads))
-    result = report.run(kernels, args.dtype, args.dh, args.threads, quick=args.quick,
-                        examples=args.examples, peer_names=peers)
+    result = report.run(
+        kernels,
+        args.dtype,
+        args.dh,
+        args.threads,
+        quick=args.quick,
+        examples=args.examples,
+        peer_names=peers,
+    )
     render.print_report(result)
     files = outputs.save_report(result, out)
     print("wrote:", *files, sep="\n  ")

@@ -1,5 +1,6 @@
 """Train an MLP (or softmax regression) on Fashion-MNIST and log train/valid/test error
 and loss per epoch to DIR/log.csv, with curves.png, model.npz, summary.json."""
+
 from __future__ import annotations
 
 from .options import nonnegative, positive
@@ -7,50 +8,111 @@ from .options import nonnegative, positive
 
 def arguments(p) -> None:
     from ..app.models import MODELS
-    from ..app.train import Settings
+    from ..app.settings import Settings
     from ..ops.mlp import ACTIVATIONS
-    p.add_argument("--model", choices=tuple(MODELS), default=Settings.model,
-                   help="what to train (default %(default)s)")
-    p.add_argument("--features", choices=("pixels", "gradient-norm"), default="pixels",
-                   help="inputs of softmax regression (default pixels)")
+
+    p.add_argument(
+        "--model",
+        choices=tuple(MODELS),
+        default=Settings.model,
+        help="what to train (default %(default)s)",
+    )
+    p.add_argument(
+        "--features",
+        choices=("pixels", "gradient-norm"),
+        default="pixels",
+        help="inputs of softmax regression (default pixels)",
+    )
     p.add_argument("--backend", help="backend of every kernel used (default: kernels.fastest)")
-    p.add_argument("--epochs", type=positive, default=Settings.epochs,
-                   help="passes over the training set (default %(default)s)")
-    p.add_argument("--hidden", type=positive, default=Settings.hidden, help="hidden units (default %(default)s)")
-    p.add_argument("--activation", choices=ACTIVATIONS, default=Settings.activation,
-                   help="hidden activation (default %(default)s)")
-    p.add_argument("--lr", type=float, default=Settings.lr, help="learning rate (default %(default)s)")
-    p.add_argument("--batch-size", type=positive, default=Settings.batch_size,
-                   help="minibatch size K (default %(default)s)")
-    p.add_argument("--weight-decay", type=float, default=Settings.weight_decay, help="L2 coefficient lam (default %(default)s)")
-    p.add_argument("--seed", type=int, default=Settings.seed,
-                   help="seed of the initial weights, the validation split and shuffling "
-                        "(default %(default)s)")
+    p.add_argument(
+        "--epochs",
+        type=positive,
+        default=Settings.epochs,
+        help="passes over the training set (default %(default)s)",
+    )
+    p.add_argument(
+        "--hidden",
+        type=positive,
+        default=Settings.hidden,
+        help="hidden units (default %(default)s)",
+    )
+    p.add_argument(
+        "--activation",
+        choices=ACTIVATIONS,
+        default=Settings.activation,
+        help="hidden activation (default %(default)s)",
+    )
+    p.add_argument(
+        "--lr", type=float, default=Settings.lr, help="learning rate (default %(default)s)"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=positive,
+        default=Settings.batch_size,
+        help="minibatch size K (default %(default)s)",
+    )
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        default=Settings.weight_decay,
+        help="L2 coefficient lam (default %(default)s)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=Settings.seed,
+        help="seed of the initial weights, the validation split and shuffling "
+        "(default %(default)s)",
+    )
     p.add_argument("--shuffle", action="store_true", help="reshuffle the training set every epoch")
-    p.add_argument("--valid", type=nonnegative, default=Settings.valid,
-                   help="validation examples split off the training set (default: a sixth of "
-                        "the examples used, 10,000 of 60,000)")
-    p.add_argument("--early-stopping", type=positive, metavar="PATIENCE",
-                   help="stop after PATIENCE epochs without a better validation loss")
-    p.add_argument("--lr-step", type=positive, default=Settings.lr_step,
-                   help="multiply lr by --lr-gamma every STEP epochs (default %(default)s)")
-    p.add_argument("--lr-gamma", type=float, default=Settings.lr_gamma,
-                   help="(default %(default)s; 1 keeps lr constant)")
+    p.add_argument(
+        "--valid",
+        type=nonnegative,
+        default=Settings.valid,
+        help="validation examples split off the training set (default: a sixth of "
+        "the examples used, 10,000 of 60,000)",
+    )
+    p.add_argument(
+        "--early-stopping",
+        type=positive,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a better validation loss",
+    )
+    p.add_argument(
+        "--lr-step",
+        type=positive,
+        default=Settings.lr_step,
+        help="multiply lr by --lr-gamma every STEP epochs (default %(default)s)",
+    )
+    p.add_argument(
+        "--lr-gamma",
+        type=float,
+        default=Settings.lr_gamma,
+        help="(default %(default)s; 1 keeps lr constant)",
+    )
     p.add_argument("--clip", type=float, help="clip each gradient entry to [-C, C]")
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                   help="(default %(default)s)")
+    p.add_argument(
+        "--dtype", choices=("float64", "float32"), default="float64", help="(default %(default)s)"
+    )
     p.add_argument("--limit", type=positive, help="use only the first N training and test examples")
-    p.add_argument("--out", metavar="DIR", help="where log.csv, curves.png, model.npz and "
-                   "summary.json go (must not hold a run already; default: a new "
-                   "kernels-results/train-DATE-TIME)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where log.csv, curves.png, model.npz and "
+        "summary.json go (must not hold a run already; default: a new "
+        "kernels-results/train-DATE-TIME)",
+    )
 
 
 def run(args) -> int:
     from ..app.train import Settings, train
     from ..bench.renderers.outputs import default_folder
+
     fields = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
     out = args.out or default_folder("train")
     train(Settings(**fields), out)
-    print(f"wrote {out}/ (log.csv, curves.png, model.npz, summary.json); "
-          f"`python -m kernels evaluate {out}` tests the model")
+    print(
+        f"wrote {out}/ (log.csv, curves.png, model.npz, summary.json); "
+        f"`python -m kernels evaluate {out}` tests the model"
+    )
     return 0

@@ -8,9 +8,10 @@ written once and applied to every backend (``@kernel``, ``@kernel.jax``,
 computation. This module holds that decorator for the array kernels (``gradient_norm``,
 ``softmax``) and the tolerances within which backends agree.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -45,14 +46,17 @@ class ArrayKernel:
     def jax(self, fn: Callable) -> Callable:
         """``fn(a) -> jax array``, compiled by XLA (NumPy in, NumPy out; jax in, jax out)."""
         from .jax_support import jax_kernel
+
         return jax_kernel(self.name, self.prepare, self.doc)(fn)
 
     def portable(self, compute: Callable) -> Callable:
         """``compute(xp, a)`` against the array API (any library's arrays, returned in it)."""
         from .portable_support import portable_kernel
+
         return portable_kernel(self.name, self.prepare, self.doc)(compute)
 
     def device(self, raw: Callable) -> Callable:
         """``raw(a, out)`` launching numba.cuda kernels on device arrays."""
         from .cuda_support import device_kernel
+
         return device_kernel(self.name, self.prepare, self.doc)(raw)

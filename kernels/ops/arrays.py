@@ -2,25 +2,29 @@
 ``__cuda_array_interface__``) or of another array-API library (PyTorch, jax,
 array-api-strict). The checks of the CPU backends run on a stand-in of the same shape
 and dtype, so every backend refuses bad input with the same words."""
+
 from __future__ import annotations
 
 import contextlib
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-
 # the backends that compute on other libraries' arrays, named where another refuses them
-TAKERS = ("array-api (any array-API library: PyTorch, CuPy, jax, array-api-strict), jax "
-          "(jax arrays) or numba-cuda (arrays on a GPU)")
+TAKERS = (
+    "array-api (any array-API library: PyTorch, CuPy, jax, array-api-strict), jax "
+    "(jax arrays) or numba-cuda (arrays on a GPU)"
+)
 
 
 def refuse(name: str, x) -> TypeError:
     """The error of a backend that computes on NumPy arrays only, given ``x``."""
-    return TypeError(f"{name}: this backend computes on NumPy arrays; got a {type(x).__name__}: "
-                     f"convert it (numpy.asarray), or use a backend that computes where it "
-                     f"lives: {TAKERS}")
+    return TypeError(
+        f"{name}: this backend computes on NumPy arrays; got a {type(x).__name__}: "
+        f"convert it (numpy.asarray), or use a backend that computes where it "
+        f"lives: {TAKERS}"
+    )
 
 
 def library(x) -> str:
@@ -34,16 +38,19 @@ def in_its_precision(x):
     else nothing."""
     if library(x) in ("jax", "jaxlib") and dtype_of(x) == np.float64:
         import jax
+
         return jax.enable_x64(True)
     return contextlib.nullcontext()
 
 
 def in_precision_of(first: Callable) -> Callable:
     """``fn(p, x, ...)`` run in ``in_its_precision(x)``."""
+
     @functools.wraps(first)
     def wrapped(p, x, *args, **kwargs):
         with in_its_precision(x):
             return first(p, x, *args, **kwargs)
+
     return wrapped
 
 
@@ -55,8 +62,9 @@ def on_device(x) -> bool:
 
 def foreign(x) -> bool:
     """Whether ``x`` is an array of another library than NumPy (on a GPU or not)."""
-    return not isinstance(x, (np.ndarray, np.generic)) and (on_device(x) or hasattr(x, "__array_namespace__")
-                                              or hasattr(x, "__dlpack__"))
+    return not isinstance(x, (np.ndarray, np.generic)) and (
+        on_device(x) or hasattr(x, "__array_namespace__") or hasattr(x, "__dlpack__")
+    )
 
 
 def dtype_of(x) -> np.dtype:
@@ -77,13 +85,13 @@ def to_host(x) -> np.ndarray:
     """A NumPy copy of a foreign array (waits for its device)."""
     if isinstance(x, (np.ndarray, np.generic, float, int)):
         return np.asarray(x)
-    if hasattr(x, "copy_to_host"):           # numba device array
+    if hasattr(x, "copy_to_host"):  # numba device array
         return x.copy_to_host()
-    if hasattr(x, "get") and on_device(x):   # CuPy
+    if hasattr(x, "get") and on_device(x):  # CuPy
         return x.get()
-    if hasattr(x, "cpu") and hasattr(x, "numpy"):   # PyTorch, wherever it lives
+    if hasattr(x, "cpu") and hasattr(x, "numpy"):  # PyTorch, wherever it lives
         return x.detach().cpu().numpy()
-    return np.from_dlpack(x)                 # jax, array-api-strict, ...
+    return np.from_dlpack(x)  # jax, array-api-strict, ...
 
 
 def check_foreign(name: str, prepare: Callable, x) -> bool:
@@ -92,28 +100,36 @@ def check_foreign(name: str, prepare: Callable, x) -> bool:
     library's arrays); returns whether it is a single item (no batch axis)."""
     dtype = dtype_of(x)
     if dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name}: a {type(x).__name__} input must be float32 or float64; "
-                        f"got dtype {dtype} (convert it where it lives first)")
+        raise TypeError(
+            f"{name}: a {type(x).__name__} input must be float32 or float64; "
+            f"got dtype {dtype} (convert it where it lives first)"
+        )
     return prepare(stand_in(x.shape, dtype))[1]
 
 
-def either_kernel(name: str, prepare: Callable, on_host: Callable, takes: Callable,
-                  compute: Callable) -> Callable:
+def either_kernel(
+    name: str, prepare: Callable, on_host: Callable, takes: Callable, compute: Callable
+) -> Callable:
     """The public ``name(x, out=None)`` of a backend that also computes on another
     library's arrays: NumPy in, ``on_host(x, out)`` (an ``array_kernel``); an array that
     ``takes(x)`` accepts, the same checks on a stand-in of its shape and dtype, then
     ``compute(a)`` on it batch-major, returned in its library (``out=`` refused there)."""
+
     @functools.wraps(on_host)
     def kernel(x, out=None):
         if not foreign(x):
             return on_host(x, out)
         if not takes(x):
-            raise TypeError(f"{name}: this backend computes on NumPy arrays or "
-                            f"{takes.__doc__}; got a {type(x).__name__}; backends that take "
-                            f"other libraries' arrays: {TAKERS}")
+            raise TypeError(
+                f"{name}: this backend computes on NumPy arrays or "
+                f"{takes.__doc__}; got a {type(x).__name__}; backends that take "
+                f"other libraries' arrays: {TAKERS}"
+            )
         if out is not None:
-            raise TypeError(f"{name}: out= takes NumPy arrays; with a {type(x).__name__} "
-                            f"input, use the returned array")
+            raise TypeError(
+                f"{name}: out= takes NumPy arrays; with a {type(x).__name__} "
+                f"input, use the returned array"
+            )
         single = check_foreign(name, prepare, x)
         with in_its_precision(x):
             result = compute(x[None, ...] if single else x)

@@ -8,6 +8,7 @@ aarch64, 16 with AVX2 or SSE), and MR * NV independent chains must cover the FMA
 times the FMA units (about 8 to 12 on the CPUs met). The choices and their measurements
 per CPU are in docs/design.md, section 7.1.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,7 +54,7 @@ def block(arch: str, cpu: str, features: frozenset[str]) -> Block:
             return (6, 4, 256) if cpu.startswith("znver") else (8, 3, 512)
         if "avx2" in features and "fma" in features:
             return 4, 3, 256
-        return 4, 2, 128                   # SSE2: every x86-64
+        return 4, 2, 128  # SSE2: every x86-64
     if arch in ("aarch64", "arm64"):
         return 8, 2, 128
     return 4, 2, 128
@@ -62,8 +63,13 @@ def block(arch: str, cpu: str, features: frozenset[str]) -> Block:
 def candidates(registers: int, fma_chains: int = 8) -> list[Block]:
     """Every block that fits ``registers`` vector registers and keeps at least
     ``fma_chains`` independent accumulators, for vectors of 128, 256 and 512 bits."""
-    return [(mr, nv, bits) for bits in (128, 256, 512) for nv in range(1, 7)
-            for mr in range(1, 17) if mr * nv + nv + 1 <= registers and mr * nv >= fma_chains]
+    return [
+        (mr, nv, bits)
+        for bits in (128, 256, 512)
+        for nv in range(1, 7)
+        for mr in range(1, 17)
+        if mr * nv + nv + 1 <= registers and mr * nv >= fma_chains
+    ]
 
 
 def parse(text: str) -> Block:

@@ -5,24 +5,26 @@ Imported only by those backends. Without a CUDA GPU they are unavailable and say
 numba's simulator (``NUMBA_ENABLE_CUDASIM=1``, which the test-suite sets) runs the same
 kernels on the CPU, one Python thread per device thread: right, and far too slow to time.
 """
+
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from numba import cuda
 
+from .arrays import check_foreign, on_device
 from .errors import BackendUnavailable
 from .host import array_kernel
-from .arrays import check_foreign, on_device
 
 if not cuda.is_available():
     raise BackendUnavailable(
         "no CUDA GPU here (numba.cuda.is_available() is False); numba's simulator runs "
-        "these kernels on the CPU with NUMBA_ENABLE_CUDASIM=1")
+        "these kernels on the CPU with NUMBA_ENABLE_CUDASIM=1"
+    )
 
-THREADS = 128                      # per block: a multiple of the 32-thread warp
+THREADS = 128  # per block: a multiple of the 32-thread warp
 
 
 def blocks(n: int) -> int:
@@ -67,10 +69,15 @@ def device_kernel(name: str, prepare: Callable, doc: str) -> Callable:
             shape = a.shape
             if out is None:
                 out = cuda.device_array(shape, a.dtype)
-            elif not on_device(out) or device_array(out).dtype != a.dtype \
-                    or device_array(out).shape != shape:
-                raise TypeError(f"{name}: with input on the GPU, out must be a device array of "
-                                f"shape {shape} and dtype {a.dtype}")
+            elif (
+                not on_device(out)
+                or device_array(out).dtype != a.dtype
+                or device_array(out).shape != shape
+            ):
+                raise TypeError(
+                    f"{name}: with input on the GPU, out must be a device array of "
+                    f"shape {shape} and dtype {a.dtype}"
+                )
             target = device_array(out)
             if single:
                 a, target = a.reshape((1, *shape)), target.reshape((1, *shape))

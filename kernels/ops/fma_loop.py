@@ -3,6 +3,7 @@
 no load or store in the loop. The FLOP limit's rate beside a library's large matrix
 product (kernels/bench/timing/limits.py). Imported only there, so ``import kernels`` never
 imports numba."""
+
 from __future__ import annotations
 
 import numba
@@ -31,14 +32,17 @@ def _fma_chains(bits: int):
             x, n = args
             V = Vectors(context, builder, signature.args[0], bits)
             count = builder.sext(n, ir.IntType(64)) if n.type.width < 64 else n
-            entry, loop, done = (builder.block, builder.append_basic_block("fma.loop"),
-                                 builder.append_basic_block("fma.done"))
+            entry, loop, done = (
+                builder.block,
+                builder.append_basic_block("fma.loop"),
+                builder.append_basic_block("fma.done"),
+            )
             vx = V.splat(x)
             builder.branch(loop)
             builder.position_at_end(loop)
             i = builder.phi(count.type)
             chains = [builder.phi(V.vec) for _ in range(MR * NV)]
-            new = [V.fma(c, vx, vx) for c in chains]                   # c * x + x
+            new = [V.fma(c, vx, vx) for c in chains]  # c * x + x
             i1 = builder.add(i, ir.Constant(count.type, 1))
             i.add_incoming(ir.Constant(count.type, 0), entry)
             i.add_incoming(i1, loop)
@@ -52,7 +56,9 @@ def _fma_chains(bits: int):
                 total = builder.fadd(total, v)
             out = builder.extract_element(total, ir.Constant(ir.IntType(32), 0))
             for lane in range(1, V.width):
-                out = builder.fadd(out, builder.extract_element(total, ir.Constant(ir.IntType(32), lane)))
+                out = builder.fadd(
+                    out, builder.extract_element(total, ir.Constant(ir.IntType(32), lane))
+                )
             return out
 
         return x(x, n), codegen

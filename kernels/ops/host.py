@@ -1,10 +1,11 @@
 """The CPU side of every array kernel, written once: the input's dtype checks
 (``real_array``) and the public ``name(x, out=None)`` around a backend's
 ``raw(a, out)`` (``array_kernel``), with NumPy's ``out=`` convention."""
+
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -16,18 +17,22 @@ def real_array(x, kernel: str, what: str) -> np.ndarray:
     does); masked arrays, whose mask every backend would ignore, and any other dtype
     raise TypeError naming ``what`` the kernel expects."""
     if isinstance(x, np.ma.MaskedArray):
-        raise TypeError(f"{kernel} does not take masked arrays (the mask would be ignored); "
-                        f"pass x.filled(value) or x.compressed() instead")
-    if foreign(x):                  # never a silent copy of another library's array
+        raise TypeError(
+            f"{kernel} does not take masked arrays (the mask would be ignored); "
+            f"pass x.filled(value) or x.compressed() instead"
+        )
+    if foreign(x):  # never a silent copy of another library's array
         raise refuse(kernel, x)
     a = np.asarray(x)
     if a.dtype.kind in "iu":
         return a.astype(np.float64)
-    if a.dtype.kind == "f" and not a.dtype.isnative:      # big-endian data, as NumPy takes it
+    if a.dtype.kind == "f" and not a.dtype.isnative:  # big-endian data, as NumPy takes it
         a = a.astype(a.dtype.newbyteorder("="))
     if a.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{kernel} expects real {what} of dtype float32, float64 or an integer "
-                        f"type; got dtype {a.dtype}")
+        raise TypeError(
+            f"{kernel} expects real {what} of dtype float32, float64 or an integer "
+            f"type; got dtype {a.dtype}"
+        )
     return a
 
 
@@ -43,6 +48,7 @@ def array_kernel(name: str, prepare: Callable, doc: str) -> Callable:
     of another dtype is a TypeError (what NumPy raises for an unsafe cast), another
     shape a ValueError.
     """
+
     def decorate(raw: Callable) -> Callable:
         @functools.wraps(raw)
         def kernel(x, out=None):
@@ -52,19 +58,25 @@ def array_kernel(name: str, prepare: Callable, doc: str) -> Callable:
                 raw(a, result)
                 return result[0] if single else result
             shape = a.shape[1:] if single else a.shape
-            if isinstance(out, tuple):                 # NumPy's out=(array,)
+            if isinstance(out, tuple):  # NumPy's out=(array,)
                 if len(out) != 1:
-                    raise ValueError(f"{name}: out=(...) must hold exactly one array (the "
-                                     f"kernel has one output); got {len(out)}")
+                    raise ValueError(
+                        f"{name}: out=(...) must hold exactly one array (the "
+                        f"kernel has one output); got {len(out)}"
+                    )
                 out = out[0]
             if not isinstance(out, np.ndarray) or isinstance(out, np.ma.MaskedArray):
                 raise TypeError(f"{name}: out must be a NumPy array; got {type(out).__name__}")
             if out.dtype.newbyteorder("=") != a.dtype:
-                raise TypeError(f"{name}: out must have dtype {a.dtype} (that of the result; "
-                                f"no casting); got dtype {out.dtype}")
+                raise TypeError(
+                    f"{name}: out must have dtype {a.dtype} (that of the result; "
+                    f"no casting); got dtype {out.dtype}"
+                )
             if out.shape != shape:
-                raise ValueError(f"{name}: out must have shape {shape} (that of the result); "
-                                 f"got shape {out.shape}")
+                raise ValueError(
+                    f"{name}: out must have shape {shape} (that of the result); "
+                    f"got shape {out.shape}"
+                )
             if not out.flags.writeable:
                 raise ValueError(f"{name}: out is read-only")
             if np.shares_memory(a, out):

@@ -7,16 +7,17 @@ new process unless JAX's persistent cache is configured; when the user has not s
 ``jax_compilation_cache_dir``, it is pointed at the user cache directory of
 ``kernels`` (that is the one global JAX setting this package changes).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import jax
 import numpy as np
 
-from .host import array_kernel
 from .arrays import either_kernel
+from .host import array_kernel
 
 x64 = jax.enable_x64
 
@@ -49,13 +50,14 @@ def jax_kernel(name: str, prepare: Callable, doc: str) -> Callable:
 
 def _configure_cache() -> None:
     if jax.config.jax_compilation_cache_dir:
-        return                                  # the user's choice stands
+        return  # the user's choice stands
     import platformdirs
+
     cache = Path(platformdirs.user_cache_dir("kernels")) / "jax"
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError:
-        return                                  # no cache: JAX compiles in each process
+        return  # no cache: JAX compiles in each process
     jax.config.update("jax_compilation_cache_dir", str(cache))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 

@@ -16,12 +16,14 @@ multiple of the vector width ``lanes(dtype)``: callers pad the columns with zero
 ``gemm`` and ``product`` check all of this, from Python; the compiled ``_gemm``,
 ``_gemm_rows`` and ``_product`` that the epoch calls check nothing.
 """
+
 from __future__ import annotations
 
 import numba
 import numpy as np
 
-from . import blocking, numba_cache, tile as _tile_ir
+from . import blocking, numba_cache
+from . import tile as _tile_ir
 from .tile import make_tile
 
 # the register block, fixed at import: every compiled routine below and its callers are
@@ -52,7 +54,7 @@ def _split(N, width):
     possible, as even as possible (a last block of one vector would leave the FMA units
     waiting on its few accumulators)."""
     total = N // width
-    if total == 0:                         # no columns: nothing to compute
+    if total == 0:  # no columns: nothing to compute
         return 0, 0, 0
     blocks = -(-total // NV)
     return blocks, total // blocks, total % blocks
@@ -116,28 +118,36 @@ def _check(A, B, C, vectors: bool) -> None:
     """Refuse, naming it, what the compiled routines would read or write out of bounds."""
     for name, a in (("A", A), ("B", B), ("C", C)):
         if not isinstance(a, np.ndarray) or a.ndim != 2:
-            raise TypeError(f"{name} must be a 2-D NumPy array; got "
-                            f"{getattr(a, 'shape', type(a).__name__)}")
+            raise TypeError(
+                f"{name} must be a 2-D NumPy array; got {getattr(a, 'shape', type(a).__name__)}"
+            )
     if not (A.dtype == B.dtype == C.dtype) or A.dtype not in (np.float32, np.float64):
-        raise TypeError(f"A, B and C must share one dtype, float32 or float64; got "
-                        f"{A.dtype}, {B.dtype} and {C.dtype}")
+        raise TypeError(
+            f"A, B and C must share one dtype, float32 or float64; got "
+            f"{A.dtype}, {B.dtype} and {C.dtype}"
+        )
     (M, P), (Pb, N) = A.shape, B.shape
     if Pb != P:
         raise ValueError(f"A (M, P) and B (P, N) must agree on P: A is {A.shape}, B is {B.shape}")
     if C.shape != (M, N):
-        raise ValueError(f"C must have shape (M, N) = {(M, N)} for A {A.shape} and B {B.shape}; "
-                         f"got {C.shape}")
+        raise ValueError(
+            f"C must have shape (M, N) = {(M, N)} for A {A.shape} and B {B.shape}; got {C.shape}"
+        )
     if not C.flags.writeable:
         raise ValueError("C is read-only; pass a writeable output array")
     if vectors:
         w = lanes(C.dtype)
         for name, a in (("B", B), ("C", C)):
             if a.shape[1] > 1 and a.strides[1] != a.itemsize:
-                raise ValueError(f"{name} must have unit stride along its rows (got strides "
-                                 f"{a.strides}); product() takes any layout")
+                raise ValueError(
+                    f"{name} must have unit stride along its rows (got strides "
+                    f"{a.strides}); product() takes any layout"
+                )
         if N % w:
-            raise ValueError(f"gemm needs N a multiple of {w} ({C.dtype} lanes of the "
-                             f"{BITS}-bit block); got N = {N}: product() pads the columns")
+            raise ValueError(
+                f"gemm needs N a multiple of {w} ({C.dtype} lanes of the "
+                f"{BITS}-bit block); got N = {N}: product() pads the columns"
+            )
 
 
 def _apart(C, A, B):

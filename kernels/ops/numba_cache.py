@@ -9,6 +9,7 @@ caller running the old code until its own file changed. A module that inlines ca
 functions' cached code is then stale whenever those modules' sources or ``key`` differ,
 and numba compiles them again (and overwrites the stale entries).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,7 +18,7 @@ from types import ModuleType
 
 from numba.core import caching
 
-_stamps: dict[str, str] = {}      # source file -> digest of what it takes from elsewhere
+_stamps: dict[str, str] = {}  # source file -> digest of what it takes from elsewhere
 
 
 def track(source_file: str, *modules: ModuleType, key=()) -> None:
@@ -53,7 +54,7 @@ class _TrackedLocator(caching._CacheLocator):
     def from_function(cls, py_func, py_file):
         digest = _stamps.get(os.path.abspath(py_file))
         if digest is None:
-            return None                    # not ours: numba's locators as usual
+            return None  # not ours: numba's locators as usual
         for other in caching.CacheImpl._locator_classes:
             if other is not cls:
                 inner = other.from_function(py_func, py_file)

@@ -8,6 +8,7 @@ argument is <= 0 (after a row's maximum is subtracted), a branch-free exponentia
 of multiplies, a rounding and a bit cast is exact to about 2 ulp, and its loop becomes
 SIMD code.
 """
+
 import math
 
 import numba
@@ -16,7 +17,7 @@ from numba import types
 from numba.extending import intrinsic
 
 LOG2E = 1.4426950408889634
-LN2_HI = 6.93147180369123816490e-01   # ln 2 split in two (fdlibm): n * LN2_HI is exact
+LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two (fdlibm): n * LN2_HI is exact
 LN2_LO = 1.90821492927058770002e-10
 # 1/k! for k = 13 .. 0: the Taylor series of e^r, truncation error < 1e-17 for |r| <= ln2/2
 INV_FACTORIAL = tuple(1.0 / math.factorial(k) for k in range(13, -1, -1))
@@ -43,11 +44,11 @@ def _bits_as_float(typingctx, bits):
 @numba.njit(cache=True, inline="always")
 def exp_nonpositive(x):
     """e**x for x <= 0 (x = -inf gives 0, NaN stays NaN), to about 2 ulp, without libm."""
-    x = max(x, -746.0)                     # below this e**x rounds to 0
-    k = math.floor(x * LOG2E + 0.5)        # x = k ln2 + r, |r| <= ln2 / 2
+    x = max(x, -746.0)  # below this e**x rounds to 0
+    k = math.floor(x * LOG2E + 0.5)  # x = k ln2 + r, |r| <= ln2 / 2
     r = (x - k * LN2_HI) - k * LN2_LO
     p = INV_FACTORIAL[0]
-    for c in INV_FACTORIAL[1:]:            # unrolled at compile time: Horner
+    for c in INV_FACTORIAL[1:]:  # unrolled at compile time: Horner
         p = p * r + c
-    half = k >> 1                          # 2**k as two factors, so subnormal results round right
+    half = k >> 1  # 2**k as two factors, so subnormal results round right
     return p * _bits_as_float((half + 1023) << 52) * _bits_as_float((k - half + 1023) << 52)

@@ -1,15 +1,16 @@
 """The ``array-api`` backends: array code written once against the Python array API
 standard (through array-api-compat), so the same source runs on NumPy, on CuPy on a
 GPU, on PyTorch or on array-api-strict, wherever its input lives."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from array_api_compat import array_namespace
 
-from .host import array_kernel
 from .arrays import either_kernel
+from .host import array_kernel
 
 
 def portable_kernel(name: str, prepare: Callable, doc: str) -> Callable:
@@ -24,8 +25,9 @@ def portable_kernel(name: str, prepare: Callable, doc: str) -> Callable:
             out[...] = compute(array_namespace(a), a)
 
         through_numpy.__doc__ = compute.__doc__
-        return either_kernel(name, prepare, host(through_numpy), standard,
-                             lambda a: compute(array_namespace(a), a))
+        return either_kernel(
+            name, prepare, host(through_numpy), standard, lambda a: compute(array_namespace(a), a)
+        )
 
     return decorate
 

@@ -2,6 +2,7 @@
 dtype, fused multiply-adds, and the intrinsic that keeps an MR x NV block of C in vector
 registers while the reduction streams A and B. Written through llvmlite because LLVM's
 loop vectorizer does not find this at the MLP's shapes. Imported only with numba."""
+
 from __future__ import annotations
 
 from llvmlite import ir
@@ -16,13 +17,15 @@ class Vectors:
 
     def __init__(self, context, builder, dtype, bits: int):
         self.builder, self.scalar = builder, context.get_value_type(dtype)
-        self.size = 4 if dtype == types.float32 else 8          # bytes per element
+        self.size = 4 if dtype == types.float32 else 8  # bytes per element
         self.width = bits // (8 * self.size)
         self.vec = ir.VectorType(self.scalar, self.width)
         self.zero = ir.Constant(self.vec, None)
         self._fma = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(self.vec, [self.vec] * 3),
-            f"llvm.fma.v{self.width}f{8 * self.size}")
+            builder.module,
+            ir.FunctionType(self.vec, [self.vec] * 3),
+            f"llvm.fma.v{self.width}f{8 * self.size}",
+        )
 
     def fma(self, a, b, c):
         """a * b + c, rounded once."""
@@ -31,14 +34,17 @@ class Vectors:
     def splat(self, x):
         undef = ir.Constant(self.vec, ir.Undefined)
         first = self.builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
-        return self.builder.shuffle_vector(first, undef, ir.Constant(ir.VectorType(ir.IntType(32), self.width), None))
+        return self.builder.shuffle_vector(
+            first, undef, ir.Constant(ir.VectorType(ir.IntType(32), self.width), None)
+        )
 
     def pointer(self, address):
         return self.builder.inttoptr(address, ir.PointerType())
 
     def load(self, address, vector: bool = True):
-        return self.builder.load(self.pointer(address), typ=self.vec if vector else self.scalar,
-                                 align=self.size)
+        return self.builder.load(
+            self.pointer(address), typ=self.vec if vector else self.scalar, align=self.size
+        )
 
     def store(self, value, address):
         self.builder.store(value, self.pointer(address), align=self.size)
@@ -66,27 +72,36 @@ def make_tile(mr: int, nv: int, bits: int, prefetch: bool = False):
         def codegen(context, builder, signature, args):
             a, b, c, i0, j0, rows, nvec, alpha, beta = args
             V, intp = Vectors(context, builder, dtype, bits), context.get_value_type(types.intp)
-            const = lambda v: ir.Constant(intp, v)                      # noqa: E731
+            const = lambda v: ir.Constant(intp, v)  # noqa: E731
             (pa, (M, P), (sa0, sa1)), (pb, _, (sb0, _)), (pc, _, (sc0, _)) = (
-                _unpack(context, builder, value, ty, intp) for value, ty in zip((a, b, c), arrays))
+                _unpack(context, builder, value, ty, intp) for value, ty in zip((a, b, c), arrays)
+            )
 
             def row_addresses(first, last):
                 """Where rows first, first + 1, ... of A start, the ones past last clamped."""
                 out = []
                 for r in range(mr):
                     i = builder.add(first, const(r))
-                    out.append(builder.add(pa, builder.mul(builder.select(
-                        builder.icmp_signed("<=", i, last), i, last), sa0)))
+                    out.append(
+                        builder.add(
+                            pa,
+                            builder.mul(
+                                builder.select(builder.icmp_signed("<=", i, last), i, last), sa0
+                            ),
+                        )
+                    )
                 return out
 
             arows = row_addresses(i0, builder.sub(builder.add(i0, rows), const(1)))
             ahead = row_addresses(builder.add(i0, const(mr)), builder.sub(M, const(1)))
             fetch = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(ir.VoidType(), [ir.PointerType()] + [ir.IntType(32)] * 3),
-                "llvm.prefetch.p0")
+                builder.module,
+                ir.FunctionType(ir.VoidType(), [ir.PointerType()] + [ir.IntType(32)] * 3),
+                "llvm.prefetch.p0",
+            )
             pb = builder.add(pb, builder.mul(j0, const(V.size)))
             pc = builder.add(builder.add(pc, builder.mul(i0, sc0)), builder.mul(j0, const(V.size)))
-            keep = builder.fcmp_unordered("!=", beta, ir.Constant(V.scalar, 0))   # beta != 0
+            keep = builder.fcmp_unordered("!=", beta, ir.Constant(V.scalar, 0))  # beta != 0
             fn = builder.function
             done = fn.append_basic_block("tile.done")
             switch = builder.switch(nvec, done)
@@ -94,7 +109,10 @@ def make_tile(mr: int, nv: int, bits: int, prefetch: bool = False):
                 entry = fn.append_basic_block(f"tile.nv{n}")
                 switch.add_case(const(n), entry)
                 builder.position_at_end(entry)
-                loop, stores = fn.append_basic_block(f"tile.nv{n}.loop"), fn.append_basic_block(f"tile.nv{n}.store")
+                loop, stores = (
+                    fn.append_basic_block(f"tile.nv{n}.loop"),
+                    fn.append_basic_block(f"tile.nv{n}.store"),
+                )
                 builder.cbranch(builder.icmp_signed(">", P, const(0)), loop, stores)
                 # the reduction over p: acc[r][v] += A[i0 + r, p] * B[p, j0 + v * width ...]
                 builder.position_at_end(loop)
@@ -106,8 +124,11 @@ def make_tile(mr: int, nv: int, bits: int, prefetch: bool = False):
                 for r in range(mr):
                     av = V.splat(V.load(builder.add(arows[r], builder.mul(p, sa1)), vector=False))
                     if prefetch:
-                        builder.call(fetch, [V.pointer(builder.add(ahead[r], builder.mul(p, sa1)))]
-                                     + [ir.Constant(ir.IntType(32), v) for v in (0, 3, 1)])  # read, keep, data
+                        builder.call(
+                            fetch,
+                            [V.pointer(builder.add(ahead[r], builder.mul(p, sa1)))]
+                            + [ir.Constant(ir.IntType(32), v) for v in (0, 3, 1)],
+                        )  # read, keep, data
                     new.append([V.fma(av, bv[v], acc[r][v]) for v in range(n)])
                 p1, end = builder.add(p, const(1)), builder.block
                 p.add_incoming(const(0), entry)
@@ -119,7 +140,7 @@ def make_tile(mr: int, nv: int, bits: int, prefetch: bool = False):
                 builder.cbranch(builder.icmp_signed("<", p1, P), loop, stores)
                 # C's rows of the tile: alpha acc, plus beta C where beta != 0
                 builder.position_at_end(stores)
-                sums = [[builder.phi(V.vec) for _ in range(n)] for _ in range(mr)]   # phis first
+                sums = [[builder.phi(V.vec) for _ in range(n)] for _ in range(mr)]  # phis first
                 for r in range(mr):
                     for v in range(n):
                         sums[r][v].add_incoming(V.zero, entry)
@@ -133,7 +154,10 @@ def make_tile(mr: int, nv: int, bits: int, prefetch: bool = False):
                             out = builder.fmul(va, sums[r][v])
                             with builder.if_else(keep) as (then, otherwise):
                                 with then:
-                                    mixed, from_then = V.fma(vb, V.load(address), out), builder.block
+                                    mixed, from_then = (
+                                        V.fma(vb, V.load(address), out),
+                                        builder.block,
+                                    )
                                 with otherwise:
                                     from_otherwise = builder.block
                             merged = builder.phi(V.vec)
@@ -152,5 +176,8 @@ def make_tile(mr: int, nv: int, bits: int, prefetch: bool = False):
 def _unpack(context, builder, value, ty, intp):
     """A 2-D array's data address (an integer), shape and strides (in bytes)."""
     ary = context.make_array(ty)(context, builder, value)
-    return (builder.ptrtoint(ary.data, intp), cgutils.unpack_tuple(builder, ary.shape, 2),
-            cgutils.unpack_tuple(builder, ary.strides, 2))
+    return (
+        builder.ptrtoint(ary.data, intp),
+        cgutils.unpack_tuple(builder, ary.shape, 2),
+        cgutils.unpack_tuple(builder, ary.strides, 2),
+    )

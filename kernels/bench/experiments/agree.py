@@ -1,11 +1,12 @@
 """Every available CPU backend of every kernel on the same real Fashion-MNIST minibatches,
 compared with the plain-Python reference at the tolerances of docs/design.md, section 5."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ...ops import tolerance
-from ...registry import kernel_names, get, on_cpu
+from ...registry import get, kernel_names, on_cpu
 from ..workloads import Workload, outcome
 
 
@@ -25,8 +26,10 @@ def excess(arrays, reference, rtol: float, atol: float) -> float:
 
 def max_difference(arrays, reference) -> float:
     """The largest ``|a - r|`` over all entries of paired results, in float64."""
-    return max(float(np.max(np.abs(np.subtract(a, r, dtype=np.float64)), initial=0))
-               for a, r in zip(arrays, reference))
+    return max(
+        float(np.max(np.abs(np.subtract(a, r, dtype=np.float64)), initial=0))
+        for a, r in zip(arrays, reference)
+    )
 
 
 # the plain-Python MLP takes about 3 ms per example (AMD EPYC Zen 4): 2,000 examples of
@@ -37,8 +40,10 @@ MAX_EXAMPLES = 2_000
 def check_examples(n) -> int:
     """``n`` if it is a count agree runs in reasonable time, else ValueError saying why."""
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_EXAMPLES:
-        raise ValueError(f"-n {n}: agree compares on 1 to {MAX_EXAMPLES:,} training examples "
-                         f"(the plain-Python reference runs each; the training set has 60,000)")
+        raise ValueError(
+            f"-n {n}: agree compares on 1 to {MAX_EXAMPLES:,} training examples "
+            f"(the plain-Python reference runs each; the training set has 60,000)"
+        )
     return n
 
 
@@ -52,4 +57,9 @@ def agreement(n: int = 250, dh: int = 10, dtype: str = "float64"):
         results = {b: outcome(work.run(get(kernel, b))) for b in on_cpu(kernel)}
         reference = results["python"]
         for backend, arrays in results.items():
-            yield kernel, backend, max_difference(arrays, reference), excess(arrays, reference, **tolerance(kernel, dtype)) <= 1
+            yield (
+                kernel,
+                backend,
+                max_difference(arrays, reference),
+                excess(arrays, reference, **tolerance(kernel, dtype)) <= 1,
+            )

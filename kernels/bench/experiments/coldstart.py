@@ -2,6 +2,7 @@
 in a fresh process, with empty caches (a fresh compile) and with warm ones (numba's
 cache=True, JAX's persistent compilation cache). Each measurement runs in its own
 subprocess, so nothing is already compiled."""
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,9 @@ print(json.dumps(seconds))
 """
 
 
-def first_calls(dtype: str = "float64", cache_dir: str | None = None, threads: int = 1,
-                kernels=None) -> dict:
+def first_calls(
+    dtype: str = "float64", cache_dir: str | None = None, threads: int = 1, kernels=None
+) -> dict:
     """Seconds of ``import kernels`` and of the first minibatch of each kernel's backends
     that compile (registry: ``compiles``; keys ``"numba:softmax"``, ``"jax:softmax"``...),
     in a new process whose numba and JAX caches are under ``cache_dir`` (default: their
@@ -58,16 +60,26 @@ def first_calls(dtype: str = "float64", cache_dir: str | None = None, threads: i
     if cache_dir:
         env["NUMBA_CACHE_DIR"] = os.path.join(cache_dir, "numba")
         env["JAX_COMPILATION_CACHE_DIR"] = os.path.join(cache_dir, "jax")
-        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"   # our compiles take < 1 s
-    out = subprocess.run([sys.executable, "-c", _PROBE, dtype, ",".join(kernels), ",".join(compiled())], capture_output=True, text=True,
-                         env=env, timeout=600)
+        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"  # our compiles take < 1 s
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, dtype, ",".join(kernels), ",".join(compiled())],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     if out.returncode:
         raise RuntimeError(f"cold-start probe failed:\n{out.stderr}")
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def cold_starts(dtype: str = "float64", threads: int = 1, kernels=None, warm: bool = True,
-                keep: str | None = None) -> dict[str, dict]:
+def cold_starts(
+    dtype: str = "float64",
+    threads: int = 1,
+    kernels=None,
+    warm: bool = True,
+    keep: str | None = None,
+) -> dict[str, dict]:
     """``{"compile": first calls with an empty cache, "cached": the same again, warm}``
     for ``kernels`` (``cached`` left out unless ``warm``). ``keep``: a directory that
     receives numba's cache of the probes (a ``NUMBA_CACHE_DIR``), so that processes
@@ -77,8 +89,9 @@ def cold_starts(dtype: str = "float64", threads: int = 1, kernels=None, warm: bo
         if warm:
             result["cached"] = first_calls(dtype, cache, threads, kernels)
         if keep and os.path.isdir(os.path.join(cache, "numba")):
-            shutil.copytree(os.path.join(cache, "numba"), keep, dirs_exist_ok=True,
-                            copy_function=_copy_new)        # what is there already stays
+            shutil.copytree(
+                os.path.join(cache, "numba"), keep, dirs_exist_ok=True, copy_function=_copy_new
+            )  # what is there already stays
         return result
 
 

@@ -12,111 +12,25 @@ them, beside numba on the CPU cores of the same machine.
   the figure is the work and not the launch.
 - The sweep over K (mlp_epoch): where the GPU starts to beat the CPU.
 """
+
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from ...ops import mlp, tolerance
+from ...ops import tolerance
 from ...ops.arrays import foreign, to_host
 from ...registry import BackendUnavailable, backends, entry, get, kernel_names
+from .. import settings
+from ..settings import DH, effort
+from ..specs import SPECS
 from ..timing.device import describe, device_limits
 from ..timing.stopwatch import extrapolate, seconds
-from ..settings import DH, effort
-from .. import settings
-from ..workloads import SPECS, Workload, outcome
+from ..workloads import Workload, outcome
+from .placement import Library, library, on_device
 
-SLOW_CALLS = 600              # minibatches timed per epoch at most (then extrapolated)
-
-
-@dataclass
-class Library:
-    """How a library's arrays reach the device and how to wait for it."""
-
-    name: str
-    put: Callable             # NumPy array -> array on the device
-    sync: Callable            # sync(last result): wait until the device has finished
-
-
-def library(name: str) -> Library:
-    """The ``Library`` of ``name`` ("numba", "cupy", "torch", "jax"); ImportError or
-    RuntimeError, saying what is missing, where it cannot run here."""
-    if name == "numba":
-        from numba import cuda
-        if not cuda.is_available():
-            raise RuntimeError("numba.cuda finds no CUDA GPU")
-        return Library(name, lambda a: cuda.to_device(np.ascontiguousarray(a)),
-                       lambda result=None: cuda.synchronize())
-    if name == "cupy":
-        import cupy
-        return Library(name, cupy.asarray, lambda result=None: cupy.cuda.Device().synchronize())
-    if name == "torch":
-        import torch
-        if not torch.cuda.is_available():
-            raise RuntimeError("torch.cuda finds no CUDA GPU")
-        return Library(name, lambda a: torch.as_tensor(np.asarray(a), device="cuda"),
-                       lambda result=None: torch.cuda.synchronize())
-    if name == "jax":
-        import jax
-        if jax.default_backend() != "gpu":
-            raise RuntimeError(f"jax runs on {jax.default_backend()}, not on a GPU")
-
-        def put(a):
-            with jax.enable_x64(True):          # float64 and int64 stay 64-bit
-                return jax.device_put(a)
-
-        # one stream: the last result ready means every launch before it is done
-        return Library(name, put, lambda result=None: jax.block_until_ready(result))
-    raise ValueError(f"no GPU array library {name!r}; known: numba, cupy, torch, jax")
-
-
-def place(value, put: Callable):
-    """``value`` with every NumPy array in it (lists, tuples, dicts, a Forward) put on the
-    device; the parameters (Params) stay NumPy, as the kernels take them."""
-    if isinstance(value, np.ndarray):
-        return put(value)
-    if isinstance(value, (list, tuple)):
-        return type(value)(place(v, put) for v in value)
-    if isinstance(value, dict):
-        return {k: place(v, put) for k, v in value.items()}
-    if isinstance(value, mlp.Forward):
-        return mlp.Forward(*(put(a) for a in (value.ha, value.hs, value.oa, value.os)), value.loss)
-    return value
-
-
-def on_device(work: Workload, lib: Library) -> tuple[Workload, dict]:
-    """A copy of ``work`` whose inputs (and streaming output) live on the device, and the
-    copy's record: bytes, seconds (synchronised), GB/s."""
-    nbytes = sum(a.nbytes for a in _leaves(work.inputs)) + (work.out.nbytes if work.out is not None else 0)
-    lib.sync()
-    placed = copy.copy(work)
-
-    def put():
-        placed.inputs = place(work.inputs, lib.put)
-        placed.out = None if work.out is None else lib.put(work.out)
-        return list(_leaves(placed.inputs))
-
-    (took,) = seconds(put, 1, sync=lib.sync)          # once: the copy the run makes
-    return placed, {"kernel": work.kernel, "library": lib.name, "bytes": nbytes,
-                    "seconds": took, "gb_per_s": nbytes / took / 1e9}
-
-
-def _leaves(value):
-    """The arrays in inputs (lists, tuples, dicts, a Forward), wherever they live; not the
-    parameters or plain numbers."""
-    if isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _leaves(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _leaves(v)
-    elif isinstance(value, mlp.Forward):
-        yield from (value.ha, value.hs, value.oa, value.os)
-    elif value is not None and not isinstance(value, (mlp.Params, int, float, str)):
-        yield value
+SLOW_CALLS = 600  # minibatches timed per epoch at most (then extrapolated)
 
 
 def time_epoch(work: Workload, fn: Callable, sync: Callable, repeats: int) -> dict:
@@ -126,11 +40,15 @@ def time_epoch(work: Workload, fn: Callable, sync: Callable, repeats: int) -> di
     timed, the rest extrapolated (``extrapolated`` says so)."""
     (cold,) = seconds(lambda: work.run(fn, 1), 1, sync=sync)
     batches = min(work.batches, SLOW_CALLS)
-    sync(work.run(fn, batches))                # warm: the timed shapes once, untimed
+    sync(work.run(fn, batches))  # warm: the timed shapes once, untimed
     runs = seconds(lambda: work.run(fn, batches), repeats, sync=sync)
-    epoch = Workload.full_batches(work.K)       # 60,000 examples
-    return {"seconds": extrapolate(min(runs), batches, epoch), "cold_seconds": cold,
-            "runs": runs, "extrapolated": batches < epoch}
+    epoch = Workload.full_batches(work.K)  # 60,000 examples
+    return {
+        "seconds": extrapolate(min(runs), batches, epoch),
+        "cold_seconds": cold,
+        "runs": runs,
+        "extrapolated": batches < epoch,
+    }
 
 
 def check_device() -> None:
@@ -138,17 +56,22 @@ def check_device() -> None:
     no GPU is said first (installing CuPy would not help)."""
     import ctypes.util
     from pathlib import Path
+
     if not Path("/dev/nvidiactl").exists() and ctypes.util.find_library("cuda") is None:
-        raise RuntimeError("finds no CUDA GPU here (no NVIDIA driver: neither /dev/nvidiactl "
-                           "nor libcuda); it runs on a machine with one (docs/benchmarking.md)")
+        raise RuntimeError(
+            "finds no CUDA GPU here (no NVIDIA driver: neither /dev/nvidiactl "
+            "nor libcuda); it runs on a machine with one (docs/benchmarking.md)"
+        )
     try:
         import cupy
     except ImportError as exc:
-        raise RuntimeError(f"needs CuPy to measure the device's limits (pip install "
-                           f"cupy-cuda13x) and a CUDA GPU ({exc})") from None
+        raise RuntimeError(
+            f"needs CuPy to measure the device's limits (pip install "
+            f"cupy-cuda13x) and a CUDA GPU ({exc})"
+        ) from None
     try:
         count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:                       # CUDA driver or runtime missing
+    except Exception as exc:  # CUDA driver or runtime missing
         raise RuntimeError(f"finds no CUDA GPU ({type(exc).__name__}: {exc})") from None
     if not count:
         raise RuntimeError("finds no CUDA GPU (CuPy counts 0 devices)")
@@ -157,8 +80,11 @@ def check_device() -> None:
 def contenders(kernel: str) -> list[tuple[str, str, Callable]]:
     """``(name, library, factory)`` of what runs on the GPU for ``kernel``: its GPU
     backends (registry), then PyTorch on CUDA (eager, torch.compile) where it is a peer."""
-    rows = [(b, entry(kernel, b).gpu, lambda b=b: get(kernel, b))
-            for b in backends(kernel) if entry(kernel, b).gpu]
+    rows = [
+        (b, entry(kernel, b).gpu, lambda b=b: get(kernel, b))
+        for b in backends(kernel)
+        if entry(kernel, b).gpu
+    ]
     return rows + [(name, "torch", factory) for name, factory in SPECS[kernel].gpu_peers.items()]
 
 
@@ -167,25 +93,51 @@ def gpu_kernels() -> tuple[str, ...]:
     return tuple(k for k in kernel_names() if SPECS[k].gpu)
 
 
-def time_gpu(kernels=None, dtype: str = "float64", K: int = settings.K, repeats: int = 5,
-        sweep=effort("gpu", False).sizes, examples: int | None = None, rates: dict | None = None,
-        progress: Callable = print, dh: int = DH) -> dict:
+def time_gpu(
+    kernels=None,
+    dtype: str = "float64",
+    K: int = settings.K,
+    repeats: int = 5,
+    sweep: tuple[int, ...] | None = None,
+    examples: int | None = None,
+    rates: dict | None = None,
+    progress: Callable = print,
+    dh: int = DH,
+) -> dict:
     """Every GPU contender of each kernel (and numba on the CPU) per epoch at K, then the
     sweep over K of mlp_epoch. ``examples``: only the first N training examples (the
     figures extrapolated to the epoch); ``rates``: the device's limits (default: measured
     here, with CuPy). Returns the JSON-ready record."""
+    sweep = effort("gpu", False).sizes if sweep is None else sweep
     from ...record import cpu_model
+
     kernels = kernels or gpu_kernels()
     rates = rates or device_limits()
     limit_rates = {"peak_flops": rates[f"flops_{dtype}"], "copy_bandwidth": rates["copy_bandwidth"]}
-    result = {"device": describe(), "cpu": cpu_model(), "dtype": dtype, "K": K, "dh": dh,
-              "limits": rates, "copies": [], "rows": [], "sweep": [], "crossover": None}
+    result = {
+        "device": describe(),
+        "cpu": cpu_model(),
+        "dtype": dtype,
+        "K": K,
+        "dh": dh,
+        "limits": rates,
+        "copies": [],
+        "rows": [],
+        "sweep": [],
+        "crossover": None,
+    }
     libraries: dict = {}
     for kernel in kernels:
         progress(f"{kernel}: numba on the CPU")
         reference = Workload(kernel, K=K, dtype=dtype, n=examples, dh=dh)
-        rows = [{"kernel": kernel, "backend": "numba", "where": "cpu",
-                 **time_epoch(reference, get(kernel, "numba"), lambda result: None, repeats)}]
+        rows = [
+            {
+                "kernel": kernel,
+                "backend": "numba",
+                "where": "cpu",
+                **time_epoch(reference, get(kernel, "numba"), lambda result: None, repeats),
+            }
+        ]
         expected = outcome(reference.run(get(kernel, "numba")))
         placed: dict = {}
         for name, lib_name, factory in contenders(kernel):
@@ -197,26 +149,29 @@ def time_gpu(kernels=None, dtype: str = "float64", K: int = settings.K, repeats:
             except (ImportError, RuntimeError, BackendUnavailable) as exc:
                 rows.append({**row, "skipped": f"{type(exc).__name__}: {exc}"})
                 continue
-            stream = lib_name == "numba" and reference.spec.streams   # out= on the device
+            stream = lib_name == "numba" and reference.spec.streams  # out= on the device
             key = (lib_name, stream)
             if key not in placed:
                 host = Workload(kernel, K=K, dtype=dtype, n=examples, stream=stream, dh=dh)
-                if host.spec.one_call:         # the epoch reads X and y whole, not the blocks
+                if host.spec.one_call:  # the epoch reads X and y whole, not the blocks
                     host.inputs = {k: v for k, v in host.inputs.items() if k != "batches"}
                 placed[key], copied = on_device(host, lib)
                 result["copies"].append(copied)
             work = placed[key]
             row.update(time_epoch(work, fn, lib.sync, repeats))
             result_here = work.run(fn)
-            row["max_difference"] = difference(outcome(
-                to_host(result_here) if foreign(result_here) else result_here), expected)
+            row["max_difference"] = difference(
+                outcome(to_host(result_here) if foreign(result_here) else result_here), expected
+            )
             row["agrees"] = row["max_difference"] <= tolerance(kernel, dtype)["rtol"]
             rows.append(row)
         limit = reference.limit_seconds(limit_rates)
         for row in rows:
             if "seconds" in row:
                 row["limit_seconds"] = limit
-                row["pct_of_limit"] = 100 * limit / row["seconds"] if row["where"] == "gpu" else None
+                row["pct_of_limit"] = (
+                    100 * limit / row["seconds"] if row["where"] == "gpu" else None
+                )
         result["rows"] += rows
     if sweep:
         result["sweep"] = sweep_k(dtype, sweep, examples, libraries, progress, dh)
@@ -226,12 +181,15 @@ def time_gpu(kernels=None, dtype: str = "float64", K: int = settings.K, repeats:
 
 def difference(got: list, expected: list) -> float:
     """The largest |got - expected| / (1 + |expected|) over the arrays of two outcomes."""
-    return max(float(np.max(np.abs(to_host(g) - e) / (1 + np.abs(e)), initial=0.0))
-               for g, e in zip(got, expected))
+    return max(
+        float(np.max(np.abs(to_host(g) - e) / (1 + np.abs(e)), initial=0.0))
+        for g, e in zip(got, expected)
+    )
 
 
-def sweep_k(dtype: str, sizes, examples, libraries: dict, progress: Callable,
-            dh: int = DH) -> list[dict]:
+def sweep_k(
+    dtype: str, sizes, examples, libraries: dict, progress: Callable, dh: int = DH
+) -> list[dict]:
     """Seconds per mlp_epoch at each K: numba on the CPU, each GPU contender on the GPU
     (at most ``SLOW_CALLS`` minibatches timed, the rest extrapolated)."""
     points = []
@@ -242,8 +200,8 @@ def sweep_k(dtype: str, sizes, examples, libraries: dict, progress: Callable,
         points.append({"K": K, "backend": "numba", "where": "cpu", "seconds": t["seconds"]})
         for name, lib_name, factory in contenders("mlp_epoch"):
             if name == "torch.compile" or not isinstance(libraries.get(lib_name), Library):
-                continue                   # recompiles per K; or the library is missing
-            host.inputs.pop("batches", None)    # the epoch reads X and y whole
+                continue  # recompiles per K; or the library is missing
+            host.inputs.pop("batches", None)  # the epoch reads X and y whole
             work, _ = on_device(host, libraries[lib_name])
             t = time_epoch(work, factory(), libraries[lib_name].sync, 3)
             points.append({"K": K, "backend": name, "where": "gpu", "seconds": t["seconds"]})

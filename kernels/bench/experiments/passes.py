@@ -18,24 +18,27 @@ farthest from the median is left out of the spread (a burst that hit one backend
 one pass). Backends more than ``CONTENDER`` times slower than the fastest in the first
 probe cannot win: they are left out of the passes (the ranked backend never is).
 """
+
 from __future__ import annotations
 
 import statistics
 import time
 
 from ...registry import entry, get, on_cpu
-from ...select import ranked, reference as reference_of
+from ...select import ranked
+from ...select import reference as reference_of
+from ..specs import SPECS
 from ..timing.stopwatch import time_runs
-from ..workloads import SPECS, Workload
+from ..workloads import Workload
 
-PASSES = 3            # passes over the backends at least,
-MAX_PASSES = 9        # and at most, while the lead is unclear
-CALLS = 3             # timed calls per backend and pass (the best is its figure)
-SETTLE = 0.15         # seconds each backend runs untimed before its calls
-TRIM_FROM = 5         # from this many passes on, the most outlying ratio is left out
-CLOSE = 1.03          # a lead this small is not worth more passes: the ranking stands
-CONTENDER = 2.0       # slower than the fastest probe by this factor: cannot win, not timed on
-ONE_CALL_EXAMPLES = 12_000   # examples per timed call of a kernel called once per epoch
+PASSES = 3  # passes over the backends at least,
+MAX_PASSES = 9  # and at most, while the lead is unclear
+CALLS = 3  # timed calls per backend and pass (the best is its figure)
+SETTLE = 0.15  # seconds each backend runs untimed before its calls
+TRIM_FROM = 5  # from this many passes on, the most outlying ratio is left out
+CLOSE = 1.03  # a lead this small is not worth more passes: the ranking stands
+CONTENDER = 2.0  # slower than the fastest probe by this factor: cannot win, not timed on
+ONE_CALL_EXAMPLES = 12_000  # examples per timed call of a kernel called once per epoch
 
 
 def unclear(kernel: str, times: dict[str, list[float]]) -> float:
@@ -64,8 +67,9 @@ def threaded(kernel: str) -> list[str]:
     return [b for b in candidates(kernel) if entry(kernel, b).serial]
 
 
-def measure_point(kernel: str, dtype: str, K: int, budget: float, cap: float,
-                  examples: int | None = None) -> dict[str, list[float]]:
+def measure_point(
+    kernel: str, dtype: str, K: int, budget: float, cap: float, examples: int | None = None
+) -> dict[str, list[float]]:
     """Seconds per example of each candidate at minibatch size K, one figure per pass
     (see the module docstring). Each timed call runs as many minibatches of K as last
     about ``budget`` seconds (at most an epoch; at least one; at most ``examples``
@@ -78,7 +82,7 @@ def measure_point(kernel: str, dtype: str, K: int, budget: float, cap: float,
     for backend in candidates(kernel):
         fn = get(kernel, backend)
         probe = Workload(kernel, K=K, dtype=dtype, n=K)
-        probe.warm_up(fn)                       # compile with the real shapes and dtype
+        probe.warm_up(fn)  # compile with the real shapes and dtype
         first = min(time_runs(probe, fn, 1, 3))
         if first > cap:
             continue
@@ -88,11 +92,11 @@ def measure_point(kernel: str, dtype: str, K: int, budget: float, cap: float,
             calls = max(1, min(round(budget / first), Workload.full_batches(K)))
             n = calls * K if examples is None else max(K, min(calls * K, examples))
         work = Workload(kernel, K=K, dtype=dtype, n=n)
-        work.warm_up(fn, work.batches)           # a jax epoch compiles per number of minibatches
+        work.warm_up(fn, work.batches)  # a jax epoch compiles per number of minibatches
         works[backend], fns[backend] = work, fn
         per_example[backend] = min(time_runs(work, fn, work.batches, 1)) / work.n
     fastest = min(per_example.values(), default=0.0)
-    keep = {ranked(kernel), ranked(kernel, threads=False)}     # the references are always timed
+    keep = {ranked(kernel), ranked(kernel, threads=False)}  # the references are always timed
     works = {b: w for b, w in works.items() if b in keep or per_example[b] <= CONTENDER * fastest}
     times: dict[str, list[float]] = {b: [] for b in works}
     while len(next(iter(times.values()), [])) < PASSES or undecided(kernel, times):

@@ -7,31 +7,33 @@ rows, and the best rate of the run is the limit: a rate measured in a neighbour'
 second cannot make a row beat its limit. A row that still would (over 100 % of a
 limit it cannot pass: the FLOP limit, or the copy limit for a streaming row) is marked
 disturbed and its percentage withheld."""
+
 from __future__ import annotations
 
 import os
 import platform
 import statistics
 
-
 from ... import registry
-from ...registry import available, entry, get, kernel_names, on_cpu
 from ...record import cpu_model
+from ...registry import available, entry, get, kernel_names, on_cpu
 from ...select import choose
-from ..timing import limits
 from .. import peers
-from .agree import max_difference
+from ..rows import Report, Row
+from ..settings import DH, K, effort
+from ..specs import SPECS
+from ..timing import limits
 from ..timing.progress import bar as progress_bar
 from ..timing.stopwatch import SPREAD_WARNING, time_runs
 from ..timing.threads import pinned, settings
-from ..rows import Report, Row
-from ..settings import DH, K, effort
-from ..workloads import SPECS, Workload, available_peers, outcome
+from ..workloads import Workload, available_peers, outcome
+from .agree import max_difference
 
 
 def machine(threads: int, rates: dict[str, float]) -> dict:
     """What the figures were measured on."""
     from importlib.metadata import PackageNotFoundError, version
+
     versions = {"python": platform.python_version()}
     # what the registered backends depend on (their registry entries), then the peers'
     for name in ("numpy", "scipy", *registry.versions(), "torch", "scikit-learn"):
@@ -40,8 +42,15 @@ def machine(threads: int, rates: dict[str, float]) -> dict:
         except PackageNotFoundError:
             versions[name] = None
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads, "affinity": affinity,
-            "thread_settings": settings(), "versions": versions, **rates}
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "threads": threads,
+        "affinity": affinity,
+        "thread_settings": settings(),
+        "versions": versions,
+        **rates,
+    }
 
 
 def plan_of(kernels, peer_names=None) -> list[tuple[str, str, object, bool, bool]]:
@@ -53,8 +62,10 @@ def plan_of(kernels, peer_names=None) -> list[tuple[str, str, object, bool, bool
             plan.append((kernel, b, None, False, False))
             if SPECS[kernel].streams and not entry(kernel, b).slow:
                 plan.append((kernel, b, None, False, True))
-        plan += [(kernel, name, fn, True, False)
-                 for name, fn in available_peers(kernel, peer_names).items()]
+        plan += [
+            (kernel, name, fn, True, False)
+            for name, fn in available_peers(kernel, peer_names).items()
+        ]
     return plan
 
 
@@ -62,11 +73,20 @@ def _check_peer(work: Workload, kernel: str, fn, batches: int) -> float | None:
     """Max |peer - numba| over the results of the same minibatches (untimed)."""
     if "numba" not in available(kernel):
         return None
-    return max_difference(outcome(work.run(fn, batches)), outcome(work.run(get(kernel, "numba"), batches)))
+    return max_difference(
+        outcome(work.run(fn, batches)), outcome(work.run(get(kernel, "numba"), batches))
+    )
 
 
-def run(kernels, dtypes: list[str], dh: int, threads: list[int], quick: bool = False,
-        examples: int | None = None, peer_names=None) -> Report:
+def run(
+    kernels,
+    dtypes: list[str],
+    dh: int,
+    threads: list[int],
+    quick: bool = False,
+    examples: int | None = None,
+    peer_names=None,
+) -> Report:
     """The report of ``python -m kernels report``: ``time_report`` at the first thread
     count and dtype, and with several of either, numba's epochs at every setting
     (``variants``) in the same run."""
@@ -77,17 +97,36 @@ def run(kernels, dtypes: list[str], dh: int, threads: list[int], quick: bool = F
                 import numba  # noqa: F401
             except ImportError:
                 pass
-    result = time_report(kernels, dtypes[0], dh, threads=threads[0], quick=quick,
-                         examples=examples, peer_names=peer_names)
+    result = time_report(
+        kernels,
+        dtypes[0],
+        dh,
+        threads=threads[0],
+        quick=quick,
+        examples=examples,
+        peer_names=peer_names,
+    )
     if len(threads) > 1 or len(dtypes) > 1:
         from . import variants
-        result.variants = variants.time_variants(kernels, dtypes, threads, dh,
-                                                 effort("variants", quick).rounds, examples)
+
+        result.variants = variants.time_variants(
+            kernels, dtypes, threads, dh, effort("variants", quick).rounds, examples
+        )
     return result
 
 
-def time_report(kernels=None, dtype="float64", dh=DH, K=K, threads=1, quick=False,
-        examples=None, progress=True, cold_start=True, peer_names=None) -> Report:
+def time_report(
+    kernels=None,
+    dtype="float64",
+    dh=DH,
+    K=K,
+    threads=1,
+    quick=False,
+    examples=None,
+    progress=True,
+    cold_start=True,
+    peer_names=None,
+) -> Report:
     """Time every row (``plan_of``) against the limits measured in the same run.
     ``examples`` limits the epoch to the first N training examples (figures are then
     extrapolated to the 60,000, and marked so)."""
@@ -95,12 +134,14 @@ def time_report(kernels=None, dtype="float64", dh=DH, K=K, threads=1, quick=Fals
     # what kernels.fastest picks in this environment, before the report pins threads
     picks = {k: dict(zip(("backend", "why"), choose(k, dtype=dtype, size=K))) for k in kernels}
     with pinned(threads):
-        return _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_start,
-                        peer_names, picks)
+        return _measure(
+            kernels, dtype, dh, K, threads, quick, examples, progress, cold_start, peer_names, picks
+        )
 
 
-def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_start, peer_names,
-             picks) -> Report:
+def _measure(
+    kernels, dtype, dh, K, threads, quick, examples, progress, cold_start, peer_names, picks
+) -> Report:
     peers.set_threads(threads)
     rounds = effort("report", quick).rounds
     plan = plan_of(kernels, peer_names)
@@ -111,7 +152,7 @@ def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_sta
         bar.update(task, description="machine limits")
         measured_rates.append(limits.machine_rates(dtype, quick, threads))
         bar.advance(task)
-        context = {}                   # what the Specs measure beside the limits: best of run
+        context = {}  # what the Specs measure beside the limits: best of run
         for kernel in kernels:
             for name, measure in SPECS[kernel].context.items():
                 context.setdefault(name, []).append(measure(dtype, dh, K, rounds))
@@ -119,7 +160,9 @@ def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_sta
         for i, (kernel, name, fn, is_peer, stream) in enumerate(plan):
             bar.update(task, description=f"{kernel} / {name}")
             key = (kernel, stream)
-            work = works.get(key) or works.setdefault(key, Workload(kernel, K, dtype, dh, examples, stream))
+            work = works.get(key) or works.setdefault(
+                key, Workload(kernel, K, dtype, dh, examples, stream)
+            )
             fn = fn or get(kernel, name)
             slow = not is_peer and entry(kernel, name).slow
             batches = work.slice_for(slow, quick)
@@ -131,12 +174,28 @@ def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_sta
             scale = full / batches
             median = statistics.median(times) * scale
             mode = ("streaming" if stream else "cache-hot") if work.spec.streams else ""
-            rows.append(Row(kernel, name, dtype, dh if work.spec.bound == "flop" else None, K, mode,
-                            median, min(times) * scale, max(times) * scale, batches < full,
-                            batches, n_rounds, None, peer=is_peer, max_diff_vs_numba=diff))
+            rows.append(
+                Row(
+                    kernel,
+                    name,
+                    dtype,
+                    dh if work.spec.bound == "flop" else None,
+                    K,
+                    mode,
+                    median,
+                    min(times) * scale,
+                    max(times) * scale,
+                    batches < full,
+                    batches,
+                    n_rounds,
+                    None,
+                    peer=is_peer,
+                    max_diff_vs_numba=diff,
+                )
+            )
             limit_work.append(work)
             bar.advance(task)
-            if i + 1 == len(plan) or plan[i + 1][0] != kernel:   # the kernel's last row
+            if i + 1 == len(plan) or plan[i + 1][0] != kernel:  # the kernel's last row
                 bar.update(task, description="machine limits again")
                 measured_rates.append(limits.machine_rates(dtype, True, threads))
                 for name, measure in SPECS[kernel].context.items():
@@ -150,7 +209,7 @@ def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_sta
         row.disturbed = pct > 100 and row.mode != "cache-hot"
         row.pct_of_limit = None if row.disturbed else pct
 
-    def baseline(row, backend):     # same kernel and mode; python has only cache-hot rows
+    def baseline(row, backend):  # same kernel and mode; python has only cache-hot rows
         for mode in (row.mode, "cache-hot"):
             for r in rows:
                 if (r.kernel, r.backend, r.mode, r.peer) == (row.kernel, backend, mode, False):
@@ -161,15 +220,22 @@ def _measure(kernels, dtype, dh, K, threads, quick, examples, progress, cold_sta
         for backend, attr in (("python", "speedup_vs_python"), ("numpy", "speedup_vs_numpy")):
             base = baseline(row, backend)
             setattr(row, attr, None if base is None else base / row.seconds_per_epoch)
-    result = Report(machine(threads, rates), rows, picks, measured_rates,
-                    noisy=[r.name for r in rows if r.rounds > 1 and r.spread > SPREAD_WARNING],
-                    disturbed=[r.name for r in rows if r.disturbed])
+    result = Report(
+        machine(threads, rates),
+        rows,
+        picks,
+        measured_rates,
+        noisy=[r.name for r in rows if r.rounds > 1 and r.spread > SPREAD_WARNING],
+        disturbed=[r.name for r in rows if r.disturbed],
+    )
     if cold_start:
         from . import coldstart
+
         with progress_bar(progress) as bar:
             bar.add_task("cold start: first calls in fresh processes", total=None)
-            result.cold_start = coldstart.cold_starts(dtype, threads, kernels,
-                                                       warm=effort("report", quick).warm_cold_start)
+            result.cold_start = coldstart.cold_starts(
+                dtype, threads, kernels, warm=effort("report", quick).warm_cold_start
+            )
     return result
 
 

@@ -14,10 +14,11 @@ discarded between calls: these are cache-hot figures, like the report's cache-ho
 
 From the points: a cost model per kernel x backend x dtype, ``seconds per call =
 overhead + work per call / rate`` (work = FLOP for the MLP, bytes for the others, the
-models of ``workloads.SPECS``), fitted by non-negative least squares on relative error;
+models of ``specs.SPECS``), fitted by non-negative least squares on relative error;
 the crossovers, where the fastest backend changes along an axis; and the record that
 ``kernels.fastest(kernel, size=K)`` reads (the K axis, seconds per example).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,19 +28,30 @@ from dataclasses import asdict
 
 import numpy as np
 
-from ...registry import kernel_names, entry, get, on_cpu
-from .report import machine
+from ...registry import entry, get, kernel_names, on_cpu
+from ..points import (
+    BASE,
+    Point,
+    axis_kernels,
+    bound_work,
+    epoch_examples,
+    leads,
+    per_call,
+    points_of,
+)
+from ..settings import effort
+from ..specs import SPECS
 from ..timing.progress import bar as progress_bar
 from ..timing.stopwatch import time_runs
-from ..points import (BASE, Point, axis_kernels, bound_work, epoch_examples, leads, per_call,
-                      points_of)
-from ..settings import effort
-from ..workloads import SPECS, Workload
+from ..workloads import Workload
+from .report import machine
 
 MODE = "cache-hot: each call's output discarded before the next"
 
 
-def time_point(point: Point, budget: float, rounds: int, cap: float, predicted: float | None) -> Point:
+def time_point(
+    point: Point, budget: float, rounds: int, cap: float, predicted: float | None
+) -> Point:
     """Time ``point`` in place (or mark it skipped) and return it. ``cap`` applies to
     the plain-Python backends, and 2 ``cap`` to the others."""
     slow = entry(point.kernel, point.backend).slow
@@ -48,8 +60,9 @@ def time_point(point: Point, budget: float, rounds: int, cap: float, predicted: 
         point.skipped = f"a call would take about {predicted:.3g} s (cap {limit:g} s)"
         return point
     fn = get(point.kernel, point.backend)
-    make = lambda n: Workload(point.kernel, K=point.K, dtype=point.dtype, dh=point.dh, n=n,
-                              scale=point.side // 28)
+    make = lambda n: Workload(
+        point.kernel, K=point.K, dtype=point.dtype, dh=point.dh, n=n, scale=point.side // 28
+    )
     K = point.K
     work = make(K)
     # one call, twice for a compiled backend (the first compiles): the probe
@@ -61,7 +74,7 @@ def time_point(point: Point, budget: float, rounds: int, cap: float, predicted: 
     if calls > 1:
         work = make(calls * K)
         if not slow:
-            work.warm_up(fn, work.batches)          # a jax epoch compiles per number of minibatches
+            work.warm_up(fn, work.batches)  # a jax epoch compiles per number of minibatches
         times = []
     # rounds within about rounds x budget; a call longer than that is timed once (the probe)
     more = max(1, min(rounds, round(rounds * budget / (times[0] * calls if times else budget))))
@@ -73,8 +86,9 @@ def time_point(point: Point, budget: float, rounds: int, cap: float, predicted: 
     return point
 
 
-def plan(grid: dict, kernels=None, dtypes=("float64",), slow: bool = True,
-         backends=None) -> list[tuple]:
+def plan(
+    grid: dict, kernels=None, dtypes=("float64",), slow: bool = True, backends=None
+) -> list[tuple]:
     """``(axis, Point)`` for every axis point, kernel, available backend and dtype, in
     increasing size along each axis (so that a point can predict the next). A point at
     the base values of every axis is listed once, on the first axis that has it."""
@@ -83,8 +97,9 @@ def plan(grid: dict, kernels=None, dtypes=("float64",), slow: bool = True,
         for kernel in (k for k in axis_kernels(axis) if k in (kernels or kernel_names())):
             for dtype in dtypes:
                 for backend in on_cpu(kernel):
-                    if (entry(kernel, backend).slow and not slow) or \
-                            (backends is not None and backend not in backends):
+                    if (entry(kernel, backend).slow and not slow) or (
+                        backends is not None and backend not in backends
+                    ):
                         continue
                     for size in sorted(sizes):
                         values = {**BASE, axis: size}
@@ -95,24 +110,37 @@ def plan(grid: dict, kernels=None, dtypes=("float64",), slow: bool = True,
     return rows
 
 
-def sweep(grid=None, kernels=None, dtypes=("float64",), threads: int | None = 1,
-          quick: bool = False, slow: bool = True, progress: bool = True,
-          backends=None) -> dict:
+def sweep(
+    grid=None,
+    kernels=None,
+    dtypes=("float64",),
+    threads: int | None = 1,
+    quick: bool = False,
+    slow: bool = True,
+    progress: bool = True,
+    backends=None,
+) -> dict:
     """Measure every point of ``plan`` (the process pinned to ``threads`` cores; None:
     the environment's setting, as autotune leaves it; ``backends``: only these, default
     every one); the result holds the machine, the rates of each dtype, the points, the
     fits and the crossovers."""
     from ..timing.threads import pinned
+
     grid = grid or effort("scaling", quick).grid
-    budget, rounds, cap = (getattr(effort("scaling", quick), a) for a in ("budget", "rounds", "cap"))
+    budget, rounds, cap = (
+        getattr(effort("scaling", quick), a) for a in ("budget", "rounds", "cap")
+    )
     with contextlib.nullcontext() if threads is None else pinned(threads):
-        return _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap,
-                      backends)
+        return _sweep(
+            grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap, backends
+        )
 
 
-def _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap,
-           backends) -> dict:
+def _sweep(
+    grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds, cap, backends
+) -> dict:
     from ..timing import limits
+
     rates = {dt: limits.machine_rates(dt, quick=True, threads=threads or 1) for dt in dtypes}
     todo = plan(grid, kernels, dtypes, slow, backends)
     points, last = [], {}
@@ -122,15 +150,25 @@ def _sweep(grid, kernels, dtypes, threads, quick, slow, progress, budget, rounds
             bar.update(task, description=f"{p.kernel} {p.backend} {p.dtype} {axis}={p.size(axis)}")
             series = (axis, p.kernel, p.backend, p.dtype)
             prev = last.get(series)
-            predicted = None if prev is None else \
-                prev.seconds_per_call * per_call(p, SPECS[p.kernel].bound) / per_call(prev, SPECS[p.kernel].bound)
+            predicted = (
+                None
+                if prev is None
+                else prev.seconds_per_call
+                * per_call(p, SPECS[p.kernel].bound)
+                / per_call(prev, SPECS[p.kernel].bound)
+            )
             points.append(time_point(p, budget, rounds, cap, predicted))
             if p.seconds_per_call is not None:
                 last[series] = p
             bar.advance(task)
-    result = {"machine": machine(threads, rates[dtypes[0]]), "rates": rates, "mode": MODE,
-              "grid": {a: list(s) for a, s in grid.items()}, "quick": quick,
-              "points": [asdict(p) for p in points]}
+    result = {
+        "machine": machine(threads, rates[dtypes[0]]),
+        "rates": rates,
+        "mode": MODE,
+        "grid": {a: list(s) for a, s in grid.items()},
+        "quick": quick,
+        "points": [asdict(p) for p in points],
+    }
     result["fits"] = fits(result)
     result["crossovers"] = crossovers(result)
     return result
@@ -141,6 +179,7 @@ def fits(result: dict) -> list[dict]:
     to every measured point (all axes) by non-negative least squares on relative
     error; with the fit's median and largest relative error."""
     from scipy.optimize import nnls
+
     out = []
     series = {(p.kernel, p.backend, p.dtype) for p in points_of(result)}
     for kernel, backend, dtype in sorted(series):
@@ -149,13 +188,23 @@ def fits(result: dict) -> list[dict]:
             continue
         t = np.array([p.seconds_per_call for p in pts])
         w = np.array([bound_work(p) for p in pts])
-        (overhead, inverse_rate), _ = nnls(np.column_stack([np.ones_like(w), w]) / t[:, None], np.ones_like(t))
+        (overhead, inverse_rate), _ = nnls(
+            np.column_stack([np.ones_like(w), w]) / t[:, None], np.ones_like(t)
+        )
         errors = np.abs((overhead + w * inverse_rate) / t - 1)
-        out.append({"kernel": kernel, "backend": backend, "dtype": dtype, "points": len(pts),
-                    "overhead_us": 1e6 * overhead,
-                    "rate": math.inf if inverse_rate == 0 else 1 / inverse_rate,
-                    "unit": "FLOP/s" if SPECS[kernel].bound == "flop" else "B/s",
-                    "median_error": float(np.median(errors)), "max_error": float(errors.max())})
+        out.append(
+            {
+                "kernel": kernel,
+                "backend": backend,
+                "dtype": dtype,
+                "points": len(pts),
+                "overhead_us": 1e6 * overhead,
+                "rate": math.inf if inverse_rate == 0 else 1 / inverse_rate,
+                "unit": "FLOP/s" if SPECS[kernel].bound == "flop" else "B/s",
+                "median_error": float(np.median(errors)),
+                "max_error": float(errors.max()),
+            }
+        )
     return out
 
 
@@ -171,14 +220,24 @@ def crossovers(result: dict) -> list[dict]:
                 winners = []
                 for size in sorted(sizes):
                     values = {**BASE, axis: size}
-                    pts = sorted(points_of(result, kernel=kernel, dtype=dtype, **values),
-                                 key=lambda p: p.seconds_per_call)
+                    pts = sorted(
+                        points_of(result, kernel=kernel, dtype=dtype, **values),
+                        key=lambda p: p.seconds_per_call,
+                    )
                     if pts and all(leads(pts[0], p) for p in pts[1:]):
                         winners.append((size, pts[0].backend))
                 for (a, wa), (b, wb) in zip(winners, winners[1:]):
                     if wa != wb:
-                        out.append({"axis": axis, "kernel": kernel, "dtype": dtype,
-                                    "between": [a, b], "from": wa, "to": wb})
+                        out.append(
+                            {
+                                "axis": axis,
+                                "kernel": kernel,
+                                "dtype": dtype,
+                                "between": [a, b],
+                                "from": wa,
+                                "to": wb,
+                            }
+                        )
     return out
 
 
@@ -188,6 +247,7 @@ def selection(result: dict) -> dict:
     record: dict = {}
     for p in points_of(result, dh=BASE["dh"], side=BASE["side"]):
         if not entry(p.kernel, p.backend).slow:
-            record.setdefault(p.kernel, {}).setdefault(p.dtype, {}).setdefault(
-                str(p.K), {})[p.backend] = p.seconds_per_example
+            record.setdefault(p.kernel, {}).setdefault(p.dtype, {}).setdefault(str(p.K), {})[
+                p.backend
+            ] = p.seconds_per_example
     return record

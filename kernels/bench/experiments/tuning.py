@@ -30,6 +30,7 @@ seconds of measuring again, all points together). Then:
 The record keeps, per point, the load, the spread, the fork/join ratio, the tries and
 what was left out or left undecided.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -42,12 +43,12 @@ from ..timing import load
 from ..timing.progress import bar as progress_bar
 from .passes import measure_point, spreads, threaded, unclear
 
-SPREAD_BOUND = 0.25    # no pick rests on a wider spread (a pick's lead exceeds its spread)
-LOAD_BOUND = 0.25      # cores' worth of CPU time others may take while a point is measured
-TRIES = 3              # measurements of a disturbed point, at most
-WAIT = 8.0             # seconds between them (a host's slow spells last 10-30 s)
+SPREAD_BOUND = 0.25  # no pick rests on a wider spread (a pick's lead exceeds its spread)
+LOAD_BOUND = 0.25  # cores' worth of CPU time others may take while a point is measured
+TRIES = 3  # measurements of a disturbed point, at most
+WAIT = 8.0  # seconds between them (a host's slow spells last 10-30 s)
 FORK_JOIN_BOUND = 1.3  # numba's fork/join this many times its best of the run: disturbed
-                       # (best of three probes: quiet 1.0-1.1 us, slow spells 1.5-2.9 us)
+# (best of three probes: quiet 1.0-1.1 us, slow spells 1.5-2.9 us)
 
 
 class MachineBusy(RuntimeError):
@@ -68,9 +69,16 @@ class Patience:
         self.left -= seconds
 
 
-def autotune(kernels=None, dtypes=("float64", "float32"), threads: int | None = None,
-             quick: bool = False, progress: bool = True, save: bool = True,
-             sizes: tuple[int, ...] | None = None, examples: int | None = None) -> dict:
+def autotune(
+    kernels=None,
+    dtypes=("float64", "float32"),
+    threads: int | None = None,
+    quick: bool = False,
+    progress: bool = True,
+    save: bool = True,
+    sizes: tuple[int, ...] | None = None,
+    examples: int | None = None,
+) -> dict:
     """Measure and (``save``) record ``{"results": {kernel: {dtype: {K: {backend: s}}}},
     "spread": {...}, "passes": {...}, "noise": {...}, "machine": {"thread_pool": ...}}``:
     seconds per example (median of the passes), each backend's spread against the
@@ -78,11 +86,13 @@ def autotune(kernels=None, dtypes=("float64", "float32"), threads: int | None = 
     ``threads``: pin first (else the process's own settings); ``examples``: at most this
     many examples per timed call sequence (a slice, for tests)."""
     from rich.progress import Progress, TimeRemainingColumn
+
     kernels = kernels or kernel_names()
     if save:
-        check_writable()              # before minutes of timing, not after
+        check_writable()  # before minutes of timing, not after
     if threads is not None:
         from ..timing.threads import pin
+
         pin(threads)
     how = effort("autotune", quick)
     sizes, patience = sizes or how.sizes, Patience(how.patience)
@@ -95,9 +105,12 @@ def autotune(kernels=None, dtypes=("float64", "float32"), threads: int | None = 
             bar.update(task, description=f"{kernel} {dtype} K = {K}")
             times, seen = measure_quietly(kernel, dtype, K, how.budget, how.cap, patience, examples)
             if times:
-                for table, value in (("results", {b: statistics.median(t) for b, t in times.items()}),
-                                     ("spread", spreads(kernel, times)), ("passes", times),
-                                     ("noise", seen)):
+                for table, value in (
+                    ("results", {b: statistics.median(t) for b, t in times.items()}),
+                    ("spread", spreads(kernel, times)),
+                    ("passes", times),
+                    ("noise", seen),
+                ):
                     measured[table].setdefault(kernel, {}).setdefault(dtype, {})[str(K)] = value
             bar.advance(task)
     measured["machine"] = thread_pool(measured["noise"])
@@ -106,23 +119,29 @@ def autotune(kernels=None, dtypes=("float64", "float32"), threads: int | None = 
     return measured
 
 
-def measure_quietly(kernel: str, dtype: str, K: int, budget: float, cap: float,
-                    patience: Patience, examples: int | None = None
-                    ) -> tuple[dict[str, list[float]], dict]:
+def measure_quietly(
+    kernel: str,
+    dtype: str,
+    K: int,
+    budget: float,
+    cap: float,
+    patience: Patience,
+    examples: int | None = None,
+) -> tuple[dict[str, list[float]], dict]:
     """``measure_point``, measured again while disturbed (see the module docstring): the
     times and what the point saw, ``{"others": cores others took, "spread": the spread
     the decision rests on, "tries": n, "fork_join": its ratio to the run's best}``, with
     ``"left_out"`` ({backend: why}) and ``"undecided"`` (why) where they apply. Raises
     MachineBusy where other work took the machine in every try."""
     probe = load.fork_join if threaded(kernel) else (lambda: None)
-    again = None                       # when measuring this point again began
+    again = None  # when measuring this point again began
 
     def waiting() -> float:
         return 0.0 if again is None else time.monotonic() - again
 
     for attempt in range(1, TRIES + 1):
         now = load.others_now()
-        if now is not None and now > LOAD_BOUND:     # busy already: measure nothing yet
+        if now is not None and now > LOAD_BOUND:  # busy already: measure nothing yet
             others = now
         else:
             before, probes = load.snapshot(), [probe()]
@@ -141,10 +160,12 @@ def measure_quietly(kernel: str, dtype: str, K: int, budget: float, cap: float,
         if attempt < TRIES:
             again = again or time.monotonic()
             time.sleep(WAIT)
-    raise MachineBusy(f"machine too busy to measure: at {kernel} {dtype} K = {K} other work "
-                      f"took {others:.2f} cores (bound {LOAD_BOUND}) in each of {TRIES} tries "
-                      f"{WAIT:g} s apart; nothing saved. Try again later, on a quieter machine, "
-                      f"or with `--threads 1` if the other work is this program's own threads")
+    raise MachineBusy(
+        f"machine too busy to measure: at {kernel} {dtype} K = {K} other work "
+        f"took {others:.2f} cores (bound {LOAD_BOUND}) in each of {TRIES} tries "
+        f"{WAIT:g} s apart; nothing saved. Try again later, on a quieter machine, "
+        f"or with `--threads 1` if the other work is this program's own threads"
+    )
 
 
 def settled(kernel: str, times: dict[str, list[float]], seen: dict):
@@ -152,18 +173,22 @@ def settled(kernel: str, times: dict[str, list[float]], seen: dict):
     can decide: the threaded backends left out where numba's fork/join ran slow, and the
     point marked undecided where the lead stays inside a spread over the bound."""
     if (seen["fork_join"] or 1.0) > FORK_JOIN_BOUND:
-        why = (f"numba's thread fork/join ran {seen['fork_join']:.1f}x its best of the run "
-               f"(bound {FORK_JOIN_BOUND}x): the thread pool could not be timed here now")
+        why = (
+            f"numba's thread fork/join ran {seen['fork_join']:.1f}x its best of the run "
+            f"(bound {FORK_JOIN_BOUND}x): the thread pool could not be timed here now"
+        )
         seen["left_out"] = {b: why for b in threaded(kernel) if b in times}
         times = {b: t for b, t in times.items() if b not in seen["left_out"]}
         seen["spread"] = unclear(kernel, times)
     if seen["spread"] > SPREAD_BOUND:
-        seen["undecided"] = (f"the fastest backend's lead stayed inside a {seen['spread']:.0%} "
-                             f"spread (bound {SPREAD_BOUND:.0%}): a tie, the ranking stands")
+        seen["undecided"] = (
+            f"the fastest backend's lead stayed inside a {seen['spread']:.0%} "
+            f"spread (bound {SPREAD_BOUND:.0%}): a tie, the ranking stands"
+        )
     return times, seen
 
 
-_fork_joins: list[float] = []     # this process's fork/join probes: the best is the norm
+_fork_joins: list[float] = []  # this process's fork/join probes: the best is the norm
 
 
 def _best_fork_join(latest: float) -> float:
@@ -174,13 +199,16 @@ def _best_fork_join(latest: float) -> float:
 def thread_pool(noise: dict) -> dict:
     """The machine's fact for the record: ``{"thread_pool": "reliable" | "unreliable" |
     "not measured", "why": ...}`` from the points' fork/join probes."""
-    seen = [p for by_dtype in noise.values() for by_size in by_dtype.values()
-            for p in by_size.values()]
+    seen = [
+        p for by_dtype in noise.values() for by_size in by_dtype.values() for p in by_size.values()
+    ]
     probed = [p for p in seen if p.get("fork_join") is not None]
     left = [p for p in seen if p.get("left_out")]
     if left:
         worst = max(p["fork_join"] for p in left)
-        return {"thread_pool": "unreliable",
-                "why": f"numba's fork/join ran up to {worst:.1f}x its best at {len(left)} of "
-                       f"{len(seen)} points: the threaded backends were left out there"}
+        return {
+            "thread_pool": "unreliable",
+            "why": f"numba's fork/join ran up to {worst:.1f}x its best at {len(left)} of "
+            f"{len(seen)} points: the threaded backends were left out there",
+        }
     return {"thread_pool": "reliable" if probed else "not measured"}

@@ -1,6 +1,7 @@
 """Where a command's outputs go and how they are written: by default a new folder
 ``kernels-results/<command>-<date>-<time>`` under the working directory (git-ignored in
 this repository), so that a long run is never only in the scrollback."""
+
 from __future__ import annotations
 
 import json
@@ -34,6 +35,7 @@ def save_report(result: Report, out: Path) -> list[Path]:
     """report.json, report.md and report.png in ``out`` (created); the paths written."""
     from .charts import report_chart
     from .render import markdown
+
     out.mkdir(parents=True, exist_ok=True)
     files = [out / "report.json", out / "report.md", out / "report.png"]
     files[0].write_text(result.to_json())
@@ -45,6 +47,7 @@ def save_report(result: Report, out: Path) -> list[Path]:
 def save_scaling(result: dict, out: Path) -> list[Path]:
     """scaling.json and the plots in ``out`` (created); the paths written."""
     from .scaling_plots import write_plots
+
     out.mkdir(parents=True, exist_ok=True)
     (out / "scaling.json").write_text(json.dumps(result, indent=1))
     return [out / "scaling.json", *write_plots(result, out)]

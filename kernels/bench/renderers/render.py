@@ -1,13 +1,16 @@
 """What a person reads of a report: tables that fit 80 columns (one per kernel, numbers
 never elided), the notes on each bound, a Markdown page, a chart, and the closing summary.
 Everything here reads a ``rows.Report`` (``report.time_report``'s, or a saved JSON's)."""
+
 from __future__ import annotations
 
 from ..rows import Report, Row, clear_lead
-from ..workloads import SPECS
+from ..specs import SPECS
 
-BOUND = {"flop": "FLOP limit (matrix products at the peak FLOP/s)",
-         "bytes": "bandwidth limit (bytes in and out at the copy bandwidth)"}
+BOUND = {
+    "flop": "FLOP limit (matrix products at the peak FLOP/s)",
+    "bytes": "bandwidth limit (bytes in and out at the copy bandwidth)",
+}
 COLUMNS = ("backend", "s / epoch", "spread", "x python", "x numpy", "% limit", "diff")
 
 
@@ -15,9 +18,15 @@ def cells(row: Row) -> list[str]:
     """The row's figures as text, in the order of COLUMNS."""
     fmt = lambda v, spec: "" if v is None else format(v, spec)
     pct = "disturbed" if row.disturbed else fmt(row.pct_of_limit, ".3g")
-    return [row.label, f"{'~' if row.extrapolated else ''}{row.seconds_per_epoch:.4g}",
-            f"{row.spread:.0%}" if row.rounds > 1 else "", fmt(row.speedup_vs_python, ".3g"),
-            fmt(row.speedup_vs_numpy, ".3g"), pct, fmt(row.max_diff_vs_numba, ".0e")]
+    return [
+        row.label,
+        f"{'~' if row.extrapolated else ''}{row.seconds_per_epoch:.4g}",
+        f"{row.spread:.0%}" if row.rounds > 1 else "",
+        fmt(row.speedup_vs_python, ".3g"),
+        fmt(row.speedup_vs_numpy, ".3g"),
+        pct,
+        fmt(row.max_diff_vs_numba, ".0e"),
+    ]
 
 
 def bound_of(kernel: str) -> str:
@@ -29,9 +38,14 @@ def tables(result: Report):
     """One rich Table per kernel, each under 80 columns."""
     from rich import box
     from rich.table import Table
+
     for kernel in result.kernels:
-        t = Table(title=f"{kernel}: {BOUND[bound_of(kernel)]}", title_justify="left",
-                  box=box.SIMPLE_HEAD, pad_edge=False)
+        t = Table(
+            title=f"{kernel}: {BOUND[bound_of(kernel)]}",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
         for col in COLUMNS:
             t.add_column(col, justify="left" if col == "backend" else "right", overflow="fold")
         for r in result.rows_of(kernel):
@@ -42,9 +56,11 @@ def tables(result: Report):
 def header(result: Report) -> str:
     m, first = result.machine, result.rows[0]
     dh = next((r.dh for r in result.rows if r.dh), None)
-    return (f"Seconds per Fashion-MNIST epoch, lower is better: {m['cpu']}, {m['threads']} "
-            f"thread(s)\n60,000 examples, K = {first.K}, {first.dtype}"
-            f"{f', MLP dh = {dh}' if dh else ''}")
+    return (
+        f"Seconds per Fashion-MNIST epoch, lower is better: {m['cpu']}, {m['threads']} "
+        f"thread(s)\n60,000 examples, K = {first.K}, {first.dtype}"
+        f"{f', MLP dh = {dh}' if dh else ''}"
+    )
 
 
 def threads_line(settings) -> str:
@@ -54,8 +70,10 @@ def threads_line(settings) -> str:
     parts = []
     for key, value in settings.items():
         if isinstance(value, dict):
-            value = ", ".join(f"{k} on {v} thread{'s' * (v != 1)}" if isinstance(v, int) else f"{k} {v}"
-                              for k, v in value.items())
+            value = ", ".join(
+                f"{k} on {v} thread{'s' * (v != 1)}" if isinstance(v, int) else f"{k} {v}"
+                for k, v in value.items()
+            )
         elif isinstance(value, list):
             value = " ".join(map(str, value))
         parts.append(f"{key} {value}")
@@ -72,44 +90,57 @@ def peak_source(m: dict) -> str:
 def notes(result: Report) -> list[str]:
     """The lines under the tables: legend, limits, the bounds of each kernel, warnings."""
     m = result.machine
-    out = [f"limits (best of {len(result.rate_measurements) or 1} measurements in this "
-           f"run): peak {m['peak_flops'] / 1e9:.1f} GFLOP/s ({peak_source(m)}), copy "
-           f"{m['copy_bandwidth'] / 1e9:.1f} GB/s (np.copyto, read + write), np.exp "
-           f"{m['exp_rate'] / 1e9:.2f} G elements/s",
-           "~ extrapolated from the first minibatches; spread = (max - min) / median of the "
-           "rounds; % limit = limit / measured; stream: every output written into one "
-           "preallocated array (out=), the fair comparison with the bandwidth limit; hot: each "
-           "output discarded, so one cache-hot buffer is reused; diff: a peer's largest |difference| "
-           "from numba's result (peers only)"]
-    for kernel in result.kernels:        # what the kernel's Spec adds under its table
+    out = [
+        f"limits (best of {len(result.rate_measurements) or 1} measurements in this "
+        f"run): peak {m['peak_flops'] / 1e9:.1f} GFLOP/s ({peak_source(m)}), copy "
+        f"{m['copy_bandwidth'] / 1e9:.1f} GB/s (np.copyto, read + write), np.exp "
+        f"{m['exp_rate'] / 1e9:.2f} G elements/s",
+        "~ extrapolated from the first minibatches; spread = (max - min) / median of the "
+        "rounds; % limit = limit / measured; stream: every output written into one "
+        "preallocated array (out=), the fair comparison with the bandwidth limit; hot: each "
+        "output discarded, so one cache-hot buffer is reused; diff: a peer's largest |difference| "
+        "from numba's result (peers only)",
+    ]
+    for kernel in result.kernels:  # what the kernel's Spec adds under its table
         note = SPECS[kernel].note if kernel in SPECS else None
         own = [r for r in result.rows_of(kernel, peers=False) if r.backend != "python"]
         line = note(m, own) if note and own else None
         if line:
             out.append(line)
     if result.disturbed:
-        out.append(f"disturbed (faster than a limit it cannot beat even with the best rates of the "
-                   f"run; percentage withheld): {', '.join(result.disturbed)}")
+        out.append(
+            f"disturbed (faster than a limit it cannot beat even with the best rates of the "
+            f"run; percentage withheld): {', '.join(result.disturbed)}"
+        )
     if result.noisy:
         out.append(f"warning: spread above 10 % in: {', '.join(result.noisy)}")
-    out.append(f"threads: {threads_line(m.get('thread_settings'))}; cores {m.get('affinity')}; versions: "
-               + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v))
+    out.append(
+        f"threads: {threads_line(m.get('thread_settings'))}; cores {m.get('affinity')}; versions: "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+    )
     cold = result.cold_start
     if cold:
         keys = [k for k in cold["compile"] if ":" in k]
         warm = cold.get("cached", {})
-        out.append("cold start, first minibatch in a fresh process (s, fresh compile"
-                   + (" / warm cache" if warm else "") + "): "
-                   + ", ".join(f"{k} {cold['compile'][k]:.3f}" + (f" / {warm[k]:.3f}" if k in warm else "")
-                               for k in keys))
+        out.append(
+            "cold start, first minibatch in a fresh process (s, fresh compile"
+            + (" / warm cache" if warm else "")
+            + "): "
+            + ", ".join(
+                f"{k} {cold['compile'][k]:.3f}" + (f" / {warm[k]:.3f}" if k in warm else "")
+                for k in keys
+            )
+        )
     return out
 
 
 def summary(result: Report) -> list[str]:
     """The closing lines: what fastest picks, the headline ratios, % of limit."""
     picks = result.fastest
-    out = ["kernels.fastest() here picks, in the shell's own thread conditions: " + ", ".join(
-        f"{k} -> {v['backend']} ({source(v.get('why', ''))})" for k, v in picks.items())]
+    out = [
+        "kernels.fastest() here picks, in the shell's own thread conditions: "
+        + ", ".join(f"{k} -> {v['backend']} ({source(v.get('why', ''))})" for k, v in picks.items())
+    ]
     for kernel in result.kernels:
         rows = result.rows_of(kernel, peers=False)
         rows = [r for r in rows if r.mode in ("", "streaming")] or rows
@@ -123,23 +154,29 @@ def summary(result: Report) -> list[str]:
         pick = picks.get(kernel, {})
         picked = next((r for r in rows if r.backend == pick.get("backend")), None)
         if pick and pick["backend"] != best.backend:
-            if picked is not None and not clear_lead(best.seconds_per_epoch, best.spread,
-                                                     picked.seconds_per_epoch, picked.spread):
-                out.append(f"{kernel}: fastest() picks {pick['backend']}, which ties with "
-                           f"{best.backend} here (within the spread of their rounds)")
+            if picked is not None and not clear_lead(
+                best.seconds_per_epoch, best.spread, picked.seconds_per_epoch, picked.spread
+            ):
+                out.append(
+                    f"{kernel}: fastest() picks {pick['backend']}, which ties with "
+                    f"{best.backend} here (within the spread of their rounds)"
+                )
             else:
-                out.append(f"{kernel}: fastest() picks {pick['backend']}, not {best.backend}: "
-                           f"{WHY_OTHER[source(pick.get('why', ''))]}")
+                out.append(
+                    f"{kernel}: fastest() picks {pick['backend']}, not {best.backend}: "
+                    f"{WHY_OTHER[source(pick.get('why', ''))]}"
+                )
     return out
 
 
 # why fastest() may pick another backend than the report's table has fastest
 WHY_OTHER = {
     "autotune record": "the record was measured in the shell's own thread conditions, the table "
-                       "on the report's pinned threads (`python -m kernels autotune --show`)",
+    "on the report's pinned threads (`python -m kernels autotune --show`)",
     "shipped ranking": "the shipped ranking, not measured on this machine (`python -m kernels "
-                       "autotune` measures it)",
-    "explicit choice": "chosen by kernels.use() or KERNELS_BACKEND"}
+    "autotune` measures it)",
+    "explicit choice": "chosen by kernels.use() or KERNELS_BACKEND",
+}
 
 
 def source(why: str) -> str:
@@ -155,8 +192,12 @@ def markdown(result: Report) -> str:
     """The report as a Markdown page (tables and notes)."""
     lines = [f"# {header(result).replace(chr(10), '; ')}", ""]
     for kernel in result.kernels:
-        lines += [f"## {kernel}: {BOUND[bound_of(kernel)]}", "",
-                  "| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] + ["--:"] * (len(COLUMNS) - 1)) + "|"]
+        lines += [
+            f"## {kernel}: {BOUND[bound_of(kernel)]}",
+            "",
+            "| " + " | ".join(COLUMNS) + " |",
+            "|" + "|".join(["---"] + ["--:"] * (len(COLUMNS) - 1)) + "|",
+        ]
         lines += ["| " + " | ".join(cells(r)) + " |" for r in result.rows_of(kernel)]
         lines.append("")
     lines += [f"- {line}" for line in notes(result) + summary(result)]
@@ -165,6 +206,7 @@ def markdown(result: Report) -> str:
 
 def print_report(result: Report, console=None) -> None:
     from rich.console import Console
+
     console = console or Console()
     console.print(header(result))
     for t in tables(result):
@@ -181,16 +223,36 @@ def variants_table(result: dict, machine: dict):
     """A rich Table of the variants, under 80 columns."""
     from rich import box
     from rich.table import Table
-    t = Table(title=f"same run, rounds interleaved: {result.get('backend', 'numba')} per epoch (K = 100) by dtype and "
-                    f"threads - {machine['cpu']}", title_justify="left", box=box.SIMPLE_HEAD,
-              pad_edge=False)
-    for col in ("kernel", "dtype", "threads", "s / epoch", "spread",
-                f"x {result['threads'][0]} thr", "x float64"):
-        t.add_column(col, justify="left" if col in ("kernel", "dtype") else "right", overflow="fold")
+
+    t = Table(
+        title=f"same run, rounds interleaved: {result.get('backend', 'numba')} per epoch "
+        f"(K = 100) by dtype and threads - {machine['cpu']}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for col in (
+        "kernel",
+        "dtype",
+        "threads",
+        "s / epoch",
+        "spread",
+        f"x {result['threads'][0]} thr",
+        "x float64",
+    ):
+        t.add_column(
+            col, justify="left" if col in ("kernel", "dtype") else "right", overflow="fold"
+        )
     for r in result["rows"]:
         fmt = lambda v: "" if v is None else f"{v:.2f}"
         spread = (r["seconds_max"] - r["seconds_min"]) / r["seconds_per_epoch"]
-        t.add_row(r["kernel"] + (" stream" if r["mode"] == "streaming" else ""), r["dtype"],
-                  str(r["threads"]), f"{'~' if r['extrapolated'] else ''}{r['seconds_per_epoch']:.4g}",
-                  f"{spread:.0%}", fmt(r["speedup_vs_threads"]), fmt(r["speedup_vs_float64"]))
+        t.add_row(
+            r["kernel"] + (" stream" if r["mode"] == "streaming" else ""),
+            r["dtype"],
+            str(r["threads"]),
+            f"{'~' if r['extrapolated'] else ''}{r['seconds_per_epoch']:.4g}",
+            f"{spread:.0%}",
+            fmt(r["speedup_vs_threads"]),
+            fmt(r["speedup_vs_float64"]),
+        )
     return t

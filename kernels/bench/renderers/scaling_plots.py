@@ -1,6 +1,7 @@
 """Tables and plots of a scaling sweep (``scaling.sweep``): time per example against each
 axis with the physical limit and the fitted cost models, speed-up over numpy, and the
 roofline of every measured point."""
+
 from __future__ import annotations
 
 import itertools
@@ -9,12 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from ...registry import style_of
-from .render import threads_line
 from ..points import BASE, axis_kernels, bound_work, points_of
-from ..workloads import SPECS
+from ..specs import SPECS
 
-AXIS_LABEL = {"K": "minibatch size K (examples per call)", "dh": "hidden units dh (K = 100)",
-              "side": "image side in pixels (K = 100)"}
+AXIS_LABEL = {
+    "K": "minibatch size K (examples per call)",
+    "dh": "hidden units dh (K = 100)",
+    "side": "image side in pixels (K = 100)",
+}
 
 
 def _limit_per_example(result: dict, p) -> float:
@@ -24,18 +27,32 @@ def _limit_per_example(result: dict, p) -> float:
 
 
 def _fit(result: dict, kernel: str, backend: str, dtype: str) -> dict | None:
-    return next((f for f in result["fits"] if (f["kernel"], f["backend"], f["dtype"])
-                 == (kernel, backend, dtype)), None)
+    return next(
+        (
+            f
+            for f in result["fits"]
+            if (f["kernel"], f["backend"], f["dtype"]) == (kernel, backend, dtype)
+        ),
+        None,
+    )
 
 
 def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: Path) -> None:
     """One column per (axis, kernel): seconds per example (log-log) with the limit and
     each backend's fitted model, and below it the speed-up over numpy."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(2, len(panels), figsize=(4.2 * len(panels), 7.5), squeeze=False,
-                             sharex="col", gridspec_kw={"height_ratios": [2, 1]})
+
+    fig, axes = plt.subplots(
+        2,
+        len(panels),
+        figsize=(4.2 * len(panels), 7.5),
+        squeeze=False,
+        sharex="col",
+        gridspec_kw={"height_ratios": [2, 1]},
+    )
     for col, (axis, kernel) in enumerate(panels):
         top, bottom = axes[0, col], axes[1, col]
         fixed = {k: v for k, v in BASE.items() if k != axis}
@@ -55,25 +72,38 @@ def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: P
             if f:
                 work = np.array([bound_work(p) for p in series])
                 K = np.array([p.K for p in series])
-                top.plot(x, (f["overhead_us"] * 1e-6 + work / f["rate"]) / K, ":", color=c, linewidth=1)
+                top.plot(
+                    x, (f["overhead_us"] * 1e-6 + work / f["rate"]) / K, ":", color=c, linewidth=1
+                )
             ratio = [(s, numpy[s] / p.seconds_per_example) for s, p in zip(x, series) if s in numpy]
             if ratio:
                 bottom.plot(*zip(*ratio), marker=mark, linestyle="-", color=c, markersize=4)
-        limit = sorted((p.size(axis), _limit_per_example(result, p)) for p in by_backend.get("numpy", pts))
+        limit = sorted(
+            (p.size(axis), _limit_per_example(result, p)) for p in by_backend.get("numpy", pts)
+        )
         if limit:
             top.plot(*zip(*limit), "-", color="black", linewidth=2, label="physical limit")
         for c in result["crossovers"]:
             if (c["axis"], c["kernel"], c["dtype"]) == (axis, kernel, dtype):
-                top.axvline(float(np.sqrt(np.prod(c["between"]))), color="purple", linestyle="--",
-                            linewidth=0.8)
+                top.axvline(
+                    float(np.sqrt(np.prod(c["between"]))),
+                    color="purple",
+                    linestyle="--",
+                    linewidth=0.8,
+                )
         top.set(xscale="log", yscale="log", title=f"{kernel}", ylabel="seconds per example")
-        bottom.set(xscale="log", yscale="log", xlabel=AXIS_LABEL[axis], ylabel="speed-up over numpy")
+        bottom.set(
+            xscale="log", yscale="log", xlabel=AXIS_LABEL[axis], ylabel="speed-up over numpy"
+        )
         bottom.axhline(1, color="black", linewidth=0.5)
         top.legend(fontsize=7)
     m = result["machine"]
-    fig.suptitle(f"{m['cpu']}, {m['threads']} pinned thread(s), {dtype}; {result['mode']}; "
-                 f"dotted: fitted overhead + work / rate; open: slice of the epoch; "
-                 f"dashed purple: crossover", fontsize=9)
+    fig.suptitle(
+        f"{m['cpu']}, {m['threads']} pinned thread(s), {dtype}; {result['mode']}; "
+        f"dotted: fitted overhead + work / rate; open: slice of the epoch; "
+        f"dashed purple: crossover",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -83,8 +113,10 @@ def roofline(result: dict, path: Path) -> None:
     """Achieved GFLOP/s against FLOP per byte for every measured point, one panel per
     dtype, under the measured compute roof (np.dot) and bandwidth roof (np.copyto)."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     drawn = points_of(result)
     # a shape per kernel, a colour per backend (the registry's), each legend entry drawn
     markers = dict(zip(dict.fromkeys(p.kernel for p in drawn), itertools.cycle("osD^vPXh*<>")))
@@ -95,25 +127,52 @@ def roofline(result: dict, path: Path) -> None:
         pts = points_of(result, dtype=dtype)
         intensity = np.array([p.flop_per_call / p.bytes_per_call for p in pts])
         for p, i in zip(pts, intensity):
-            ax.plot(i, p.flop_per_call / p.seconds_per_call / 1e9, markers[p.kernel],
-                    color=colours[p.backend], markersize=4, alpha=0.7)
+            ax.plot(
+                i,
+                p.flop_per_call / p.seconds_per_call / 1e9,
+                markers[p.kernel],
+                color=colours[p.backend],
+                markersize=4,
+                alpha=0.7,
+            )
         rates = result["rates"][dtype]
         x = np.logspace(np.log10(intensity.min() / 2), np.log10(intensity.max() * 2), 200)
-        ax.plot(x, np.minimum(rates["peak_flops"], rates["copy_bandwidth"] * x) / 1e9, "k-", linewidth=2)
-        ax.text(x[-1], rates["peak_flops"] / 1e9, f"{rates['peak_flops'] / 1e9:.0f} GFLOP/s ", ha="right",
-                va="bottom", fontsize=8)
-        ax.text(x[0], rates["copy_bandwidth"] * x[0] / 1e9, f" {rates['copy_bandwidth'] / 1e9:.0f} GB/s",
-                va="bottom", fontsize=8, rotation=30)
+        ax.plot(
+            x, np.minimum(rates["peak_flops"], rates["copy_bandwidth"] * x) / 1e9, "k-", linewidth=2
+        )
+        ax.text(
+            x[-1],
+            rates["peak_flops"] / 1e9,
+            f"{rates['peak_flops'] / 1e9:.0f} GFLOP/s ",
+            ha="right",
+            va="bottom",
+            fontsize=8,
+        )
+        ax.text(
+            x[0],
+            rates["copy_bandwidth"] * x[0] / 1e9,
+            f" {rates['copy_bandwidth'] / 1e9:.0f} GB/s",
+            va="bottom",
+            fontsize=8,
+            rotation=30,
+        )
         for name, c in colours.items():
             ax.plot([], [], "o", color=c, label=name)
         for name, mk in markers.items():
             ax.plot([], [], mk, color="black", mfc="none", label=name)
-        ax.set(xscale="log", yscale="log", xlabel="arithmetic intensity (FLOP per byte crossing "
-               "the kernel's interface)", ylabel="achieved GFLOP/s", title=dtype)
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="arithmetic intensity (FLOP per byte crossing the kernel's interface)",
+            ylabel="achieved GFLOP/s",
+            title=dtype,
+        )
         ax.legend(fontsize=7, ncol=2)
     m = result["machine"]
-    fig.suptitle(f"Roofline, every point of the sweep: {m['cpu']}, {m['threads']} pinned thread(s)",
-                 fontsize=10)
+    fig.suptitle(
+        f"Roofline, every point of the sweep: {m['cpu']}, {m['threads']} pinned thread(s)",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -126,67 +185,15 @@ def write_plots(result: dict, directory: Path) -> list[Path]:
     files = []
     for dtype in result["rates"]:
         for name, axes in (("K", ("K",)), ("width", ("dh", "side"))):
-            panels = [(a, k) for a in axes for k in axis_kernels(a)
-                      if points_of(result, kernel=k, dtype=dtype)]
+            panels = [
+                (a, k)
+                for a in axes
+                for k in axis_kernels(a)
+                if points_of(result, kernel=k, dtype=dtype)
+            ]
             if panels:
                 files.append(directory / f"scaling-{name}-{dtype}.png")
                 axis_figure(result, dtype, panels, files[-1])
     files.append(directory / "roofline.png")
     roofline(result, files[-1])
     return files
-
-
-def print_summary(result: dict) -> None:
-    """The per-example tables of the K axis (one per kernel and dtype), the fitted
-    models, the crossovers; every table under 80 columns."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-    console = Console()
-    m = result["machine"]
-    console.print(f"microseconds per example vs minibatch size K ({result['mode']}); "
-                  f"{m['cpu']}, {m['threads']} thread(s); ~ a slice of the epoch", highlight=False)
-    sizes = result["grid"]["K"]
-    base = points_of(result, dh=BASE["dh"], side=BASE["side"])
-    for kernel, dtype in sorted({(p.kernel, p.dtype) for p in base}):
-        names = [b for b in dict.fromkeys(p.backend for p in base if (p.kernel, p.dtype) == (kernel, dtype))]
-        t = Table(title=f"{kernel} {dtype}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        t.add_column("K", justify="right")
-        for name in names:                # "numba-\nserial": split at the hyphen, never mid-word
-            t.add_column(name.replace("-", "-\n"), justify="right")
-        for K in sizes:
-            pts = {p.backend: p for p in base if (p.kernel, p.dtype, p.K) == (kernel, dtype, K)}
-            t.add_row(str(K), *[(("~" if pts[b].sliced else "") + f"{1e6 * pts[b].seconds_per_example:.3g}")
-                                if b in pts else "" for b in names])
-        console.print(t)
-    for kernel in dict.fromkeys(fit["kernel"] for fit in result["fits"]):
-        fits = [fit for fit in result["fits"] if fit["kernel"] == kernel]
-        flop = fits[0]["unit"] == "FLOP/s"
-        f = Table(title=f"{kernel}: cost model, s per call = overhead + work / rate",
-                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        for col in ("backend", "dtype", "us/call", "GFLOP/s" if flop else "GB/s", "% roof",
-                    "median", "max", "pts"):
-            f.add_column(col, justify="left" if col in ("backend", "dtype") else "right")
-        for fit in fits:
-            roof = result["rates"][fit["dtype"]]["peak_flops" if flop else "copy_bandwidth"]
-            f.add_row(fit["backend"], fit["dtype"], f"{fit['overhead_us']:.3g}",
-                      f"{fit['rate'] / 1e9:.3g}", f"{100 * fit['rate'] / roof:.3g}",
-                      f"{100 * fit['median_error']:.0f} %", f"{100 * fit['max_error']:.0f} %",
-                      str(fit["points"]))
-        console.print(f)
-    console.print("% roof: the fitted rate as % of the machine's roof measured in the run (peak "
-                  "FLOP/s, or the copy bandwidth for the streaming kernels); over 100 where the "
-                  "data stays in cache between calls (small K), which the copy's roof does not "
-                  "count", highlight=False)
-    console.print("median, max: the fit's relative error over its points", highlight=False)
-    console.print("crossovers (the fastest backend changes between the two sizes):")
-    for c in result["crossovers"]:
-        console.print(f"  {c['kernel']} {c['dtype']}, {c['axis']} {c['between'][0]} -> "
-                      f"{c['between'][1]}: {c['from']} -> {c['to']}")
-    skipped = [p for p in result["points"] if p["skipped"]]
-    if skipped:
-        console.print(f"{len(skipped)} points skipped (too slow), e.g. "
-                      + "; ".join(f"{p['kernel']} {p['backend']} K={p['K']} dh={p['dh']}: {p['skipped']}"
-                                  for p in skipped[:3]))
-    console.print(f"threads: {threads_line(m['thread_settings'])}; process pinned to cores "
-                  f"{m['affinity']}", highlight=False)

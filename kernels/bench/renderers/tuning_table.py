@@ -1,5 +1,6 @@
 """What autotune measured, as a person reads it: the picks per kernel, dtype and K, and
 the machine's thread pool (``python -m kernels autotune`` and its ``--show``)."""
+
 from __future__ import annotations
 
 from ...select import choose_from, pool_reliable, reference
@@ -21,26 +22,45 @@ def winners(measured: dict):
                 yield kernel, dtype, int(size), pick, margin, point.get(best, 0.0), why
 
 
-LEGEND = ("best: the fastest backend's margin over the shipped ranking's choice; spread: "
-          "(max - min) / min of the per-pass ratios of the two; a pick overrides the ranking "
-          "only when the margin exceeds 1 + spread, otherwise tie")
+LEGEND = (
+    "best: the fastest backend's margin over the shipped ranking's choice; spread: "
+    "(max - min) / min of the per-pass ratios of the two; a pick overrides the ranking "
+    "only when the margin exceeds 1 + spread, otherwise tie"
+)
 
 
 def table(measured: dict):
     """A rich Table of the picks, under 80 columns."""
     from rich import box
     from rich.table import Table
-    t = Table(title="what kernels.fastest picks per kernel, dtype and minibatch size K",
-              title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col, justify in (("kernel", "left"), ("dtype", "left"), ("K", "right"), ("pick", "left"),
-                         ("best", "right"), ("spread", "right")):
+
+    t = Table(
+        title="what kernels.fastest picks per kernel, dtype and minibatch size K",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for col, justify in (
+        ("kernel", "left"),
+        ("dtype", "left"),
+        ("K", "right"),
+        ("pick", "left"),
+        ("best", "right"),
+        ("spread", "right"),
+    ):
         t.add_column(col, justify=justify)
     for kernel, dtype, size, pick, margin, spread, why in winners(measured):
         left = measured.get("noise", {}).get(kernel, {}).get(dtype, {}).get(str(size), {})
         mark = " (tie)" if "tie" in why else ""
         mark += " *" if left.get("left_out") else ""
-        t.add_row(kernel, dtype, str(size), pick + mark,
-                  "" if margin is None else f"{margin:.2f}x", f"{spread:.1%}")
+        t.add_row(
+            kernel,
+            dtype,
+            str(size),
+            pick + mark,
+            "" if margin is None else f"{margin:.2f}x",
+            f"{spread:.1%}",
+        )
     return t
 
 
@@ -48,15 +68,19 @@ def machine_lines(measured: dict) -> list[str]:
     """What the record says of the machine beside the picks: its thread pool, and the
     points decided on fewer candidates or left undecided."""
     pool = measured.get("machine", {})
-    lines = [f"numba's thread pool here: {pool.get('thread_pool', 'not measured')}"
-             + (f" ({pool['why']})" if pool.get("why") else "")]
+    lines = [
+        f"numba's thread pool here: {pool.get('thread_pool', 'not measured')}"
+        + (f" ({pool['why']})" if pool.get("why") else "")
+    ]
     for kernel, by_dtype in measured.get("noise", {}).items():
         for dtype, by_size in by_dtype.items():
             for size, seen in by_size.items():
                 if seen.get("left_out"):
-                    lines.append(f"* {kernel} {dtype} K = {size}: decided without "
-                                 f"{', '.join(seen['left_out'])} (fork/join "
-                                 f"{seen['fork_join']:.1f}x its best)")
+                    lines.append(
+                        f"* {kernel} {dtype} K = {size}: decided without "
+                        f"{', '.join(seen['left_out'])} (fork/join "
+                        f"{seen['fork_join']:.1f}x its best)"
+                    )
                 if seen.get("undecided"):
                     lines.append(f"{kernel} {dtype} K = {size}: undecided, {seen['undecided']}")
     return lines

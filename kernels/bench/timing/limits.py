@@ -3,6 +3,7 @@
 bandwidth, and the exponential's throughput. Measure
 them in the same process, with the same threads, as the timings they are compared
 with; the work models (FLOP, bytes) are in each kernel's spec (workloads.SPECS)."""
+
 from __future__ import annotations
 
 import statistics
@@ -14,7 +15,7 @@ from .stopwatch import seconds
 
 
 def _median_seconds(fn, rounds: int) -> float:
-    fn()                                    # first touch: page faults, BLAS buffers
+    fn()  # first touch: page faults, BLAS buffers
     return statistics.median(seconds(fn, rounds))
 
 
@@ -23,7 +24,7 @@ def peak_flops(dtype="float64", n: int = 2048, rounds: int = 5) -> float:
     rng = np.random.default_rng(0)
     a, b = rng.random((n, n)).astype(dtype), rng.random((n, n)).astype(dtype)
     out = np.empty((n, n), dtype)
-    return 2.0 * n ** 3 / _median_seconds(lambda: np.dot(a, b, out=out), rounds)
+    return 2.0 * n**3 / _median_seconds(lambda: np.dot(a, b, out=out), rounds)
 
 
 def fma_flops(dtype="float64", steps: int = 2_000_000, rounds: int = 5) -> float:
@@ -35,12 +36,14 @@ def fma_flops(dtype="float64", steps: int = 2_000_000, rounds: int = 5) -> float
         from ...ops import fma_loop
     except ImportError:
         return 0.0
-    x = np.dtype(dtype).type(0.999)        # the chains converge: no overflow, no subnormals
-    fma_loop.fma_loop(x, 10)               # compiled before timing
-    return fma_loop.fma_flop(dtype, steps) / _median_seconds(lambda: fma_loop.fma_loop(x, steps), rounds)
+    x = np.dtype(dtype).type(0.999)  # the chains converge: no overflow, no subnormals
+    fma_loop.fma_loop(x, 10)  # compiled before timing
+    return fma_loop.fma_flop(dtype, steps) / _median_seconds(
+        lambda: fma_loop.fma_loop(x, steps), rounds
+    )
 
 
-def copy_bandwidth(nbytes: int = 512 * 2 ** 20, rounds: int = 5, threads: int = 1) -> float:
+def copy_bandwidth(nbytes: int = 512 * 2**20, rounds: int = 5, threads: int = 1) -> float:
     """Bytes/s of a large ``np.copyto`` counted as bytes read + bytes written: the
     bandwidth limit (docs/design.md sec. 7). memcpy writes a copy this large with
     non-temporal stores, so memory sees two streams (read, write).
@@ -51,7 +54,7 @@ def copy_bandwidth(nbytes: int = 512 * 2 ** 20, rounds: int = 5, threads: int = 
     return _stream_rate(np.copyto, nbytes, rounds, threads)
 
 
-def store_bandwidth(nbytes: int = 512 * 2 ** 20, rounds: int = 5, threads: int = 1) -> float:
+def store_bandwidth(nbytes: int = 512 * 2**20, rounds: int = 5, threads: int = 1) -> float:
     """Bytes/s, counted as copy_bandwidth counts them, of ``np.multiply(src, 1.0, out=dst)``:
     the same stream written with ordinary stores, as a compiled loop writes its output.
     Each line written is first read into the cache (write-allocate), a third stream the
@@ -63,19 +66,22 @@ def store_bandwidth(nbytes: int = 512 * 2 ** 20, rounds: int = 5, threads: int =
 def _stream_rate(op, nbytes: int, rounds: int, threads: int) -> float:
     """(bytes read + bytes written) / s of ``op(dst, src)`` over ``nbytes`` of float64."""
     src = np.ones(nbytes // 8)
-    dst = np.zeros_like(src)          # written once: its pages are faulted in before timing
+    dst = np.zeros_like(src)  # written once: its pages are faulted in before timing
     if threads == 1:
         return 2.0 * src.nbytes / _median_seconds(lambda: op(dst, src), rounds)
     from concurrent.futures import ThreadPoolExecutor
+
     cuts = np.linspace(0, len(src), threads + 1).astype(int)
     pieces = [(dst[a:b], src[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
     with ThreadPoolExecutor(threads) as pool:
+
         def run():
             list(pool.map(lambda piece: op(*piece), pieces))
+
         return 2.0 * src.nbytes / _median_seconds(run, rounds)
 
 
-def exp_rate(dtype="float64", n: int = 4 * 2 ** 20, rounds: int = 5) -> float:
+def exp_rate(dtype="float64", n: int = 4 * 2**20, rounds: int = 5) -> float:
     """Elements/s of ``np.exp`` in place (context for softmax; not a limit)."""
     a = np.random.default_rng(0).uniform(-5, 0, n).astype(dtype)
     out = np.empty_like(a)
@@ -88,10 +94,14 @@ def machine_rates(dtype="float64", quick: bool = False, threads: int = 1) -> dic
     fma_flops (the FMA loop, on one thread: with more, gemm_flops sets the limit)."""
     rounds = effort("limits", quick).rounds
     gemm, fma = peak_flops(dtype, rounds=rounds), fma_flops(dtype, rounds=rounds)
-    return {"peak_flops": max(gemm, fma), "gemm_flops": gemm, "fma_flops": fma,
-            "copy_bandwidth": copy_bandwidth(rounds=rounds, threads=threads),
-            "store_bandwidth": store_bandwidth(rounds=rounds, threads=threads),
-            "exp_rate": exp_rate(dtype, rounds=rounds)}
+    return {
+        "peak_flops": max(gemm, fma),
+        "gemm_flops": gemm,
+        "fma_flops": fma,
+        "copy_bandwidth": copy_bandwidth(rounds=rounds, threads=threads),
+        "store_bandwidth": store_bandwidth(rounds=rounds, threads=threads),
+        "exp_rate": exp_rate(dtype, rounds=rounds),
+    }
 
 
 def products_seconds(dtype="float64", dh: int = DH, K: int = K, rounds: int = 5) -> float:
@@ -101,13 +111,17 @@ def products_seconds(dtype="float64", dh: int = DH, K: int = K, rounds: int = 5)
     shapes: no backend that calls this BLAS for its products can beat it, so it is the
     attainable bound beside the FLOP limit (which uses a large square product)."""
     from ...data import N_CLASSES, load_fashion_mnist
+
     X = load_fashion_mnist("train", dtype=dtype)[0]
     rng = np.random.default_rng(0)
-    W1, W2 = rng.standard_normal((dh, X.shape[1])).astype(dtype), rng.standard_normal((N_CLASSES, dh)).astype(dtype)
+    W1, W2 = (
+        rng.standard_normal((dh, X.shape[1])).astype(dtype),
+        rng.standard_normal((N_CLASSES, dh)).astype(dtype),
+    )
     hs, g_oa = np.empty((K, dh), dtype), rng.standard_normal((K, N_CLASSES)).astype(dtype)
     g_ha, oa = rng.standard_normal((K, dh)).astype(dtype), np.empty((K, N_CLASSES), dtype)
     dW1, dW2, g_hs = np.empty_like(W1), np.empty_like(W2), np.empty((K, dh), dtype)
-    blocks = [X[i:i + K] for i in range(0, len(X) - K + 1, K)]
+    blocks = [X[i : i + K] for i in range(0, len(X) - K + 1, K)]
 
     def epoch():
         for x in blocks:
@@ -116,4 +130,5 @@ def products_seconds(dtype="float64", dh: int = DH, K: int = K, rounds: int = 5)
             np.dot(g_oa.T, hs, out=dW2)
             np.dot(g_oa, W2, out=g_hs)
             np.dot(g_ha.T, x, out=dW1)
+
     return _median_seconds(epoch, rounds)

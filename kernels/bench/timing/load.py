@@ -3,6 +3,7 @@ core (/proc/stat, the hypervisor's steal time included) less this process's own
 (all its threads), per second of wall time, in cores. A figure that decides something
 (autotune) is not taken while others use a fair share of a core: on a 2-core guest a
 neighbour on the other core changes timings by up to 1.7x between processes."""
+
 from __future__ import annotations
 
 import os
@@ -16,9 +17,9 @@ HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 @dataclass(frozen=True)
 class Snapshot:
-    wall: float        # seconds, monotonic
-    busy: float        # CPU seconds of every core, not idle (user, system, irq, steal)
-    own: float         # CPU seconds of this process, all threads
+    wall: float  # seconds, monotonic
+    busy: float  # CPU seconds of every core, not idle (user, system, irq, steal)
+    own: float  # CPU seconds of this process, all threads
 
 
 STAT = "/proc/stat"
@@ -37,8 +38,9 @@ def snapshot() -> Snapshot | None:
         return None
     user, nice, system, idle, iowait, irq, softirq, steal = fields + [0] * (8 - len(fields))
     t = os.times()
-    return Snapshot(time.monotonic(), (user + nice + system + irq + softirq + steal) / HZ,
-                    t.user + t.system)
+    return Snapshot(
+        time.monotonic(), (user + nice + system + irq + softirq + steal) / HZ, t.user + t.system
+    )
 
 
 def others(before: Snapshot | None, after: Snapshot | None) -> float | None:
@@ -47,7 +49,7 @@ def others(before: Snapshot | None, after: Snapshot | None) -> float | None:
     if before is None or after is None or after.wall <= before.wall:
         return None
     if after.busy < before.busy or after.own < before.own:
-        return None                        # counters went backwards: nothing to trust
+        return None  # counters went backwards: nothing to trust
     taken = (after.busy - before.busy) - (after.own - before.own)
     return max(taken, 0.0) / (after.wall - before.wall)
 
@@ -59,7 +61,7 @@ def others_now(seconds: float = 0.5) -> float | None:
     return others(before, snapshot())
 
 
-_fork_join = None     # numba's probe, compiled on first use
+_fork_join = None  # numba's probe, compiled on first use
 
 
 def fork_join(calls: int = 2000) -> float | None:
@@ -79,15 +81,15 @@ def fork_join(calls: int = 2000) -> float | None:
     if _fork_join is None:
         import numpy as np
 
-        @numba.njit(parallel=True)                # a closure: compiled per process (0.5 s)
+        @numba.njit(parallel=True)  # a closure: compiled per process (0.5 s)
         def regions(a, n):
             for _ in range(n):
                 for t in numba.prange(2):
-                    a[t * 16] += 1.0              # 16 doubles apart: its own cache line
+                    a[t * 16] += 1.0  # 16 doubles apart: its own cache line
             return a[0]
 
         _fork_join = (regions, np.zeros(32))
-        regions(_fork_join[1], 10)                # compiled before timing
+        regions(_fork_join[1], 10)  # compiled before timing
     regions, a = _fork_join
     # the best of three: a single spike is not a spell
     return min(stopwatch.seconds(lambda: regions(a, calls), 3)) / calls * 1e6

@@ -1,13 +1,14 @@
 """The stopwatch every experiment and limit shares: calls timed with garbage collection
 paused (whole calls of an epoch or a slice of it, a rate's operation, a device's work
 up to its synchronisation), and the extrapolation of a slice to the epoch."""
+
 from __future__ import annotations
 
 import gc
 import statistics
 import time
 
-SPREAD_WARNING = 0.10          # (max - min) / median of a row's rounds above this is flagged
+SPREAD_WARNING = 0.10  # (max - min) / median of a row's rounds above this is flagged
 
 
 def seconds(call, rounds: int, sync=None) -> list[float]:

@@ -1,5 +1,6 @@
 """Pinning BLAS and numba threads, so they never fight for the same cores, and fixing
 the allocator's policy, so that a timing does not depend on the process's history."""
+
 from __future__ import annotations
 
 import contextlib
@@ -27,7 +28,7 @@ def pin(n: int) -> dict[str, object]:
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"threads must be an integer >= 1; got {n!r}")
-    for var in THREAD_VARIABLES:      # numba's: below, only if numba has not started
+    for var in THREAD_VARIABLES:  # numba's: below, only if numba has not started
         if var != "NUMBA_NUM_THREADS":
             os.environ[var] = str(n)
     if _CORES:
@@ -36,12 +37,16 @@ def pin(n: int) -> dict[str, object]:
         os.sched_setaffinity(0, _CORES[:n])
     import scipy.linalg  # noqa: F401  loads the BLAS that numba's np.dot calls, so it is pinned too
     from threadpoolctl import threadpool_limits
+
     threadpool_limits(limits=n)
     if "numba" in sys.modules:
         import numba
+
         if n > numba.config.NUMBA_NUM_THREADS:
-            raise ValueError(f"numba was started with at most {numba.config.NUMBA_NUM_THREADS} "
-                             f"threads (NUMBA_NUM_THREADS); cannot use {n}")
+            raise ValueError(
+                f"numba was started with at most {numba.config.NUMBA_NUM_THREADS} "
+                f"threads (NUMBA_NUM_THREADS); cannot use {n}"
+            )
         numba.set_num_threads(n)
     else:
         os.environ["NUMBA_NUM_THREADS"] = str(n)
@@ -55,6 +60,7 @@ def pinned(n: int):
     variables, the affinity, each loaded BLAS's thread count and numba's (the
     allocator's fixed policy stays). Yields the settings in force in the block."""
     from threadpoolctl import ThreadpoolController
+
     env = {v: os.environ.get(v) for v in THREAD_VARIABLES}
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     blas = [(lib, lib.num_threads) for lib in ThreadpoolController().lib_controllers]
@@ -99,10 +105,12 @@ def steady_allocator() -> str | None:
     if _allocator is None:
         try:
             mallopt = ctypes.CDLL(None).mallopt
-        except (OSError, AttributeError):      # not glibc (macOS, Windows, musl)
+        except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
             return None
         if mallopt(_M_MMAP_THRESHOLD, _MMAP_BYTES) and mallopt(_M_TRIM_THRESHOLD, _TRIM_BYTES):
-            _allocator = f"glibc: heap up to {_MMAP_BYTES >> 20} MiB blocks, trim at {_TRIM_BYTES >> 30} GiB"
+            _allocator = (
+                f"glibc: heap up to {_MMAP_BYTES >> 20} MiB blocks, trim at {_TRIM_BYTES >> 30} GiB"
+            )
     return _allocator
 
 
@@ -110,11 +118,16 @@ def settings() -> dict[str, object]:
     """The thread counts in force: each BLAS library's, numba's if it is imported, and
     the cores the process may run on."""
     from threadpoolctl import threadpool_info
-    blas = {f"{i['internal_api']} {i['version']}": i["num_threads"] for i in threadpool_info()
-            if i["user_api"] == "blas"}
+
+    blas = {
+        f"{i['internal_api']} {i['version']}": i["num_threads"]
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    }
     numba_threads = None
     if "numba" in sys.modules:
         import numba
+
         numba_threads = numba.get_num_threads()
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {"blas": blas, "numba": numba_threads, "cores": cores, "allocator": _allocator}

@@ -5,6 +5,7 @@
 edges, unit spacing). Backends: loops.py (python), vectorized.py (numpy),
 jit.py (numba), xla.py (jax), each defining ``gradient_norm(u, g)`` under ``@kernel``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,11 +25,15 @@ def prepare(images) -> tuple[np.ndarray, bool]:
     whether the input was a single ``(H, W)`` image."""
     u = real_array(images, "gradient_norm", "images")
     if u.ndim not in (2, 3):
-        raise ValueError(f"gradient_norm expects images of shape (N, H, W) or one image (H, W); "
-                         f"got an array of shape {u.shape}")
+        raise ValueError(
+            f"gradient_norm expects images of shape (N, H, W) or one image (H, W); "
+            f"got an array of shape {u.shape}"
+        )
     if u.shape[-2] < 2 or u.shape[-1] < 2:
-        raise ValueError(f"gradient_norm needs H >= 2 and W >= 2 to take a difference along "
-                         f"each axis; got images of shape {u.shape[-2:]}")
+        raise ValueError(
+            f"gradient_norm needs H >= 2 and W >= 2 to take a difference along "
+            f"each axis; got images of shape {u.shape[-2:]}"
+        )
     single = u.ndim == 2
     return np.ascontiguousarray(u[None] if single else u), single
 

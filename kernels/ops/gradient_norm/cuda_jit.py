@@ -1,6 +1,7 @@
 """gradient_norm, ``numba-cuda`` backend: the numba loop body compiled for the GPU, one
 device thread per pixel (consecutive threads take consecutive pixels of a row, so a
 warp's reads and writes are contiguous)."""
+
 from numba import cuda
 
 from ..cuda_support import THREADS, blocks

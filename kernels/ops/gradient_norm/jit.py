@@ -5,8 +5,8 @@ vectorizes; the two edge columns are done apart. Images are spread over numba's
 threads when it has more than one; with one thread a serial variant runs, so the
 parallel code (slow to load from the cache) and the thread pool are never started.
 """
+
 import numba
-import numpy as np
 
 from ..numba_support import threads
 from . import kernel
@@ -21,7 +21,7 @@ def _image(u, g, n, half):
         # rows: central difference inside, one-sided at the first and last row
         up, down = min(i + 1, h - 1), max(i - 1, 0)
         rs = half if 0 < i < h - 1 else half + half
-        for j in range(1, w - 1):          # vectorized: no branch, contiguous
+        for j in range(1, w - 1):  # vectorized: no branch, contiguous
             d_row = (u[n, up, j] - u[n, down, j]) * rs
             d_col = (u[n, i, j + 1] - u[n, i, j - 1]) * half
             g[n, i, j] = d_row * d_row + d_col * d_col

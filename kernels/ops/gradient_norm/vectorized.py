@@ -1,4 +1,5 @@
 """gradient_norm, ``numpy`` backend: numpy.gradient along both axes, then squares."""
+
 import numpy as np
 
 from . import kernel

@@ -1,4 +1,5 @@
 """gradient_norm, ``jax`` backend: jax.numpy array code compiled by XLA (jax.jit)."""
+
 import jax
 import jax.numpy as jnp
 
@@ -9,8 +10,9 @@ def _derivative(u, axis):
     # one-sided at the two edges, central (halved) inside: numpy.gradient, edge_order=1
     first = jax.lax.slice_in_dim(u, 1, 2, axis=axis) - jax.lax.slice_in_dim(u, 0, 1, axis=axis)
     last = jax.lax.slice_in_dim(u, -1, None, axis=axis) - jax.lax.slice_in_dim(u, -2, -1, axis=axis)
-    inner = (jax.lax.slice_in_dim(u, 2, None, axis=axis)
-             - jax.lax.slice_in_dim(u, 0, -2, axis=axis)) * 0.5
+    inner = (
+        jax.lax.slice_in_dim(u, 2, None, axis=axis) - jax.lax.slice_in_dim(u, 0, -2, axis=axis)
+    ) * 0.5
     return jnp.concatenate([first, inner, last], axis=axis)
 
 

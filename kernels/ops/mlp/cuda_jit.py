@@ -8,6 +8,7 @@ return device arrays. NumPy inputs are copied to the device and the results back
 parameters (a ``Params`` of NumPy arrays) go to the device and back once per call: a
 few hundred kB against an epoch's 188 MB of float32 images.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,7 +29,7 @@ assert ACTIVATIONS == ("relu", "tanh", "softplus")
 def _act(code, v, one):
     zero = one - one
     if code == RELU:
-        return v if v > zero else zero * v         # NaN stays NaN, as in the numba backend
+        return v if v > zero else zero * v  # NaN stays NaN, as in the numba backend
     if code == TANH:
         return math.tanh(v)
     if code == SOFTPLUS:
@@ -42,7 +43,7 @@ def _act_grad(code, v, h, one):
         return one if v > one - one else one - one
     if code == TANH:
         return one - h * h
-    return one / (one + math.exp(-v))               # softplus' = logistic sigmoid
+    return one / (one + math.exp(-v))  # softplus' = logistic sigmoid
 
 
 @cuda.jit(cache=True)
@@ -71,7 +72,7 @@ def _softmax_loss(oa, y, os, nll, g_oa, total, index):
     top = oa[k, 0]
     for c in range(m):
         top = max(top, oa[k, c])
-    s = top - top                          # zero in oa's dtype
+    s = top - top  # zero in oa's dtype
     for c in range(m):
         os[k, c] = math.exp(oa[k, c] - top)
         s += os[k, c]
@@ -116,7 +117,7 @@ def _weights(g, a, W, b, lam, step, lr, dW, db, squares, index):
             dW[i, j] = s
     elif t < r * c + r:
         i = t - r * c
-        s = lam - lam                      # zero in the dtype
+        s = lam - lam  # zero in the dtype
         for k in range(K):
             s += g[k, i]
         if step:
@@ -159,8 +160,9 @@ def forward(p: Params, x, y, lam: float) -> Forward:
     (K, _), (dh, m) = d_x.shape, (W1.shape[0], W2.shape[0])
     ha, hs, oa, os, nll, g_oa, _ = _buffers(K, dh, m, p.dtype)
     total = cuda.to_device(np.zeros(1, p.dtype))
-    _fill_forward(W1, b1, W2, b2, _code(p), d_x, d_y, ha, hs, oa, os, nll, g_oa, total, 0,
-                  p.dtype.type(1))
+    _fill_forward(
+        W1, b1, W2, b2, _code(p), d_x, d_y, ha, hs, oa, os, nll, g_oa, total, 0, p.dtype.type(1)
+    )
     loss = float(total.copy_to_host()[0]) / K
     if lam:
         loss += 0.5 * lam * float(np.vdot(p.W1, p.W1) + np.vdot(p.W2, p.W2))
@@ -181,7 +183,9 @@ def backward(p: Params, x, y, fwd: Forward, lam: float) -> Gradients:
     grads = [cuda.device_array(a.shape, p.dtype) for a in (W1, b1, W2, b2)]
     lam = p.dtype.type(lam)
     _launch(_weights, m * dh + m, g_oa, hs, W2, b2, lam, False, lam, grads[2], grads[3], unused, 0)
-    _launch(_weights, dh * d + dh, g_ha, d_x, W1, b1, lam, False, lam, grads[0], grads[1], unused, 0)
+    _launch(
+        _weights, dh * d + dh, g_ha, d_x, W1, b1, lam, False, lam, grads[0], grads[1], unused, 0
+    )
     return Gradients(*(grads if on_device(x) else map(to_host, grads)))
 
 
@@ -191,16 +195,30 @@ def run(p: Params, X, y, batch_size: int, lr: float, lam: float):
     N, (dh, d), m = d_X.shape[0], W1.shape, W2.shape[0]
     n_batches = -(-N // batch_size)
     ha, hs, oa, os, nll, g_oa, g_ha = _buffers(batch_size, dh, m, p.dtype)
-    totals = cuda.to_device(np.zeros(n_batches, p.dtype))     # per minibatch: sum of nll
-    squares = cuda.to_device(np.zeros(n_batches, p.dtype))    # per minibatch: |W1|^2 + |W2|^2
+    totals = cuda.to_device(np.zeros(n_batches, p.dtype))  # per minibatch: sum of nll
+    squares = cuda.to_device(np.zeros(n_batches, p.dtype))  # per minibatch: |W1|^2 + |W2|^2
     one, code, lr_, lam_ = p.dtype.type(1), _code(p), p.dtype.type(lr), p.dtype.type(lam)
     for index, start in enumerate(range(0, N, batch_size)):
         K = min(batch_size, N - start)
-        x, t = d_X[start:start + K], d_y[start:start + K]
+        x, t = d_X[start : start + K], d_y[start : start + K]
         views = [a[:K] for a in (ha, hs, oa, os, nll, g_oa, g_ha)]
         _fill_forward(W1, b1, W2, b2, code, x, t, *views[:6], totals, index, one)
         _launch(_hidden_grad, K * dh, views[5], W2, views[0], views[1], views[6], code, one)
-        _launch(_weights, m * dh + m, views[5], views[1], W2, b2, lam_, True, lr_, W2, b2, squares, index)
+        _launch(
+            _weights,
+            m * dh + m,
+            views[5],
+            views[1],
+            W2,
+            b2,
+            lam_,
+            True,
+            lr_,
+            W2,
+            b2,
+            squares,
+            index,
+        )
         _launch(_weights, dh * d + dh, views[6], x, W1, b1, lam_, True, lr_, W1, b1, squares, index)
     for param, device in zip(p.arrays().values(), (W1, b1, W2, b2)):
         device.copy_to_host(param)
@@ -208,7 +226,7 @@ def run(p: Params, X, y, batch_size: int, lr: float, lam: float):
     losses = totals.copy_to_host() / sizes + 0.5 * lam * squares.copy_to_host()
     bad = np.flatnonzero(~np.isfinite(losses))
     if bad.size:
-        return float(losses[:bad[0]] @ sizes[:bad[0]]), int(bad[0]), float(losses[bad[0]])
+        return float(losses[: bad[0]] @ sizes[: bad[0]]), int(bad[0]), float(losses[bad[0]])
     return float(losses @ sizes), -1, 0.0
 
 

@@ -1,6 +1,7 @@
 """MLP, ``example-loop`` backend: a Python loop over the K examples of a minibatch,
 with NumPy matrix-vector products per example (the coursework's "before" of
 matrix calculus)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,10 +1,11 @@
 """The public fprop / bprop / epoch of every MLP backend, built around its unchecked
 steps: the checks (checks.py) run here once, before any backend computes or changes
 anything, and an epoch is all or nothing."""
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from .types import DivergenceError, Forward, Gradients, Params, diverged
 # first minibatch with a non-finite loss or -1, that loss), and registers
 # fprop_kernel(forward), bprop_kernel(backward), epoch_kernel(run).
 
+
 def _named(fn: Callable, like: Callable, name: str) -> Callable:
     fn.__module__, fn.__name__, fn.__qualname__ = like.__module__, name, name
     return fn
@@ -25,11 +27,13 @@ def _named(fn: Callable, like: Callable, name: str) -> Callable:
 def fprop_kernel(forward: Callable, takes: Callable | None = None) -> Callable:
     """``takes``: the arrays of other libraries than NumPy the backend computes on
     (a GPU backend: arrays on the GPU); every other backend takes NumPy arrays."""
+
     def fprop(p: Params, x, y, lam: float = 0.0) -> Forward:
         """Forward pass. p: Params; x (K, d) of p's dtype; y (K,) int labels in [0, m);
         lam >= 0. Returns Forward: ha, hs (K, dh), oa, os (K, m) and the loss."""
         x, y, lam = check_batch(p, x, y, lam, takes)
         return forward(p, x, y, lam)
+
     return _named(fprop, forward, "fprop")
 
 
@@ -40,6 +44,7 @@ def bprop_kernel(backward: Callable, takes: Callable | None = None) -> Callable:
         x, y, lam = check_batch(p, x, y, lam, takes)
         check_forward(p, x, fwd)
         return backward(p, x, y, fwd, lam)
+
     return _named(bprop, backward, "bprop")
 
 
@@ -69,22 +74,26 @@ def epoch_kernel(run: Callable, takes: Callable | None = None) -> Callable:
             raise DivergenceError(
                 f"{', '.join(broken)} became NaN or infinite during the epoch although every "
                 f"minibatch's loss was finite (an inf in the inputs?); the parameters are as "
-                f"they were before the epoch")
+                f"they were before the epoch"
+            )
         return total / X.shape[0]
+
     return _named(epoch, run, "epoch")
 
 
 def sgd_loop(forward: Callable, backward: Callable, update: Callable) -> Callable:
     """The ``run`` of an epoch from a backend's forward, backward and ``update(p, g, lr)``:
     in order over consecutive minibatches, stopping at the first non-finite loss."""
+
     def run(p, X, y, batch_size, lr, lam):
         total = 0.0
         for index, start in enumerate(range(0, len(X), batch_size)):
-            x, t = X[start:start + batch_size], y[start:start + batch_size]
+            x, t = X[start : start + batch_size], y[start : start + batch_size]
             fwd = forward(p, x, t, lam)
             if not math.isfinite(fwd.loss):
                 return total, index, fwd.loss
             update(p, backward(p, x, t, fwd, lam), lr)
             total += fwd.loss * len(x)
         return total, -1, 0.0
+
     return _named(run, forward, "run")

@@ -1,15 +1,17 @@
 """Finite-difference check of a backend's gradients, built on scipy.optimize.approx_fprime."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from .types import Params
 
 
-def check_gradients(p: Params, x, y, fprop: Callable, bprop: Callable, lam: float = 0.0,
-                    eps: float = 1e-6) -> dict[str, float]:
+def check_gradients(
+    p: Params, x, y, fprop: Callable, bprop: Callable, lam: float = 0.0, eps: float = 1e-6
+) -> dict[str, float]:
     """Worst relative error of each of dW1, db1, dW2, db2 of ``bprop`` against central
     differences of ``fprop``'s loss (a backend's pair, e.g. ``kernels.get("mlp_fprop",
     "numba")`` and ``kernels.get("mlp_bprop", "numba")``).
@@ -18,16 +20,17 @@ def check_gradients(p: Params, x, y, fprop: Callable, bprop: Callable, lam: floa
     ``p`` must be float64 (float32 cannot resolve a 1e-6 step); it is not changed.
     Keep d and dh small: every parameter costs two forward passes.
     """
-    from scipy.optimize import approx_fprime       # scipy.optimize only when checking
+    from scipy.optimize import approx_fprime  # scipy.optimize only when checking
+
     if p.dtype != np.float64:
         raise TypeError(f"gradient checks need float64 parameters; got {p.dtype}")
     analytic = bprop(p, x, y, fprop(p, x, y, lam), lam).arrays()
     errors = {}
     for name, grad in analytic.items():
         probe = p.copy()
-        theta = getattr(probe, name[1:])                 # dW1 -> W1, modified in place
+        theta = getattr(probe, name[1:])  # dW1 -> W1, modified in place
 
-        def loss(flat):
+        def loss(flat, theta=theta, probe=probe):
             theta[...] = flat.reshape(theta.shape)
             return fprop(probe, x, y, lam).loss
 

@@ -1,6 +1,7 @@
 """MLP, ``python`` backend: plain loops over scalars (the reference, about an hour
 per Fashion-MNIST epoch). Arrays are turned into lists at the boundary, so the
 loops touch no NumPy call."""
+
 from __future__ import annotations
 
 import math
@@ -13,10 +14,10 @@ from .types import Forward, Gradients, Params
 
 def act(name: str, v: float) -> float:
     if name == "relu":
-        return v if v > 0 else 0.0 * v   # 0 * NaN keeps NaN, as np.maximum does
+        return v if v > 0 else 0.0 * v  # 0 * NaN keeps NaN, as np.maximum does
     if name == "tanh":
         return math.tanh(v)
-    return max(v, 0.0) + math.log1p(math.exp(-abs(v)))   # softplus without overflow
+    return max(v, 0.0) + math.log1p(math.exp(-abs(v)))  # softplus without overflow
 
 
 def act_grad(name: str, v: float, h: float) -> float:
@@ -24,7 +25,7 @@ def act_grad(name: str, v: float, h: float) -> float:
         return 1.0 if v > 0 else 0.0
     if name == "tanh":
         return 1.0 - h * h
-    if v >= 0:                                            # logistic sigmoid, both tails safe
+    if v >= 0:  # logistic sigmoid, both tails safe
         return 1.0 / (1.0 + math.exp(-v))
     e = math.exp(v)
     return e / (1.0 + e)
@@ -66,7 +67,7 @@ def forward(p: Params, x: np.ndarray, y: np.ndarray, lam: float) -> Forward:
         e = [math.exp(v - top) for v in row]
         total = sum(e)
         os.append([v / total for v in e])
-        nll += math.log(total) - (row[label] - top)   # -log os[k, y_k], as log-sum-exp
+        nll += math.log(total) - (row[label] - top)  # -log os[k, y_k], as log-sum-exp
     K = len(oa)
     arrays = (np.array(a, dtype=p.dtype) for a in (ha, hs, oa, os))
     return Forward(*arrays, nll / K + l2(W1, W2, lam))
@@ -101,12 +102,12 @@ def backward(p: Params, x: np.ndarray, y: np.ndarray, fwd: Forward, lam: float) 
 
 def update(p: Params, g: Gradients, lr: float) -> None:
     for name, grad in g.arrays().items():
-        param = getattr(p, name[1:])                       # dW1 -> W1
+        param = getattr(p, name[1:])  # dW1 -> W1
         flat, gflat = param.reshape(-1), grad.reshape(-1).tolist()
         values = flat.tolist()
         for i, gi in enumerate(gflat):
             values[i] -= lr * gi
-        flat[:] = values                                   # in place, one write-back
+        flat[:] = values  # in place, one write-back
 
 
 fprop, bprop = fprop_kernel(forward), bprop_kernel(backward)

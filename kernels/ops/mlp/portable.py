@@ -6,6 +6,7 @@ The parameters (a ``Params`` of NumPy arrays) are moved to where ``x`` lives onc
 call and, for an epoch, written back at its end; results come back in ``x``'s library.
 The epoch's losses stay on the device until the end (no wait per minibatch).
 """
+
 from __future__ import annotations
 
 from array_api_compat import array_namespace, device
@@ -21,15 +22,15 @@ def _act(xp, name, ha):
         return xp.where((ha > 0) | xp.isnan(ha), ha, xp.zeros_like(ha))
     if name == "tanh":
         return xp.tanh(ha)
-    return xp.logaddexp(xp.zeros_like(ha), ha)          # softplus without overflow
+    return xp.logaddexp(xp.zeros_like(ha), ha)  # softplus without overflow
 
 
 def _act_grad(xp, name, ha, hs):
     if name == "relu":
-        return xp.astype(ha > 0, ha.dtype)               # relu'(0) = 0
+        return xp.astype(ha > 0, ha.dtype)  # relu'(0) = 0
     if name == "tanh":
         return 1 - hs * hs
-    return 1 / (1 + xp.exp(-ha))                        # softplus' = logistic sigmoid
+    return 1 / (1 + xp.exp(-ha))  # softplus' = logistic sigmoid
 
 
 def _on(xp, p: Params, like) -> list:
@@ -57,8 +58,12 @@ def _forward(xp, W1, b1, W2, b2, activation, x, y):
 def _backward(xp, W1, W2, activation, lam, x, y, ha, hs, os):
     g_oa = (os - _onehot(xp, y, os.shape[1], os.dtype)) / x.shape[0]
     g_ha = (g_oa @ W2) * _act_grad(xp, activation, ha, hs)
-    return (g_ha.T @ x + lam * W1, xp.sum(g_ha, axis=0), g_oa.T @ hs + lam * W2,
-            xp.sum(g_oa, axis=0))
+    return (
+        g_ha.T @ x + lam * W1,
+        xp.sum(g_ha, axis=0),
+        g_oa.T @ hs + lam * W2,
+        xp.sum(g_oa, axis=0),
+    )
 
 
 def _l2(p: Params, lam: float) -> float:
@@ -83,7 +88,7 @@ def run(p: Params, X, y, batch_size: int, lr: float, lam: float):
     losses, sizes = [], []
     N = X.shape[0]
     for start in range(0, N, batch_size):
-        stop = min(start + batch_size, N)            # the standard leaves stops past N open
+        stop = min(start + batch_size, N)  # the standard leaves stops past N open
         x, t = X[start:stop, ...], y[start:stop]
         W1, b1, W2, b2 = params
         ha, hs, _, os, nll = _forward(xp, W1, b1, W2, b2, p.activation, x, t)
@@ -97,7 +102,7 @@ def run(p: Params, X, y, batch_size: int, lr: float, lam: float):
     for param, trained in zip(p.arrays().values(), params):
         param[...] = to_host(trained)
     bad = [i for i, loss in enumerate(losses) if not abs(float(loss)) < float("inf")]
-    total = float(sum(float(loss) * K for loss, K in zip(losses[:bad[0] if bad else None], sizes)))
+    total = float(sum(float(loss) * K for loss, K in zip(losses[: bad[0] if bad else None], sizes)))
     return (total, bad[0], float(losses[bad[0]])) if bad else (total, -1, 0.0)
 
 

@@ -1,4 +1,5 @@
 """MLP, ``numpy`` backend: matrix calculus over the whole minibatch."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +15,7 @@ def act(name: str, ha: np.ndarray) -> np.ndarray:
         return np.maximum(ha, 0)
     if name == "tanh":
         return np.tanh(ha)
-    return np.logaddexp(0, ha)       # softplus log(1 + e^ha), without overflow
+    return np.logaddexp(0, ha)  # softplus log(1 + e^ha), without overflow
 
 
 def act_grad(name: str, ha: np.ndarray, hs: np.ndarray) -> np.ndarray:
@@ -23,7 +24,7 @@ def act_grad(name: str, ha: np.ndarray, hs: np.ndarray) -> np.ndarray:
         return (ha > 0).astype(ha.dtype)
     if name == "tanh":
         return 1 - hs * hs
-    return expit(ha)                 # softplus' = logistic sigmoid
+    return expit(ha)  # softplus' = logistic sigmoid
 
 
 def l2(p: Params, lam: float) -> float:
@@ -48,9 +49,9 @@ def forward(p: Params, x: np.ndarray, y: np.ndarray, lam: float) -> Forward:
 def backward(p: Params, x: np.ndarray, y: np.ndarray, fwd: Forward, lam: float) -> Gradients:
     K = len(y)
     g_oa = fwd.os.copy()
-    g_oa[np.arange(K), y] -= 1        # os - onehot(y), no one-hot matrix
+    g_oa[np.arange(K), y] -= 1  # os - onehot(y), no one-hot matrix
     g_oa /= K
-    g_ha = g_oa @ p.W2                # g_hs, then times act'(ha) in place
+    g_ha = g_oa @ p.W2  # g_hs, then times act'(ha) in place
     g_ha *= act_grad(p.activation, fwd.ha, fwd.hs)
     dW2 = g_oa.T @ fwd.hs
     dW1 = g_ha.T @ x
@@ -62,8 +63,8 @@ def backward(p: Params, x: np.ndarray, y: np.ndarray, fwd: Forward, lam: float) 
 
 def update(p: Params, g: Gradients, lr: float) -> None:
     for name, grad in g.arrays().items():
-        param = getattr(p, name[1:])   # dW1 -> W1
-        param -= lr * grad             # in place: the caller's arrays change
+        param = getattr(p, name[1:])  # dW1 -> W1
+        param -= lr * grad  # in place: the caller's arrays change
 
 
 fprop, bprop = fprop_kernel(forward), bprop_kernel(backward)

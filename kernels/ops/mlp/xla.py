@@ -2,6 +2,7 @@
 compiled function: ``lax.scan`` over the full minibatches, then one compiled step on the
 short last minibatch, so no Python runs per minibatch; the trained arrays are written
 back into the caller's Params."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -20,12 +21,12 @@ def _act(name, ha):
         return jnp.maximum(ha, 0)
     if name == "tanh":
         return jnp.tanh(ha)
-    return jnp.logaddexp(0, ha)                     # softplus without overflow
+    return jnp.logaddexp(0, ha)  # softplus without overflow
 
 
 def _act_grad(name, ha, hs):
     if name == "relu":
-        return (ha > 0).astype(ha.dtype)            # relu'(0) = 0, as the other backends
+        return (ha > 0).astype(ha.dtype)  # relu'(0) = 0, as the other backends
     if name == "tanh":
         return 1 - hs * hs
     return jax.nn.sigmoid(ha)
@@ -66,7 +67,9 @@ def _sgd_step(params, x, y, lr, lam, activation):
 def _scan_epoch(params, Xb, yb, lr, lam, activation):
     """SGD over the minibatches Xb (B, K, d), yb (B, K); returns the parameters and the
     B losses (a non-finite loss is found afterwards: the caller restores p then)."""
-    return jax.lax.scan(lambda q, batch: _sgd_step(q, *batch, lr, lam, activation), params, (Xb, yb))
+    return jax.lax.scan(
+        lambda q, batch: _sgd_step(q, *batch, lr, lam, activation), params, (Xb, yb)
+    )
 
 
 _step_jit = jax.jit(_sgd_step, static_argnames="activation")
@@ -75,7 +78,7 @@ _step_jit = jax.jit(_sgd_step, static_argnames="activation")
 def forward(p: Params, x: np.ndarray, y: np.ndarray, lam: float) -> Forward:
     with x64(True):
         *arrays, loss = _forward_jit(*p.arrays().values(), x, y, p.dtype.type(lam), p.activation)
-        keep = is_jax(x)                    # jax arrays in: the results stay on their device
+        keep = is_jax(x)  # jax arrays in: the results stay on their device
         return Forward(*(a if keep else np.asarray(a) for a in arrays), float(loss))
 
 
@@ -86,15 +89,22 @@ def backward(p: Params, x: np.ndarray, y: np.ndarray, fwd: Forward, lam: float) 
 
 
 def run(p: Params, X: np.ndarray, y: np.ndarray, batch_size: int, lr: float, lam: float):
-    """The whole epoch compiled; ``(sum of K * loss, first non-finite minibatch or -1, its loss)``."""
+    """The whole epoch compiled; ``(sum of K * loss, first non-finite minibatch or -1,
+    its loss)``."""
     full = len(X) // batch_size * batch_size
     lr, lam = p.dtype.type(lr), p.dtype.type(lam)
     with x64(True):
         params = tuple(p.arrays().values())
         losses = []
         if full:
-            params, scanned = _scan_epoch(params, X[:full].reshape(-1, batch_size, X.shape[1]),
-                                          y[:full].reshape(-1, batch_size), lr, lam, p.activation)
+            params, scanned = _scan_epoch(
+                params,
+                X[:full].reshape(-1, batch_size, X.shape[1]),
+                y[:full].reshape(-1, batch_size),
+                lr,
+                lam,
+                p.activation,
+            )
             losses.append(np.asarray(scanned, np.float64) * batch_size)
         if full < len(X):
             params, tail = _step_jit(params, X[full:], y[full:], lr, lam, p.activation)

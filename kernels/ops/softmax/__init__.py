@@ -6,6 +6,7 @@ gives NaN, as ``scipy.special.softmax`` does. Backends: loops.py (python),
 vectorized.py (numpy), jit.py (numba), xla.py (jax), each defining ``softmax(a, p)``
 under ``@kernel``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,9 @@ def prepare(z) -> tuple[np.ndarray, bool]:
     non-contiguous view of the input) and whether the input was 1-D."""
     a = real_array(z, "softmax", "logits")
     if a.ndim not in (1, 2):
-        raise ValueError(f"softmax expects logits of shape (C,) or (N, C); got an array of "
-                         f"shape {a.shape}")
+        raise ValueError(
+            f"softmax expects logits of shape (C,) or (N, C); got an array of shape {a.shape}"
+        )
     if a.shape[-1] == 0:
         raise ValueError(f"softmax needs at least one class (C >= 1); got shape {a.shape}")
     return (a[None] if a.ndim == 1 else a), a.ndim == 1

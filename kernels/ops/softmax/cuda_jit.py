@@ -1,5 +1,6 @@
 """softmax, ``numba-cuda`` backend: the numba loops compiled for the GPU, one device
 thread per row (a row of 10 logits is too short to share among threads)."""
+
 import math
 
 from numba import cuda
@@ -16,13 +17,13 @@ def _softmax(a, p):
         return
     top, bad = a[i, 0], False
     for j in range(c):
-        bad |= a[i, j] != a[i, j]          # NaN
+        bad |= a[i, j] != a[i, j]  # NaN
         top = max(top, a[i, j])
-    if bad or math.isinf(top):             # NaN, +inf or an all -inf row: NaN, as scipy
+    if bad or math.isinf(top):  # NaN, +inf or an all -inf row: NaN, as scipy
         for j in range(c):
             p[i, j] = math.nan
         return
-    total = top - top                      # zero in a's dtype (top is finite here)
+    total = top - top  # zero in a's dtype (top is finite here)
     for j in range(c):
         p[i, j] = math.exp(a[i, j] - top)
         total += p[i, j]

@@ -3,6 +3,7 @@
 rows are marked in the output itself rather than in a separate array: both remove work
 from the per-row path, which dominates a small block.
 """
+
 import numba
 import numpy as np
 
@@ -20,22 +21,22 @@ def _softmax(a, p):
     n, c = a.shape
     for i in range(n):
         top, nan = a[i, 0], False
-        for j in range(c):                 # branch-free: a max and a NaN flag per row
+        for j in range(c):  # branch-free: a max and a NaN flag per row
             top = max(top, a[i, j])
             nan |= np.isnan(a[i, j])
-        if nan or not np.isfinite(top):    # NaN, +inf or an all -inf row must give NaN, as
-            p[i, :] = -np.inf              # scipy does: exps 0, sum 0, 0 * (1 / 0) is NaN
+        if nan or not np.isfinite(top):  # NaN, +inf or an all -inf row must give NaN, as
+            p[i, :] = -np.inf  # scipy does: exps 0, sum 0, 0 * (1 / 0) is NaN
         else:
             for j in range(c):
                 p[i, j] = a[i, j] - top
     flat = p.reshape(-1)
-    for k in range(flat.size):             # the vectorized loop: every exponential at once
+    for k in range(flat.size):  # the vectorized loop: every exponential at once
         flat[k] = exp_nonpositive(flat[k])
-    for i in range(n):                     # a good row sums to >= 1 (its maximum gives e**0)
+    for i in range(n):  # a good row sums to >= 1 (its maximum gives e**0)
         total = 0.0
         for j in range(c):
             total += p[i, j]
-        inv = 1.0 / total                  # one division per row, not per element
+        inv = 1.0 / total  # one division per row, not per element
         for j in range(c):
             p[i, j] *= inv
 

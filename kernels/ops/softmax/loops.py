@@ -1,4 +1,5 @@
 """softmax, ``python`` backend: plain loops over scalars (the reference)."""
+
 import math
 
 from . import kernel
@@ -21,4 +22,4 @@ def softmax(a, p):
         for v in e:
             total += v
         out.extend(v / total for v in e)
-    p.reshape(-1)[:] = out                # one write-back (p is C-contiguous)
+    p.reshape(-1)[:] = out  # one write-back (p is C-contiguous)

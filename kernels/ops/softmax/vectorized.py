@@ -1,4 +1,5 @@
 """softmax, ``numpy`` backend: row-wise array expressions."""
+
 import numpy as np
 
 from . import kernel

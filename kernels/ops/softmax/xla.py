@@ -1,4 +1,5 @@
 """softmax, ``jax`` backend: jax.numpy array code compiled by XLA (jax.jit)."""
+
 import jax
 import jax.numpy as jnp
 
@@ -7,7 +8,7 @@ from . import kernel
 
 @jax.jit
 def _softmax(a):
-    e = jnp.exp(a - a.max(axis=1, keepdims=True))   # NaN/inf rows give NaN, as scipy's
+    e = jnp.exp(a - a.max(axis=1, keepdims=True))  # NaN/inf rows give NaN, as scipy's
     return e / e.sum(axis=1, keepdims=True)
 
 

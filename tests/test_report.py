@@ -1,0 +1,214 @@
+"""The report (python -m kernels report): end to end on real data, disturbed rows, what it
+refuses before measuring, and the same-run variants."""
+
+import importlib.util
+import json
+import os
+import sys
+
+import pytest
+from conftest import one_line_exit
+
+import kernels
+from kernels.bench.experiments import report
+from kernels.cli import main
+
+# Written out by hand, not derived from the registry: a shipped backend dropped from the
+# registry or from its benchmark class fails here (the registry may hold more).
+GPU = {"numba-cuda", "array-api"}
+GPU_ONLY = {"numba-cuda"}  # timed on the device by `python -m kernels gpu`, not by asv
+EXPECTED = {
+    "gradient_norm": {"python", "numpy", "numba", "jax", "numba-serial"} | GPU,
+    "softmax": {"python", "numpy", "numba", "jax"} | GPU,
+    "mlp_fprop": {"python", "example-loop", "numpy", "numba", "jax"} | GPU,
+    "mlp_bprop": {"python", "example-loop", "numpy", "numba", "jax"} | GPU,
+    "mlp_epoch": {"python", "example-loop", "numpy", "numba", "jax", "numba-serial"} | GPU,
+}
+CLASSES = {
+    "gradient_norm": "GradientNorm",
+    "softmax": "Softmax",
+    "mlp_fprop": "MlpFprop",
+    "mlp_bprop": "MlpBprop",
+    "mlp_epoch": "MlpEpoch",
+}
+
+
+def test_quick_report_end_to_end(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # a log or a pipe: 80 columns
+    monkeypatch.chdir(tmp_path)  # no --out: a new folder under kernels-results
+    assert (
+        main(
+            [
+                "report",
+                "--quick",
+                "--examples",
+                "300",
+                "--kernels",
+                "gradient_norm,softmax,mlp_epoch",
+                "--dh",
+                "8",
+                "--peers",
+                "scipy,torch",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    (out,) = (tmp_path / "kernels-results").iterdir()
+    assert out.name.startswith("report-")
+    lines = [line for line in printed.splitlines() if out.name not in line]  # but the paths
+    assert max(map(len, lines)) <= 80 and "\u2026" not in printed  # fits, nothing elided
+    assert sorted(f.name for f in out.iterdir()) == ["report.json", "report.md", "report.png"]
+    assert f"{out.name}/report.json" in printed
+    result = json.loads((out / "report.json").read_text())
+    m = result["machine"]
+    for key in (
+        "cpu",
+        "cores",
+        "threads",
+        "versions",
+        "peak_flops",
+        "copy_bandwidth",
+        "store_bandwidth",
+        "exp_rate",
+        "mlp_products_seconds",
+    ):
+        assert key in m
+    assert m["mlp_products_seconds"] > 0
+    assert m["threads"] == 1 and m["peak_flops"] > 0 and m["copy_bandwidth"] > 0
+    # the FLOP limit is the machine's: the higher of the large product and the FMA loop
+    assert m["peak_flops"] == max(m["gemm_flops"], m["fma_flops"])
+    assert m["fma_flops"] > 0 or importlib.util.find_spec("numba") is None
+    # the limit's rates: measured before the first kernel and after each, the best kept
+    assert len(result["rate_measurements"]) == 4
+    assert m["copy_bandwidth"] == max(r["copy_bandwidth"] for r in result["rate_measurements"])
+    rows = result["rows"]
+    expected = {("softmax", b) for b in kernels.registry.on_cpu("softmax")} | {
+        ("mlp_epoch", b) for b in kernels.registry.on_cpu("mlp_epoch")
+    }
+    assert expected <= {(r["kernel"], r["backend"]) for r in rows}
+    for r in rows:
+        assert r["seconds_min"] <= r["seconds_per_epoch"] <= r["seconds_max"]
+        assert r["extrapolated"]  # 300 examples stand for 60,000
+        assert r["seconds_per_epoch"] > 0 and r["limit_seconds"] > 0
+        if r["disturbed"]:  # faster than its limit: no percentage
+            assert r["pct_of_limit"] is None and r["mode"] != "cache-hot"
+        else:
+            assert r["pct_of_limit"] == pytest.approx(
+                100 * r["limit_seconds"] / r["seconds_per_epoch"]
+            )
+        assert r["dh"] == (8 if r["kernel"] == "mlp_epoch" else None)
+        if r["backend"] == "numpy":
+            assert r["speedup_vs_numpy"] == 1.0
+        assert r["mode"] == ("" if r["kernel"] == "mlp_epoch" else r["mode"])
+    modes = {(r["backend"], r["mode"]) for r in rows if r["kernel"] == "softmax" and not r["peer"]}
+    assert ("numpy", "streaming") in modes and ("numpy", "cache-hot") in modes
+    assert ("python", "streaming") not in modes
+    for r in rows:
+        if r["peer"] and r["kernel"] == "mlp_epoch":  # checked against numba, same epoch
+            assert r["max_diff_vs_numba"] < 1e-10
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| numpy stream |" in (out / "report.md").read_text()
+    # cold start: only the kernels asked for; --quick probes the fresh compile only
+    assert set(result["cold_start"]) == {"compile"}
+    probed = {k.split(":")[1] for k in result["cold_start"]["compile"] if ":" in k}
+    assert probed and probed <= {"gradient_norm", "softmax", "mlp_epoch"}
+    assert set(result["fastest"]) == {"gradient_norm", "softmax", "mlp_epoch"}
+    assert result["fastest"]["softmax"]["backend"] in kernels.available("softmax")
+
+
+def test_a_row_faster_than_its_limit_is_marked_disturbed(monkeypatch):
+    """Rates measured in a slow moment (here: absurdly slow) must not give a streaming or
+    FLOP-bound row over 100 % of its limit; a cache-hot row may pass the bound."""
+    slow = {"peak_flops": 1e3, "copy_bandwidth": 1e3, "store_bandwidth": 1e3, "exp_rate": 1e3}
+    monkeypatch.setattr(report.limits, "machine_rates", lambda *a, **kw: dict(slow))
+    monkeypatch.setattr(report.limits, "products_seconds", lambda *a, **kw: 1.0)
+    result = report.time_report(
+        ("softmax", "mlp_epoch"),
+        examples=200,
+        quick=True,
+        progress=False,
+        cold_start=False,
+        peer_names=(),
+    )
+    for r in result.rows:
+        if r.mode == "cache-hot":
+            assert not r.disturbed and r.pct_of_limit > 100
+        else:
+            assert r.disturbed and r.pct_of_limit is None
+    assert result.disturbed
+    from kernels.bench.renderers import render
+
+    assert any("disturbed" in cell for r in result.rows if r.disturbed for cell in render.cells(r))
+
+
+def test_report_refuses_unknown_kernel():
+    message = one_line_exit(
+        ["report", "--kernels", "softmax,nope"], "kernels report: unknown kernel"
+    )
+    assert "valid: gradient_norm" in message
+
+
+def test_a_named_peer_that_cannot_run_is_refused_before_the_run(monkeypatch, tmp_path):
+    from kernels.bench.experiments import report
+
+    timed = []
+    monkeypatch.setattr(report, "time_report", lambda *a, **k: timed.append(a))
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now fails
+    message = one_line_exit(
+        ["report", "--peers", "scipy,torch", "--out", str(tmp_path)],
+        "kernels report: peer(s) torch cannot run here",
+    )
+    assert "torch.compile" not in message.split("(")[0] and timed == []
+
+
+def test_report_refuses_bad_threads(capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "--threads", "0"])
+    assert "must be an integer >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+@pytest.mark.skipif("numba" not in kernels.available("softmax"), reason="numba not installed")
+def test_same_run_variants_of_threads_and_dtype(tmp_path, capsys, monkeypatch):
+    before = sorted(os.sched_getaffinity(0))
+    assert (
+        main(
+            [
+                "report",
+                "--quick",
+                "--examples",
+                "300",
+                "--kernels",
+                "softmax,mlp_epoch",
+                "--dh",
+                "8",
+                "--peers",
+                "",
+                "--threads",
+                "1,2",
+                "--dtype",
+                "float64,float32",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    result = json.loads((tmp_path / "report.json").read_text())
+    assert result["machine"]["threads"] == 1 and {r["dtype"] for r in result["rows"]} == {"float64"}
+    rows = {(r["kernel"], r["dtype"], r["threads"]): r for r in result["variants"]["rows"]}
+    assert set(rows) == {
+        (k, d, n) for k in ("softmax", "mlp_epoch") for d in ("float64", "float32") for n in (1, 2)
+    }
+    for (kernel, dtype, n), r in rows.items():
+        assert r["seconds_min"] <= r["seconds_per_epoch"] <= r["seconds_max"] and r["extrapolated"]
+        assert r["speedup_vs_threads"] == pytest.approx(
+            rows[kernel, dtype, 1]["seconds_per_epoch"] / r["seconds_per_epoch"]
+        )
+        assert r["speedup_vs_float64"] == pytest.approx(
+            rows[kernel, "float64", n]["seconds_per_epoch"] / r["seconds_per_epoch"]
+        )
+        assert r["mode"] == ("streaming" if kernel == "softmax" else "")
+    assert result["machine"]["affinity"] == before[:1]  # measured on one core
+    assert sorted(os.sched_getaffinity(0)) == before  # and left as it was
