@@ -3,9 +3,9 @@ is one folder and one Spec.
 
 A copy of the project gets, as a user would add them, (1) a new backend of softmax:
 a copy of the numpy module plus one ``register(...)`` line appended to
-kernels/registry.py; (2) a new kernel, ``relu_demo`` (elementwise max(x, 0) of the images):
+kernels/shipped.py; (2) a new kernel, ``relu_demo`` (elementwise max(x, 0) of the images):
 a folder in kernels/ops with a numpy and a plain-Python backend, one ``register`` line
-each, and its Spec appended to kernels/bench/workloads.py. Nothing else is edited. In
+each, and its Spec appended to kernels/bench/specs.py. Nothing else is edited. In
 processes that import that copy, the registry lists them, the project's equality tests
 and the pytest-benchmark cases collect and pass them, the report and the scaling sweep
 time them, autotune counts them among its candidates, asv has their classes and every
@@ -88,9 +88,9 @@ def extended(tmp_path_factory) -> Path:
     (ops / "relu_demo").mkdir()
     for name, text in RELU.items():
         (ops / "relu_demo" / name).write_text(textwrap.dedent(text).lstrip())
-    with open(root / "kernels" / "registry.py", "a") as f:
+    with open(root / "kernels" / "shipped.py", "a") as f:
         f.write(REGISTER)
-    with open(root / "kernels" / "bench" / "workloads.py", "a") as f:
+    with open(root / "kernels" / "bench" / "specs.py", "a") as f:
         f.write(SPEC)
     return root
 

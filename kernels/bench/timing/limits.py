@@ -27,20 +27,23 @@ def peak_flops(dtype="float64", n: int = 2048, rounds: int = 5) -> float:
     return 2.0 * n**3 / _median_seconds(lambda: np.dot(a, b, out=out), rounds)
 
 
-def fma_flops(dtype="float64", steps: int = 2_000_000, rounds: int = 5) -> float:
-    """FLOP/s of the numba microkernel's register-resident FMA loop (independent chains
-    of fused multiply-adds on its vectors, no memory traffic): the machine's FMA rate,
-    which a small-GEMM microkernel can approach where a library's large GEMM stops
-    below it. 0.0 where numba is not installed."""
+def fma_flops(dtype="float64", steps: int = 1_000_000, rounds: int = 5) -> float:
+    """FLOP/s of register-resident FMA chains (fused multiply-adds, no memory traffic),
+    the best over the vector widths and chain counts of ``fma_loop.SHAPES``: the
+    machine's FMA rate, which a small-GEMM microkernel can approach where a library's
+    large GEMM stops below it. 0.0 where numba is not installed."""
     try:
-        from ...ops import fma_loop
+        from . import fma_loop
     except ImportError:
         return 0.0
     x = np.dtype(dtype).type(0.999)  # the chains converge: no overflow, no subnormals
-    fma_loop.fma_loop(x, 10)  # compiled before timing
-    return fma_loop.fma_flop(dtype, steps) / _median_seconds(
-        lambda: fma_loop.fma_loop(x, steps), rounds
-    )
+    best = 0.0
+    for bits, chains in fma_loop.SHAPES:
+        run = fma_loop.fma_loop(bits, chains)
+        run(x, 10)  # compiled before timing
+        seconds_ = _median_seconds(lambda run=run: run(x, steps), rounds)
+        best = max(best, fma_loop.fma_flop(dtype, bits, chains, steps) / seconds_)
+    return best
 
 
 def copy_bandwidth(nbytes: int = 512 * 2**20, rounds: int = 5, threads: int = 1) -> float:
