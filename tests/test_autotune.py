@@ -39,8 +39,9 @@ def test_autotune_writes_a_record_that_later_processes_use(tmp_path):
     run_python(
         """
         from kernels.bench.experiments import tuning
+        from kernels.bench.timing import load
         # what is tested here is the record, not the busy-machine gate (tests/test_busy_machine.py)
-        tuning.LOAD_BOUND = tuning.SPREAD_BOUND = tuning.FORK_JOIN_BOUND = float("inf")
+        load.BOUND = tuning.SPREAD_BOUND = tuning.FORK_JOIN_BOUND = float("inf")
         tuning.autotune(kernels=("softmax",), dtypes=("float64",), quick=True, progress=False)
     """,
         env=env,

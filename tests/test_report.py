@@ -212,3 +212,31 @@ def test_same_run_variants_of_threads_and_dtype(tmp_path, capsys, monkeypatch):
         assert r["mode"] == ("streaming" if kernel == "softmax" else "")
     assert result["machine"]["affinity"] == before[:1]  # measured on one core
     assert sorted(os.sched_getaffinity(0)) == before  # and left as it was
+
+
+def test_a_report_beside_other_work_says_so_first_and_in_its_json(monkeypatch):
+    """Other work took a core while every row and limit was measured: each row is marked
+    busy (and * in the table), the report's first lines say so, and the JSON keeps it."""
+    from kernels.bench.experiments import report
+    from kernels.bench.renderers import render
+    from kernels.bench.rows import Report
+    from kernels.bench.timing import load
+
+    monkeypatch.setattr(load, "others", lambda before, after: 1.0)
+    result = report.time_report(
+        ("softmax",), quick=True, examples=300, progress=False, cold_start=False, peer_names=()
+    )
+    assert result.rows and all(r.busy and r.others == 1.0 for r in result.rows)
+    assert result.limits_others and all(o == 1.0 for o in result.limits_others)
+    first = render.header(result).splitlines()[2]
+    assert first.startswith("busy machine: other work took up to 1.00 cores")
+    assert "rows (marked *)" in first and "measurements of the limits" in first
+    assert all(render.cells(r)[1].endswith("*") for r in result.rows)
+    again = Report.from_json(result.to_json())
+    assert again.load_line() == result.load_line() and again.rows[0].busy
+    monkeypatch.setattr(load, "others", lambda before, after: 0.0)
+    quiet = report.time_report(
+        ("softmax",), quick=True, examples=300, progress=False, cold_start=False, peer_names=()
+    )
+    assert quiet.load_line() is None and not any(r.busy for r in quiet.rows)
+    assert len(render.header(quiet).splitlines()) == 2

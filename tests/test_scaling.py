@@ -3,6 +3,7 @@ sweep end to end on real Fashion-MNIST (sizes, files, selection record)."""
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from kernels.bench import settings
 from kernels.bench.experiments import scaling
 from kernels.bench.points import Point
 from kernels.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def constructed(series, spread=0.0):
@@ -181,3 +184,14 @@ def test_the_report_says_tie_where_the_pick_is_within_the_spread():
     lines = render.summary(clear)
     assert any("picks numba-serial, not numba" in line for line in lines)
     assert not any("ties" in line for line in lines)
+
+
+def test_the_summary_says_which_points_were_timed_beside_other_work(capsys):
+    from kernels.bench.renderers import scaling_summary
+
+    result = json.loads((ROOT / "benchmarks" / "results" / "scaling" / "scaling.json").read_text())
+    scaling_summary.print_summary(result)
+    assert "busy machine" not in capsys.readouterr().out
+    result["points"][0].update(others=0.9, busy=True)
+    scaling_summary.print_summary(result)
+    assert f"up to 0.90 cores while 1 of {len(result['points'])} points" in capsys.readouterr().out

@@ -46,6 +46,8 @@ class Point:
     bytes_per_call: float = 0.0
     skipped: str | None = None  # why it was not timed
     spread: float = 0.0  # (max - min) / median of its rounds; 0 with one round
+    others: float | None = None  # cores other work took while it was timed (None: unknown)
+    busy: bool = False  # others passed timing.load.BOUND: the figure may be slow
 
     @property
     def seconds_per_example(self) -> float | None:

@@ -9,6 +9,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .timing.load import BOUND
+
 
 def clear_lead(fast: float, fast_spread: float, slow: float, slow_spread: float) -> bool:
     """A time ``fast`` beats ``slow`` by more than either one's spread of rounds ((max -
@@ -41,6 +43,8 @@ class Row:
     max_diff_vs_numba: float | None = None  # peers: checked outside the timed region
     disturbed: bool = False
     limit_seconds: float | None = None  # the physical limit of the epoch, best rates
+    others: float | None = None  # cores other work took while it was timed (None: unknown)
+    busy: bool = False  # others passed timing.load.BOUND: the figure may be slow
 
     @property
     def spread(self) -> float:
@@ -84,11 +88,32 @@ class Report:
     disturbed: list[str] = field(default_factory=list)
     cold_start: dict | None = None
     variants: dict | None = None
+    # cores other work took while the limits' rates were measured, one per measurement
+    limits_others: list = field(default_factory=list)
 
     @property
     def kernels(self) -> list[str]:
         """The kernels in the rows, in order."""
         return list(dict.fromkeys(r.kernel for r in self.rows))
+
+    def load_line(self) -> str | None:
+        """What the report's first lines say when other work ran while it measured: the
+        rows timed meanwhile (marked *) and the limits' measurements; None when quiet."""
+        busy = [r for r in self.rows if r.busy]
+        slow_limits = [o for o in self.limits_others if o is not None and o > BOUND]
+        if not busy and not slow_limits:
+            return None
+        worst = max([r.others for r in busy] + slow_limits)
+        parts = [f"{len(busy)} of {len(self.rows)} rows (marked *)"] if busy else []
+        if slow_limits:
+            parts.append(
+                f"{len(slow_limits)} of {len(self.limits_others)} measurements of the limits "
+                f"(a slow limit overstates every % of limit)"
+            )
+        return (
+            f"busy machine: other work took up to {worst:.2f} cores (bound {BOUND}) while "
+            f"{' and '.join(parts)} were measured; those figures may be slow"
+        )
 
     def rows_of(self, kernel: str, peers: bool = True) -> list[Row]:
         return [r for r in self.rows if r.kernel == kernel and (peers or not r.peer)]

@@ -22,7 +22,7 @@ from .. import peers
 from ..rows import Report, Row
 from ..settings import DH, K, effort
 from ..specs import SPECS
-from ..timing import limits
+from ..timing import limits, load
 from ..timing.progress import bar as progress_bar
 from ..timing.stopwatch import SPREAD_WARNING, time_runs
 from ..timing.threads import pinned, settings
@@ -150,7 +150,10 @@ def _measure(
     with progress_bar(progress) as bar:
         task = bar.add_task("measuring", total=len(plan) + len(kernels) + 2)
         bar.update(task, description="machine limits")
-        measured_rates.append(limits.machine_rates(dtype, quick, threads))
+        limits_others = []
+        with load.Watch() as seen:
+            measured_rates.append(limits.machine_rates(dtype, quick, threads))
+        limits_others.append(seen.others)
         bar.advance(task)
         context = {}  # what the Specs measure beside the limits: best of run
         for kernel in kernels:
@@ -169,7 +172,8 @@ def _measure(
             n_rounds = 1 if slow and quick else rounds
             work.warm_up(fn, batches)
             diff = _check_peer(work, kernel, fn, batches) if is_peer else None
-            times = time_runs(work, fn, batches, n_rounds)
+            with load.Watch() as seen:
+                times = time_runs(work, fn, batches, n_rounds)
             full = Workload.full_batches(K)
             scale = full / batches
             median = statistics.median(times) * scale
@@ -191,13 +195,17 @@ def _measure(
                     None,
                     peer=is_peer,
                     max_diff_vs_numba=diff,
+                    others=seen.others,
+                    busy=seen.busy,
                 )
             )
             limit_work.append(work)
             bar.advance(task)
             if i + 1 == len(plan) or plan[i + 1][0] != kernel:  # the kernel's last row
                 bar.update(task, description="machine limits again")
-                measured_rates.append(limits.machine_rates(dtype, True, threads))
+                with load.Watch() as seen:
+                    measured_rates.append(limits.machine_rates(dtype, True, threads))
+                limits_others.append(seen.others)
                 for name, measure in SPECS[kernel].context.items():
                     context[name].append(measure(dtype, dh, K, 3))
                 bar.advance(task)
@@ -227,6 +235,7 @@ def _measure(
         measured_rates,
         noisy=[r.name for r in rows if r.rounds > 1 and r.spread > SPREAD_WARNING],
         disturbed=[r.name for r in rows if r.disturbed],
+        limits_others=limits_others,
     )
     if cold_start:
         from . import coldstart

@@ -41,6 +41,7 @@ from ..points import (
 )
 from ..settings import effort
 from ..specs import SPECS
+from ..timing import load
 from ..timing.progress import bar as progress_bar
 from ..timing.stopwatch import time_runs
 from ..workloads import Workload
@@ -78,7 +79,9 @@ def time_point(
         times = []
     # rounds within about rounds x budget; a call longer than that is timed once (the probe)
     more = max(1, min(rounds, round(rounds * budget / (times[0] * calls if times else budget))))
-    times += time_runs(work, fn, work.batches, more - len(times))
+    with load.Watch() as seen:
+        times += time_runs(work, fn, work.batches, more - len(times))
+    point.others, point.busy = seen.others, seen.busy
     point.examples = work.n
     point.seconds_per_call = statistics.median(times) / work.batches
     point.spread = (max(times) - min(times)) / statistics.median(times)

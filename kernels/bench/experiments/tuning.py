@@ -17,7 +17,7 @@ time with nothing else running). A disturbed point is measured again after ``WAI
 seconds, up to ``TRIES`` times, while the run's patience lasts (``Effort.patience``:
 seconds of measuring again, all points together). Then:
 
-- other work took more than ``LOAD_BOUND`` of a core in every try (or the look before
+- other work took more than ``load.BOUND`` of a core in every try (or the look before
   each try saw it): nothing here can be measured; the run stops (``MachineBusy``), saves
   nothing and leaves the previous record as it was;
 - numba's fork/join ran over ``FORK_JOIN_BOUND`` times its best of the run: only the
@@ -44,7 +44,6 @@ from ..timing.progress import bar as progress_bar
 from .passes import measure_point, spreads, threaded, unclear
 
 SPREAD_BOUND = 0.25  # no pick rests on a wider spread (a pick's lead exceeds its spread)
-LOAD_BOUND = 0.25  # cores' worth of CPU time others may take while a point is measured
 TRIES = 3  # measurements of a disturbed point, at most
 WAIT = 8.0  # seconds between them (a host's slow spells last 10-30 s)
 FORK_JOIN_BOUND = 1.3  # numba's fork/join this many times its best of the run: disturbed
@@ -141,14 +140,14 @@ def measure_quietly(
 
     for attempt in range(1, TRIES + 1):
         now = load.others_now()
-        if now is not None and now > LOAD_BOUND:  # busy already: measure nothing yet
+        if now is not None and now > load.BOUND:  # busy already: measure nothing yet
             others = now
         else:
             before, probes = load.snapshot(), [probe()]
             times = measure_point(kernel, dtype, K, budget, cap, examples)
             others = load.others(before, load.snapshot())
             probes.append(probe())
-            if others is None or others <= LOAD_BOUND:
+            if others is None or others <= load.BOUND:
                 probes = [p for p in probes if p is not None]
                 slow = max(p / _best_fork_join(p) for p in probes) if probes else None
                 loose = unclear(kernel, times)
@@ -162,7 +161,7 @@ def measure_quietly(
             time.sleep(WAIT)
     raise MachineBusy(
         f"machine too busy to measure: at {kernel} {dtype} K = {K} other work "
-        f"took {others:.2f} cores (bound {LOAD_BOUND}) in each of {TRIES} tries "
+        f"took {others:.2f} cores (bound {load.BOUND}) in each of {TRIES} tries "
         f"{WAIT:g} s apart; nothing saved. Try again later, on a quieter machine, "
         f"or with `--threads 1` if the other work is this program's own threads"
     )

@@ -20,7 +20,7 @@ def cells(row: Row) -> list[str]:
     pct = "disturbed" if row.disturbed else fmt(row.pct_of_limit, ".3g")
     return [
         row.label,
-        f"{'~' if row.extrapolated else ''}{row.seconds_per_epoch:.4g}",
+        f"{'~' if row.extrapolated else ''}{row.seconds_per_epoch:.4g}{'*' if row.busy else ''}",
         f"{row.spread:.0%}" if row.rounds > 1 else "",
         fmt(row.speedup_vs_python, ".3g"),
         fmt(row.speedup_vs_numpy, ".3g"),
@@ -56,27 +56,36 @@ def tables(result: Report):
 def header(result: Report) -> str:
     m, first = result.machine, result.rows[0]
     dh = next((r.dh for r in result.rows if r.dh), None)
+    busy = result.load_line()
     return (
         f"Seconds per Fashion-MNIST epoch, lower is better: {m['cpu']}, {m['threads']} "
         f"thread(s)\n60,000 examples, K = {first.K}, {first.dtype}"
-        f"{f', MLP dh = {dh}' if dh else ''}"
+        f"{f', MLP dh = {dh}' if dh else ''}" + (f"\n{busy}" if busy else "")
     )
 
 
 def threads_line(settings) -> str:
-    """The thread settings in words: ``blas openblas 0.3.30 on 1 thread; numba 1; ...``."""
+    """The thread settings in words: ``blas openblas 0.3.30 on 1 thread; numba on 1
+    thread; on core 0; ...``: counts say threads, the cores say which ones."""
     if not isinstance(settings, dict):
         return str(settings)
+    threads = lambda n: f"{n} thread{'s' * (n != 1)}"
     parts = []
     for key, value in settings.items():
-        if isinstance(value, dict):
-            value = ", ".join(
-                f"{k} on {v} thread{'s' * (v != 1)}" if isinstance(v, int) else f"{k} {v}"
-                for k, v in value.items()
+        if key == "cores" and isinstance(value, list):
+            parts.append(f"on core{'s' * (len(value) != 1)} {', '.join(map(str, value))}")
+        elif key == "numba" and isinstance(value, int):
+            parts.append(f"numba on {threads(value)}")
+        elif isinstance(value, dict):
+            parts.append(
+                f"{key} "
+                + ", ".join(
+                    f"{k} on {threads(v)}" if isinstance(v, int) else f"{k} {v}"
+                    for k, v in value.items()
+                )
             )
-        elif isinstance(value, list):
-            value = " ".join(map(str, value))
-        parts.append(f"{key} {value}")
+        elif value is not None:
+            parts.append(f"{key} {' '.join(map(str, value)) if isinstance(value, list) else value}")
     return "; ".join(parts)
 
 
@@ -95,7 +104,8 @@ def notes(result: Report) -> list[str]:
         f"run): peak {m['peak_flops'] / 1e9:.1f} GFLOP/s ({peak_source(m)}), copy "
         f"{m['copy_bandwidth'] / 1e9:.1f} GB/s (np.copyto, read + write), np.exp "
         f"{m['exp_rate'] / 1e9:.2f} G elements/s",
-        "~ extrapolated from the first minibatches; spread = (max - min) / median of the "
+        "~ extrapolated from the first minibatches; * timed while other work took more "
+        "than a quarter of a core; spread = (max - min) / median of the "
         "rounds; % limit = limit / measured; stream: every output written into one "
         "preallocated array (out=), the fair comparison with the bandwidth limit; hot: each "
         "output discarded, so one cache-hot buffer is reused; diff: a peer's largest |difference| "
@@ -115,7 +125,7 @@ def notes(result: Report) -> list[str]:
     if result.noisy:
         out.append(f"warning: spread above 10 % in: {', '.join(result.noisy)}")
     out.append(
-        f"threads: {threads_line(m.get('thread_settings'))}; cores {m.get('affinity')}; versions: "
+        f"threads: {threads_line(m.get('thread_settings'))}; versions: "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
     )
     cold = result.cold_start

@@ -89,6 +89,15 @@ def print_summary(result: dict) -> None:
         highlight=False,
     )
     console.print("median, max: the fit's relative error over its points", highlight=False)
+    busy = [p for p in result["points"] if p.get("busy")]
+    if busy:
+        worst = max(p["others"] for p in busy)
+        console.print(
+            f"busy machine: other work took up to {worst:.2f} cores while {len(busy)} of "
+            f"{len(result['points'])} points were timed (busy in scaling.json); their "
+            f"figures may be slow",
+            highlight=False,
+        )
     console.print("crossovers (the fastest backend changes between the two sizes):")
     for c in result["crossovers"]:
         console.print(

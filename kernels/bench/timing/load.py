@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from . import stopwatch
 
 HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# cores' worth of CPU time others may take while a figure is measured: beyond it the
+# figure is marked (report, scaling) or measured again (autotune)
+BOUND = 0.25
 
 
 @dataclass(frozen=True)
@@ -93,3 +96,22 @@ def fork_join(calls: int = 2000) -> float | None:
     regions, a = _fork_join
     # the best of three: a single spike is not a spell
     return min(stopwatch.seconds(lambda: regions(a, calls), 3)) / calls * 1e6
+
+
+class Watch:
+    """``with Watch() as seen:`` ... ``seen.others``: the cores' worth of CPU time other
+    work took during the block (``others``; None when unknown), and ``seen.busy``:
+    whether that passed ``BOUND``."""
+
+    others: float | None = None
+
+    def __enter__(self) -> Watch:
+        self._before = snapshot()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.others = others(self._before, snapshot())
+
+    @property
+    def busy(self) -> bool:
+        return self.others is not None and self.others > BOUND
