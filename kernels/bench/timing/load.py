@@ -22,7 +22,7 @@ BOUND = 0.25
 class Snapshot:
     wall: float  # seconds, monotonic
     busy: float  # CPU seconds of every core, not idle (user, system, irq, steal)
-    own: float  # CPU seconds of this process, all threads
+    own: float  # CPU seconds of this process (all threads) and its waited-for children
 
 
 STAT = "/proc/stat"
@@ -40,10 +40,9 @@ def snapshot() -> Snapshot | None:
     if not words or words[0] != "cpu" or len(fields) < 4:
         return None
     user, nice, system, idle, iowait, irq, softirq, steal = fields + [0] * (8 - len(fields))
-    t = os.times()
-    return Snapshot(
-        time.monotonic(), (user + nice + system + irq + softirq + steal) / HZ, t.user + t.system
-    )
+    t = os.times()  # its own threads, and the children it waited for (a timed process)
+    own = t.user + t.system + t.children_user + t.children_system
+    return Snapshot(time.monotonic(), (user + nice + system + irq + softirq + steal) / HZ, own)
 
 
 def others(before: Snapshot | None, after: Snapshot | None) -> float | None:
