@@ -28,7 +28,7 @@ kernel, backends, dtypes, repeats = sys.argv[1], sys.argv[2].split(","), sys.arg
     int(sys.argv[4])
 stream = kernel.endswith(":stream")
 kernel = kernel.split(":")[0]
-out = {"block": "x".join(map(str, microkernel.BLOCK)), "from": microkernel.BLOCK_FROM}
+out = {"blocks": microkernel.BLOCKS, "from": microkernel.BLOCK_FROM}
 for dtype in dtypes:
     for backend in backends:
         fn = kernels.get(kernel, backend)
@@ -83,8 +83,8 @@ def main(argv=None) -> None:
                    "table's block and its neighbours)")  # fmt: skip
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args(argv)
-    table = "x".join(map(str, blocking.block(*blocking.target())))
-    blocks = [b for b in args.blocks.split(",") if b] or [table]
+    table = {d: "x".join(map(str, b)) for d, b in blocking.block(*blocking.target()).items()}
+    blocks = [b for b in args.blocks.split(",") if b] or sorted(set(table.values()))
     rates = limits()
     flop = SPECS["mlp_epoch"].flop(60_000, 600, 50, 8, 784)
     peak = {d: max(rates[f"gemm {d}"], rates[f"fma {d}"]) for d in ("float64", "float32")}
@@ -102,8 +102,11 @@ def main(argv=None) -> None:
     print("|---|--:|--:|--:|--:|")
     for block in blocks:
         t = timed("mlp_epoch", ["numba-serial"], ["float64", "float32"], args.repeats, block)
-        cells = " | ".join(pct(t[f"numba-serial {d}"], d) for d in ("float64", "float32"))
-        print(f"| {block}{' (table)' if block == table else ''} | {cells} |")
+        cells = " | ".join(
+            pct(t[f"numba-serial {d}"], d) + (" (table)" if table[d] == block else "")
+            for d in ("float64", "float32")
+        )
+        print(f"| {block} | {cells} |")
     others = ["numba-serial", "numpy", "jax"]
     t = timed("mlp_epoch", others, ["float64", "float32"], args.repeats)
     print("\nmlp_epoch per backend, the table's block (s | % of the FLOP rate):\n")

@@ -14,7 +14,8 @@ DTYPES = (np.float64, np.float32)
 def sizes(dtype):
     """1, one vector's lanes +- 1, a register block's rows +- 1, odd sizes, the MLP's."""
     w = mk.lanes(dtype)
-    return sorted({1, 2, w - 1, w, w + 1, mk.MR - 1, mk.MR + 1, 13, 50, 100} - {0})
+    mr = mk.BLOCKS[np.dtype(dtype).name][0]
+    return sorted({1, 2, w - 1, w, w + 1, mr - 1, mr + 1, 13, 50, 100} - {0})
 
 
 def close(C, A, B):

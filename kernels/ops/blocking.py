@@ -40,41 +40,52 @@ def enabled(features: str) -> frozenset[str]:
     return frozenset(f.strip()[1:] for f in features.split(",") if f.strip().startswith("+"))
 
 
-def block(arch: str, cpu: str, features: frozenset[str]) -> Block:
-    """The register block from the CPU table (what runs without a measured one).
+def block(arch: str, cpu: str, features: frozenset[str]) -> dict[str, Block]:
+    """The register block per dtype from the CPU table (what runs without a forced one).
 
-    Zen 4 runs a 512-bit FMA as two 256-bit halves, so 256-bit vectors give it the same
-    FLOP rate with less waste in the column tail (dh = 50 is 6.25 vectors of 8 doubles,
-    12.5 of 4); Intel CPUs with AVX-512 have two 512-bit FMA units and want 512-bit
-    vectors. AVX2 (Zen 2, Zen 3): 4 x 3 x 256 measured best of six blocks on Zen 2.
-    aarch64: NEON's 128-bit vectors, 32 registers. Anything else: 128-bit vectors, which
-    LLVM lowers to whatever the target has."""
+    Intel CPUs with AVX-512 have two 512-bit FMA units and want 512-bit vectors; in
+    float32 dh = 50 is 3.1 vectors of 16, and 4 x 6 beat 8 x 3 by 17 % on the Xeon
+    measured. Zen 4 runs a 512-bit FMA as two 256-bit halves, so 256-bit vectors give it
+    the same FLOP rate with less waste in the column tail (dh = 50 is 6.25 vectors of 8
+    doubles, 12.5 of 4). AVX2 (Zen 2, Zen 3): 4 x 3 x 256 measured best of six blocks on
+    Zen 2. aarch64: NEON's 128-bit vectors, 32 registers. Anything else: 128-bit vectors,
+    which LLVM lowers to whatever the target has. Measurements: docs/design.md, 7.1."""
     if arch in ("x86_64", "amd64", "i686", "i386"):
         if "avx512f" in features:
-            return (6, 4, 256) if cpu.startswith("znver") else (8, 3, 512)
+            if cpu.startswith("znver"):
+                return both((6, 4, 256))
+            return {"float64": (8, 3, 512), "float32": (4, 6, 512)}
         if "avx2" in features and "fma" in features:
-            return 4, 3, 256
-        return 4, 2, 128  # SSE2: every x86-64
+            return both((4, 3, 256))
+        return both((4, 2, 128))  # SSE2: every x86-64
     if arch in ("aarch64", "arm64"):
-        return 8, 2, 128
-    return 4, 2, 128
+        return both((8, 2, 128))
+    return both((4, 2, 128))
 
 
-def candidates(registers: int, fma_chains: int = 8) -> list[Block]:
-    """Every block that fits ``registers`` vector registers and keeps at least
-    ``fma_chains`` independent accumulators, for vectors of 128, 256 and 512 bits."""
-    return [
-        (mr, nv, bits)
-        for bits in (128, 256, 512)
-        for nv in range(1, 7)
-        for mr in range(1, 17)
-        if mr * nv + nv + 1 <= registers and mr * nv >= fma_chains
-    ]
+def both(b: Block) -> dict[str, Block]:
+    """The same block for float64 and float32."""
+    return {"float64": b, "float32": b}
 
 
-def parse(text: str) -> Block:
-    """A block written as ``MRxNVxBITS`` (``KERNELS_BLOCK``): ``"4x3x256"`` -> (4, 3, 256);
-    ValueError naming the form otherwise."""
+def parse(text: str) -> dict[str, Block]:
+    """Blocks written as ``MRxNVxBITS`` for both dtypes, or per dtype as
+    ``float64:MRxNVxBITS,float32:MRxNVxBITS`` (``KERNELS_BLOCK``); ValueError naming the
+    form otherwise."""
+    if ":" not in text:
+        return both(_one(text))
+    blocks = {}
+    for item in text.split(","):
+        dtype, _, value = item.strip().partition(":")
+        if dtype not in ("float64", "float32"):
+            raise ValueError(f"a block is given for float64 or float32; got {item!r}")
+        blocks[dtype] = _one(value)
+    if set(blocks) != {"float64", "float32"}:
+        raise ValueError(f"give a block for both float64 and float32; got {text!r}")
+    return blocks
+
+
+def _one(text: str) -> Block:
     try:
         mr, nv, bits = (int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -84,9 +95,10 @@ def parse(text: str) -> Block:
     return mr, nv, bits
 
 
-def chosen() -> tuple[Block, str]:
-    """The block the numba backends compile with and where it came from: ``KERNELS_BLOCK``
-    where set (a measured block, or one forced to test it), else the CPU table."""
+def chosen() -> tuple[dict[str, Block], str]:
+    """The blocks the numba backends compile with, per dtype, and where they came from:
+    ``KERNELS_BLOCK`` where set (a measured block, or one forced to test it), else the
+    CPU table."""
     forced = os.environ.get("KERNELS_BLOCK", "").strip()
     if forced:
         return parse(forced), "KERNELS_BLOCK"

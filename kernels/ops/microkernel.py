@@ -26,52 +26,78 @@ from . import blocking, numba_cache
 from . import tile as _tile_ir
 from .tile import make_tile
 
-# the register block, fixed at import: every compiled routine below and its callers are
-# compiled for it, so it keys their cached code (as does the tile's source)
-(MR, NV, BITS), BLOCK_FROM = blocking.chosen()
-BLOCK = (MR, NV, BITS)
+# the register blocks, one per dtype, fixed at import: every compiled routine below and
+# its callers are compiled for them, so they key their cached code (as does the tile's
+# source). In compiled code the dtype's itemsize is a constant: each routine keeps only
+# its own dtype's branch.
+BLOCKS, BLOCK_FROM = blocking.chosen()
+BLOCK = tuple(sorted(BLOCKS.items()))
+(MR64, NV64, BITS64), (MR32, NV32, BITS32) = BLOCKS["float64"], BLOCKS["float32"]
 numba_cache.track(__file__, _tile_ir, key=BLOCK)
+tile64, ahead64 = make_tile(MR64, NV64, BITS64), make_tile(MR64, NV64, BITS64, prefetch=True)
+tile32, ahead32 = make_tile(MR32, NV32, BITS32), make_tile(MR32, NV32, BITS32, prefetch=True)
 
 
 def lanes(dtype) -> int:
-    """Elements of ``dtype`` in one vector of the block."""
-    return BITS // (8 * np.dtype(dtype).itemsize)
+    """Elements of ``dtype`` in one vector of its block."""
+    dtype = np.dtype(dtype)
+    return BLOCKS[dtype.name][2] // (8 * dtype.itemsize)
 
 
 @numba.njit(cache=True, inline="always")
 def lanes_of(a):
     """lanes(a.dtype), in compiled code."""
-    return BITS // (8 * a.itemsize)
-
-
-tile = make_tile(MR, NV, BITS)
-tile_ahead = make_tile(MR, NV, BITS, prefetch=True)
+    return BITS32 // 32 if a.itemsize == 4 else BITS64 // 64
 
 
 @numba.njit(cache=True, inline="always")
-def _split(N, width):
-    """Vectors per block of columns: N / width vectors in as few blocks of at most NV as
-    possible, as even as possible (a last block of one vector would leave the FMA units
-    waiting on its few accumulators)."""
-    total = N // width
+def _rows_of(C):
+    """MR of C's dtype."""
+    return MR32 if C.itemsize == 4 else MR64
+
+
+@numba.njit(cache=True, inline="always")
+def _tile(A, B, C, i0, j0, rows, nvec, alpha, beta):
+    """The tile of C's dtype (microkernel's tile.py)."""
+    if C.itemsize == 4:
+        tile32(A, B, C, i0, j0, rows, nvec, alpha, beta)
+    else:
+        tile64(A, B, C, i0, j0, rows, nvec, alpha, beta)
+
+
+@numba.njit(cache=True, inline="always")
+def _tile_ahead(A, B, C, i0, j0, rows, nvec, alpha, beta):
+    """_tile, fetching the next tile's rows of A meanwhile."""
+    if C.itemsize == 4:
+        ahead32(A, B, C, i0, j0, rows, nvec, alpha, beta)
+    else:
+        ahead64(A, B, C, i0, j0, rows, nvec, alpha, beta)
+
+
+@numba.njit(cache=True, inline="always")
+def _split(C):
+    """Vectors per block of columns of C: its N / width vectors in as few blocks of at
+    most NV as possible, as even as possible (a last block of one vector would leave the
+    FMA units waiting on its few accumulators). Returns (width, blocks, each, extra)."""
+    width, most = lanes_of(C), NV32 if C.itemsize == 4 else NV64
+    total = C.shape[1] // width
     if total == 0:  # no columns: nothing to compute
-        return 0, 0, 0
-    blocks = -(-total // NV)
-    return blocks, total // blocks, total % blocks
+        return width, 0, 0, 0
+    blocks = -(-total // most)
+    return width, blocks, total // blocks, total % blocks
 
 
 @numba.njit(cache=True)
 def _gemm(A, B, C, alpha, beta):
     """C = alpha A B + beta C, unchecked (``gemm`` says what it needs): blocks of columns
     outside, row tiles inside, so that B's panel stays in the cache."""
-    M, N = C.shape
-    width = lanes_of(C)
-    blocks, each, extra = _split(N, width)
+    M, mr = C.shape[0], _rows_of(C)
+    width, blocks, each, extra = _split(C)
     j0 = 0
     for b in range(blocks):
         nvec = each + (1 if b < extra else 0)
-        for i0 in range(0, M, MR):
-            tile(A, B, C, i0, j0, min(MR, M - i0), nvec, alpha, beta)
+        for i0 in range(0, M, mr):
+            _tile(A, B, C, i0, j0, min(mr, M - i0), nvec, alpha, beta)
         j0 += nvec * width
 
 
@@ -80,16 +106,17 @@ def _gemm_rows(A, B, C, alpha, beta):
     """_gemm with row tiles outside: each tile of A is read once from memory (and the
     next one fetched while the first block of columns computes), for an A that
     streams from memory, as x does in the forward product."""
-    M, N = C.shape
-    width = lanes_of(C)
-    blocks, each, extra = _split(N, width)
-    for i0 in range(0, M, MR):
-        rows = min(MR, M - i0)
-        tile_ahead(A, B, C, i0, 0, rows, each + (1 if extra > 0 else 0), alpha, beta)
+    M, mr = C.shape[0], _rows_of(C)
+    width, blocks, each, extra = _split(C)
+    if blocks == 0:
+        return
+    for i0 in range(0, M, mr):
+        rows = min(mr, M - i0)
+        _tile_ahead(A, B, C, i0, 0, rows, each + (1 if extra > 0 else 0), alpha, beta)
         j0 = (each + (1 if extra > 0 else 0)) * width
         for b in range(1, blocks):
             nvec = each + (1 if b < extra else 0)
-            tile(A, B, C, i0, j0, rows, nvec, alpha, beta)
+            _tile(A, B, C, i0, j0, rows, nvec, alpha, beta)
             j0 += nvec * width
 
 
@@ -146,7 +173,7 @@ def _check(A, B, C, vectors: bool) -> None:
         if N % w:
             raise ValueError(
                 f"gemm needs N a multiple of {w} ({C.dtype} lanes of the "
-                f"{BITS}-bit block); got N = {N}: product() pads the columns"
+                f"{BLOCKS[C.dtype.name][2]}-bit block); got N = {N}: product() pads the columns"
             )
 
 
