@@ -17,11 +17,17 @@ package imports NumPy only; backends load on first use.
 from __future__ import annotations
 
 from . import shipped as _shipped  # noqa: F401  (registers the shipped backends)
+from .ops import blocking as _blocking
 from .ops import mlp
 from .ops import tolerance as _tolerance
 from .ops.errors import BackendUnavailable
+from .record import recorded_blocks as _recorded_blocks
 from .registry import available, backends, get, kernel_names
 from .select import fastest, use
+
+# the numba microkernel compiles with the register blocks autotune measured here (read
+# from the record when the microkernel is first imported; the kernels never import it)
+_blocking.measured = _recorded_blocks
 
 __version__ = "0.2.0"
 __all__ = [

@@ -134,6 +134,7 @@ def load_record() -> dict | None:
             _valid_results(record.setdefault("spread", {}), "spread")
             if not isinstance(record.setdefault("machine", {}), dict):
                 raise ValueError("'machine' is not a table")
+            _valid_blocks(record.setdefault("blocks", {}))
             if record.get("fingerprint") != fingerprint():
                 warnings.warn(
                     f"ignoring the autotune record {path}: it was measured on another "
@@ -153,6 +154,27 @@ def load_record() -> dict | None:
         )
     _record_cache[key] = result
     return result
+
+
+def _valid_blocks(blocks) -> dict:
+    """``{dtype: [MR, NV, BITS]}`` for float64 and float32 (or empty); ValueError naming
+    what is wrong otherwise."""
+    from .ops.blocking import parse
+
+    if not isinstance(blocks, dict) or (blocks and set(blocks) != {"float64", "float32"}):
+        raise ValueError(f"'blocks' must name a block for float64 and float32; got {blocks!r}")
+    for dtype, block in blocks.items():
+        if not (isinstance(block, list) and all(type(v) is int for v in block)):
+            raise ValueError(f"blocks[{dtype!r}] must be [MR, NV, BITS]; got {block!r}")
+        parse("x".join(map(str, block)))
+    return blocks
+
+
+def recorded_blocks() -> dict | None:
+    """The register blocks autotune measured on this machine (``{dtype: [MR, NV, BITS]}``),
+    or None without a usable record (``load_record``)."""
+    record = load_record()
+    return (record or {}).get("blocks") or None
 
 
 def check_writable() -> Path:
@@ -176,12 +198,14 @@ def save_record(
     spread: dict | None = None,
     noise: dict | None = None,
     machine: dict | None = None,
+    blocks: dict | None = None,
 ) -> Path:
     """Write the timings (seconds per example) and their spreads (see ``choose``) with
     this machine's fingerprint; later processes with the same fingerprint use them.
     ``noise``: what the measurement saw of other work per point (kept for the reader);
     ``machine``: facts of the machine beside the fingerprint (``{"thread_pool": ...}``,
-    which ``select.pool_reliable`` reads).
+    which ``select.pool_reliable`` reads); ``blocks``: the microkernel's register block
+    per dtype measured here (``{dtype: [MR, NV, BITS]}``, ``recorded_blocks``).
 
     Each writer writes its own temporary file and renames it over the record (atomic on
     POSIX), so concurrent writers never collide and readers never see half a record."""
@@ -193,6 +217,7 @@ def save_record(
             "spread": _valid_results(spread or {}, "spread"),
             "noise": noise or {},
             "machine": machine or {},
+            "blocks": _valid_blocks(blocks or {}),
         },
         indent=1,
     )

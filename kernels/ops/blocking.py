@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Callable
 
 Block = tuple[int, int, int]
 
@@ -95,11 +96,19 @@ def _one(text: str) -> Block:
     return mr, nv, bits
 
 
+# the blocks autotune measured on this machine, or None: set by the package (kernels/
+# __init__.py reads them from the autotune record), so that the kernels never import it
+measured: Callable[[], dict[str, Block] | None] | None = None
+
+
 def chosen() -> tuple[dict[str, Block], str]:
     """The blocks the numba backends compile with, per dtype, and where they came from:
-    ``KERNELS_BLOCK`` where set (a measured block, or one forced to test it), else the
-    CPU table."""
+    ``KERNELS_BLOCK`` where set (one forced to test it), else the ones autotune measured
+    here (``measured``), else the CPU table."""
     forced = os.environ.get("KERNELS_BLOCK", "").strip()
     if forced:
         return parse(forced), "KERNELS_BLOCK"
+    found = measured() if measured is not None else None
+    if found:
+        return {d: tuple(b) for d, b in found.items()}, "measured by autotune"
     return block(*target()), "table"

@@ -49,8 +49,22 @@ def machine(threads: int, rates: dict[str, float]) -> dict:
         "affinity": affinity,
         "thread_settings": settings(),
         "versions": versions,
+        **register_blocks(),
         **rates,
     }
+
+
+def register_blocks() -> dict:
+    """The numba microkernel's register block per dtype and how it was chosen (measured
+    by autotune, the CPU table, or KERNELS_BLOCK); nothing without numba."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return {}
+    from ...ops import blocking
+
+    blocks, source = blocking.chosen()
+    return {"blocks": {d: "x".join(map(str, b)) for d, b in blocks.items()}, "blocks_from": source}
 
 
 def plan_of(kernels, peer_names=None) -> list[tuple[str, str, object, bool, bool]]:

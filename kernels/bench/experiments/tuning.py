@@ -86,6 +86,7 @@ def autotune(
     many examples per timed call sequence (a slice, for tests)."""
     from rich.progress import Progress, TimeRemainingColumn
 
+    every = kernels is None  # the whole run: the microkernel's blocks are measured too
     kernels = kernels or kernel_names()
     if save:
         check_writable()  # before minutes of timing, not after
@@ -95,6 +96,8 @@ def autotune(
         pin(threads)
     how = effort("autotune", quick)
     sizes, patience = sizes or how.sizes, Patience(how.patience)
+    # the register blocks first, so that the numba backends timed below compile with them
+    chosen, block_seconds = measure_blocks(quick) if every else ({}, {})
     plan = [(k, dt, K) for k in kernels for dt in dtypes for K in sizes]
     measured: dict = {"results": {}, "spread": {}, "passes": {}, "noise": {}}
     columns = (*Progress.get_default_columns(), TimeRemainingColumn(elapsed_when_finished=True))
@@ -113,9 +116,37 @@ def autotune(
                     measured[table].setdefault(kernel, {}).setdefault(dtype, {})[str(K)] = value
             bar.advance(task)
     measured["machine"] = thread_pool(measured["noise"])
+    measured["blocks"], measured["block_seconds"] = chosen, block_seconds
     if save:
-        save_record(measured["results"], measured["spread"], measured["noise"], measured["machine"])
+        save_record(
+            measured["results"], measured["spread"], measured["noise"], measured["machine"], chosen
+        )
     return measured
+
+
+def measure_blocks(quick: bool) -> tuple[dict, dict]:
+    """The microkernel's register block per dtype, measured here (``blocks.py``), and the
+    seconds behind it; nothing where numba is missing, a block is forced
+    (``KERNELS_BLOCK``) or other work took the machine meanwhile (the CPU table stands).
+    This process's numba backends, if not compiled yet, then use the measured blocks."""
+    import importlib.util
+    import os
+    import sys
+
+    from ...ops import blocking
+    from . import blocks
+
+    if importlib.util.find_spec("numba") is None or os.environ.get("KERNELS_BLOCK"):
+        return {}, {}
+    table = blocking.block(*blocking.target())
+    with load.Watch() as seen:
+        seconds = blocks.measure(blocks.candidates(quick))
+    if seen.busy:
+        return {}, seconds
+    chosen = blocks.fastest(seconds, table)
+    if "kernels.ops.microkernel" not in sys.modules:
+        blocking.measured = lambda: chosen
+    return chosen, seconds
 
 
 def measure_quietly(

@@ -124,6 +124,12 @@ def notes(result: Report) -> list[str]:
         )
     if result.noisy:
         out.append(f"warning: spread above 10 % in: {', '.join(result.noisy)}")
+    if m.get("blocks"):
+        out.append(
+            "numba's register blocks (MR x NV x bits): "
+            + ", ".join(f"{d} {b}" for d, b in m["blocks"].items())
+            + f" ({m['blocks_from']})"
+        )
     out.append(
         f"threads: {threads_line(m.get('thread_settings'))}; versions: "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)

@@ -72,6 +72,11 @@ def machine_lines(measured: dict) -> list[str]:
         f"numba's thread pool here: {pool.get('thread_pool', 'not measured')}"
         + (f" ({pool['why']})" if pool.get("why") else "")
     ]
+    if measured.get("blocks"):
+        lines.append(
+            "numba's register blocks, measured here (MR x NV x bits): "
+            + ", ".join(f"{d} {'x'.join(map(str, b))}" for d, b in measured["blocks"].items())
+        )
     for kernel, by_dtype in measured.get("noise", {}).items():
         for dtype, by_size in by_dtype.items():
             for size, seen in by_size.items():

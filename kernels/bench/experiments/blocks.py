@@ -1,0 +1,116 @@
+"""Which register block the numba microkernel should use on this machine, measured
+(``python -m kernels autotune``), as ATLAS tunes its blocking at install time.
+
+Each candidate block (``candidates``: the CPU table's and its neighbours that fit the
+register file) is compiled in a fresh process (``KERNELS_BLOCK``, a numba cache of its
+own) and times the epoch's two large products on real minibatches, as the epoch runs
+them: forward ``ha = x W1^T`` (rows of x streaming) and backward ``W1^T -= lr x^T g_ha``,
+K = 100, dh = 50, float64 and float32, best of ``ROUNDS``. The fastest block per dtype
+goes into the autotune record; the numba backends then compile with it
+(``record.recorded_blocks``); numba's cache never hands out code of another block
+(ops/numba_cache.py keys it on the block)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from ...ops import blocking
+
+ROUNDS = 5
+MINIBATCHES = 60  # 6,000 examples: about 50 ms of products per round at 100 GFLOP/s
+
+_PRODUCTS = r"""
+import json, sys, time
+import numpy as np
+from kernels.ops import microkernel as mk
+from kernels.data import load_fashion_mnist
+minibatches, rounds = int(sys.argv[1]), int(sys.argv[2])
+out = {}
+for dtype in ("float64", "float32"):
+    X = np.ascontiguousarray(load_fashion_mnist("train", dtype=dtype)[0][: 100 * minibatches])
+    w = mk.lanes(dtype)
+    dhp = -(-50 // w) * w
+    rng = np.random.default_rng(0)
+    W1T = np.zeros((X.shape[1], dhp), dtype)
+    W1T[:, :50] = rng.uniform(-0.03, 0.03, (X.shape[1], 50))
+    ha, g = np.empty((100, dhp), dtype), np.zeros((100, dhp), dtype)
+    g[:, :50] = rng.standard_normal((100, 50)) * 1e-3
+    one, zero, lr = (np.dtype(dtype).type(v) for v in (1, 0, -1e-3))
+
+    def products():
+        for s in range(0, len(X), 100):
+            mk._gemm_rows(X[s : s + 100], W1T, ha, one, zero)
+            mk._gemm(X[s : s + 100].T, g, W1T, lr, one)
+
+    products()  # compiled and warm
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        products()
+        times.append(time.perf_counter() - start)
+    out[dtype] = times
+print(json.dumps(out))
+"""
+
+
+def candidates(quick: bool = False) -> list[blocking.Block]:
+    """The CPU table's blocks and their neighbours that fit this CPU's register file
+    (32 vector registers with AVX-512 or on aarch64, else 16), at its widest vectors
+    and the next narrower; ``quick``: the table's and three neighbours."""
+    arch, cpu, features = blocking.target()
+    table = blocking.block(arch, cpu, features)
+    registers = 32 if "avx512f" in features or arch in ("aarch64", "arm64") else 16
+    widest = max(bits for _, _, bits in table.values())
+    shapes = [(8, 3), (6, 4), (4, 6), (12, 2), (4, 3), (5, 2), (6, 2), (3, 4), (4, 2), (2, 6)]
+    found = list(dict.fromkeys(table.values()))
+    for bits in (widest, widest // 2):
+        for mr, nv in shapes:
+            if mr * nv + nv + 1 <= registers and bits >= 128 and (mr, nv, bits) not in found:
+                found.append((mr, nv, bits))
+    return found[:4] if quick else found
+
+
+def measure(blocks: list[blocking.Block], rounds: int = ROUNDS) -> dict[str, dict[str, list]]:
+    """``{block "MRxNVxBITS": {dtype: seconds of the products, per round}}``, each block in
+    a fresh process with its own numba cache (the user's stays as it was)."""
+    seconds = {}
+    with tempfile.TemporaryDirectory(prefix="kernels-blocks-") as cache:
+        for block in blocks:
+            name = "x".join(map(str, block))
+            env = {**os.environ, "KERNELS_BLOCK": name, "NUMBA_CACHE_DIR": f"{cache}/{name}"}
+            out = subprocess.run(
+                [sys.executable, "-c", _PRODUCTS, str(MINIBATCHES), str(rounds)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if out.returncode:
+                raise RuntimeError(f"block {name} failed: {out.stderr.strip().splitlines()[-1]}")
+            seconds[name] = json.loads(out.stdout.splitlines()[-1])
+    return seconds
+
+
+def fastest(seconds: dict[str, dict[str, list]], table: dict) -> dict[str, list[int]]:
+    """The block per dtype, as the record keeps it (``{dtype: [MR, NV, BITS]}``): the
+    fastest one where it beats the CPU table's ``table[dtype]`` by more than the spread
+    ((max - min) / min) of either one's rounds, else the table's: a lead the noise could
+    explain decides nothing."""
+    chosen = {}
+    for dtype, block in table.items():
+        times = {b: seconds[b][dtype] for b in seconds}
+        ref, best = "x".join(map(str, block)), min(times, key=lambda b: min(times[b]))
+        wins = ref not in times or min(times[ref]) > min(times[best]) * (
+            1 + max(spread(times[best]), spread(times[ref]))
+        )
+        chosen[dtype] = [int(v) for v in (best if wins else ref).split("x")]
+    return chosen
+
+
+def spread(times: list[float]) -> float:
+    """(max - min) / min of a block's rounds."""
+    return (max(times) - min(times)) / min(times)
