@@ -34,6 +34,7 @@ class Effort:
     sizes: tuple[int, ...] = ()  # minibatch sizes K visited (autotune, the GPU's sweep)
     grid: dict = field(default_factory=dict)  # the scaling sweep's axes
     patience: float = 0.0  # seconds autotune may spend measuring disturbed points again
+    examples: int | None = None  # examples per timed call at most (autotune's slices)
 
 
 EFFORT = {  # experiment -> {quick: Effort}
@@ -51,7 +52,7 @@ EFFORT = {  # experiment -> {quick: Effort}
     },
     "autotune": {
         False: Effort(budget=0.04, cap=10.0, sizes=GRID["K"], patience=120.0),
-        True: Effort(budget=0.01, cap=2.0, sizes=(16, 100, 1024), patience=25.0),
+        True: Effort(budget=0.01, cap=2.0, sizes=(16, 100, 1024), patience=25.0, examples=6000),
     },
     "gpu": {
         False: Effort(rounds=5, sizes=(1, 10, 100, 1000, 10_000)),

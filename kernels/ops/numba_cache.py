@@ -18,25 +18,29 @@ from types import ModuleType
 
 from numba.core import caching
 
-_stamps: dict[str, str] = {}  # source file -> digest of what it takes from elsewhere
+# source file -> (digest of the sources it takes from elsewhere, digest of its key)
+_stamps: dict[str, tuple[str, str]] = {}
 
 
 def track(source_file: str, *modules: ModuleType, key=()) -> None:
     """Make the cached code of every function compiled from ``source_file`` stale when
-    the source of any of ``modules`` changes or ``key`` (a repr-able value) differs."""
-    digest = hashlib.sha256(repr(key).encode())
+    the source of any of ``modules`` changes, and keep it apart per ``key`` (a repr-able
+    value: the register blocks), so that going back to an earlier key finds its code."""
+    sources = hashlib.sha256()
     for module in modules:
         with open(module.__file__, "rb") as f:
-            digest.update(f.read())
-    _stamps[os.path.abspath(source_file)] = digest.hexdigest()
+            sources.update(f.read())
+    keyed = hashlib.sha256(repr(key).encode()).hexdigest()[:12]
+    _stamps[os.path.abspath(source_file)] = (sources.hexdigest(), keyed)
 
 
 class _TrackedLocator(caching._CacheLocator):
-    """numba's own locator for a tracked file, with the digest added to its source stamp
-    (numba drops an index whose stamp differs and compiles again)."""
+    """numba's own locator for a tracked file, with the digest of the sources it takes
+    from elsewhere added to its source stamp (numba drops an index whose stamp differs
+    and compiles again) and the key's digest to the cache files' names."""
 
-    def __init__(self, inner: caching._CacheLocator, digest: str):
-        self._inner, self._digest = inner, digest
+    def __init__(self, inner: caching._CacheLocator, stamp: tuple[str, str]):
+        self._inner, (self._sources, self._key) = inner, stamp
 
     def ensure_cache_path(self):
         self._inner.ensure_cache_path()
@@ -45,21 +49,21 @@ class _TrackedLocator(caching._CacheLocator):
         return self._inner.get_cache_path()
 
     def get_source_stamp(self):
-        return self._inner.get_source_stamp(), self._digest
+        return self._inner.get_source_stamp(), self._sources
 
     def get_disambiguator(self):
-        return self._inner.get_disambiguator()
+        return f"{self._inner.get_disambiguator()}-{self._key}"
 
     @classmethod
     def from_function(cls, py_func, py_file):
-        digest = _stamps.get(os.path.abspath(py_file))
-        if digest is None:
+        stamp = _stamps.get(os.path.abspath(py_file))
+        if stamp is None:
             return None  # not ours: numba's locators as usual
         for other in caching.CacheImpl._locator_classes:
             if other is not cls:
                 inner = other.from_function(py_func, py_file)
                 if inner is not None:
-                    return cls(inner, digest)
+                    return cls(inner, stamp)
         return None
 
 

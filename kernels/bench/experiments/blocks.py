@@ -21,6 +21,9 @@ import tempfile
 from ...ops import blocking
 
 ROUNDS = 5
+# a block replaces the table's only with a lead beyond this and the spread of their rounds:
+# blocks are timed in separate processes, a few per cent apart on a quiet machine
+MIN_LEAD = 1.05
 MINIBATCHES = 60  # 6,000 examples: about 50 ms of products per round at 100 GFLOP/s
 
 _PRODUCTS = r"""
@@ -60,7 +63,7 @@ print(json.dumps(out))
 def candidates(quick: bool = False) -> list[blocking.Block]:
     """The CPU table's blocks and their neighbours that fit this CPU's register file
     (32 vector registers with AVX-512 or on aarch64, else 16), at its widest vectors
-    and the next narrower; ``quick``: the table's and three neighbours."""
+    and the next narrower; ``quick``: the table's first two."""
     arch, cpu, features = blocking.target()
     table = blocking.block(arch, cpu, features)
     registers = 32 if "avx512f" in features or arch in ("aarch64", "arm64") else 16
@@ -71,7 +74,7 @@ def candidates(quick: bool = False) -> list[blocking.Block]:
         for mr, nv in shapes:
             if mr * nv + nv + 1 <= registers and bits >= 128 and (mr, nv, bits) not in found:
                 found.append((mr, nv, bits))
-    return found[:4] if quick else found
+    return found[:2] if quick else found
 
 
 def measure(blocks: list[blocking.Block], rounds: int = ROUNDS) -> dict[str, dict[str, list]]:
@@ -98,13 +101,13 @@ def measure(blocks: list[blocking.Block], rounds: int = ROUNDS) -> dict[str, dic
 def fastest(seconds: dict[str, dict[str, list]], table: dict) -> dict[str, list[int]]:
     """The block per dtype, as the record keeps it (``{dtype: [MR, NV, BITS]}``): the
     fastest one where it beats the CPU table's ``table[dtype]`` by more than the spread
-    ((max - min) / min) of either one's rounds, else the table's: a lead the noise could
-    explain decides nothing."""
+    ((max - min) / min) of either one's rounds and ``MIN_LEAD``, else the table's: a lead
+    the noise could explain decides nothing."""
     chosen = {}
     for dtype, block in table.items():
         times = {b: seconds[b][dtype] for b in seconds}
         ref, best = "x".join(map(str, block)), min(times, key=lambda b: min(times[b]))
-        wins = ref not in times or min(times[ref]) > min(times[best]) * (
+        wins = ref not in times or min(times[ref]) > min(times[best]) * MIN_LEAD * (
             1 + max(spread(times[best]), spread(times[ref]))
         )
         chosen[dtype] = [int(v) for v in (best if wins else ref).split("x")]

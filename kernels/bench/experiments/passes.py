@@ -15,8 +15,9 @@ override the ranking only when its margin exceeds ``1 + spread``. While the fast
 backend is ahead of R by more than ``CLOSE`` but not yet by more than its spread,
 another pass is run, up to ``MAX_PASSES``; from ``TRIM_FROM`` passes on, the one ratio
 farthest from the median is left out of the spread (a burst that hit one backend in
-one pass). Backends more than ``CONTENDER`` times slower than the fastest in the first
-probe cannot win: they are left out of the passes (the ranked backend never is).
+one pass). A backend more than ``HOPELESS`` times slower than the fastest on one
+minibatch is never run on the whole slice, and one more than ``CONTENDER`` times slower
+on the slice cannot win: both are left out of the passes (the references never are).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ SETTLE = 0.15  # seconds each backend runs untimed before its calls
 TRIM_FROM = 5  # from this many passes on, the most outlying ratio is left out
 CLOSE = 1.03  # a lead this small is not worth more passes: the ranking stands
 CONTENDER = 2.0  # slower than the fastest probe by this factor: cannot win, not timed on
+HOPELESS = 8.0  # slower on one minibatch by this factor: not even probed on the whole slice
 ONE_CALL_EXAMPLES = 12_000  # examples per timed call of a kernel called once per epoch
 
 
@@ -77,14 +79,21 @@ def measure_point(
     A kernel called once per pass over a training set (``Spec.one_call``: the SGD
     epoch) is timed on the same ``ONE_CALL_EXAMPLES`` for every backend, so that each
     call's fixed costs (a thread pool's limits, dispatch) weigh as they do in training."""
-    works, fns, per_example = {}, {}, {}
+    works, fns, per_example, probes = {}, {}, {}, {}
     one_call = SPECS[kernel].one_call
+    keep = {ranked(kernel), ranked(kernel, threads=False)}  # the references are always timed
     for backend in candidates(kernel):
         fn = get(kernel, backend)
         probe = Workload(kernel, K=K, dtype=dtype, n=K)
         probe.warm_up(fn)  # compile with the real shapes and dtype
         first = min(time_runs(probe, fn, 1, 3))
-        if first > cap:
+        if first <= cap:
+            fns[backend], probes[backend] = fn, first
+    # hopeless on one minibatch (the per-example loop): never warmed on the whole slice
+    quickest = min(probes.values(), default=0.0)
+    for backend, first in probes.items():
+        fn = fns[backend]
+        if backend not in keep and first > HOPELESS * quickest:
             continue
         if one_call:
             n = max(K, min(ONE_CALL_EXAMPLES, examples or ONE_CALL_EXAMPLES))
@@ -96,7 +105,6 @@ def measure_point(
         works[backend], fns[backend] = work, fn
         per_example[backend] = min(time_runs(work, fn, work.batches, 1)) / work.n
     fastest = min(per_example.values(), default=0.0)
-    keep = {ranked(kernel), ranked(kernel, threads=False)}  # the references are always timed
     works = {b: w for b, w in works.items() if b in keep or per_example[b] <= CONTENDER * fastest}
     times: dict[str, list[float]] = {b: [] for b in works}
     while len(next(iter(times.values()), [])) < PASSES or undecided(kernel, times):

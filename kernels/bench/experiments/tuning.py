@@ -96,6 +96,7 @@ def autotune(
         pin(threads)
     how = effort("autotune", quick)
     sizes, patience = sizes or how.sizes, Patience(how.patience)
+    examples = examples or how.examples
     # the register blocks first, so that the numba backends timed below compile with them
     chosen, block_seconds = measure_blocks(quick) if every else ({}, {})
     plan = [(k, dt, K) for k in kernels for dt in dtypes for K in sizes]
