@@ -67,6 +67,11 @@ def use(backend: str | None = None, **per_kernel: str):
         raise KeyError(
             f"unknown kernel(s) {', '.join(unknown)}; valid kernels: {', '.join(kernel_names())}"
         )
+    for kernel, name in per_kernel.items():
+        entry(kernel, name)  # KeyError listing the kernel's backends, now, not at fastest()
+    names = sorted({b for k in kernel_names() for b in backends(k)})
+    if backend and backend not in names:
+        raise KeyError(f"unknown backend {backend!r}; valid backends: {', '.join(names)}")
     chosen.update(per_kernel)
     token = _override.set({**(_override.get() or {}), **chosen})
     try:
@@ -89,7 +94,7 @@ def _explicit(kernel: str) -> tuple[str, str] | None:
 
 def check_size(size) -> int:
     """Rows per call as a positive int (None: 100, the benchmarks' K; below 1: 1).
-    TypeError for a non-number, ValueError for NaN or an infinity."""
+    TypeError for a non-number, ValueError for NaN, an infinity or a fraction (2.5)."""
     if size is None:
         return 100
     if isinstance(size, (bool, np.bool_)) or not isinstance(
@@ -98,20 +103,26 @@ def check_size(size) -> int:
         raise TypeError(f"size must be a number of rows (an integer); got {size!r}")
     if isinstance(size, (float, np.floating)) and not math.isfinite(size):
         raise ValueError(f"size must be a finite number of rows; got {size}")
+    if isinstance(size, (float, np.floating)) and not float(size).is_integer():
+        raise ValueError(f"size must be a whole number of rows (an integer); got {size}")
     return max(int(size), 1)
 
 
 def check_dtype(dtype) -> str:
     """The dtype's name (``np.float32``, ``"f4"``, ``float`` -> ``"float32"``/``"float64"``;
-    None: float64); TypeError for anything NumPy does not read as a dtype."""
+    None: float64); TypeError for anything NumPy does not read as a dtype, ValueError for
+    a dtype no kernel computes in (float16, integers)."""
     if dtype is None:
         return "float64"
     try:
-        return np.dtype(dtype).name
+        name = np.dtype(dtype).name
     except TypeError as exc:
         raise TypeError(
             f"dtype must be a NumPy dtype such as 'float64' or np.float32; got {dtype!r}"
         ) from exc
+    if name not in ("float64", "float32"):
+        raise ValueError(f"the kernels compute in float64 or float32; got dtype {name}")
+    return name
 
 
 def size_class(size: int | None, measured) -> int | None:

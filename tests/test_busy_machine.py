@@ -262,3 +262,14 @@ def test_counters_that_go_backwards_are_unknown_not_quiet():
     assert load.others(before, load.Snapshot(wall=2.0, busy=50.0, own=1.5)) is None
     assert load.others(before, load.Snapshot(wall=2.0, busy=101.0, own=0.5)) is None
     assert load.others(before, load.Snapshot(wall=2.0, busy=101.5, own=1.5)) == pytest.approx(1.0)
+
+
+def test_show_and_forget_say_no_record_alike_and_measure_nothing(capsys):
+    record.drop_record()
+    assert main(["autotune", "--show"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert main(["autotune", "--forget"]) == 0
+    forgot = " ".join(capsys.readouterr().out.split())
+    assert shown == forgot and shown.startswith("no autotune record at ")
+    for argv in (["--show", "--quick"], ["--forget", "--threads", "1"]):
+        one_line_exit(["autotune", *argv], "kernels autotune: --")

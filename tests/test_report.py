@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import one_line_exit
@@ -240,3 +241,28 @@ def test_a_report_beside_other_work_says_so_first_and_in_its_json(monkeypatch):
     )
     assert quiet.load_line() is None and not any(r.busy for r in quiet.rows)
     assert len(render.header(quiet).splitlines()) == 2
+
+
+def test_the_chart_is_what_the_docs_say_it_is(monkeypatch, tmp_path):
+    """docs/benchmarking.md describes the chart: a logarithmic axis (no bar cut), each
+    bar labelled with its value, the limit a black dashed line. The chart does that."""
+    import matplotlib.pyplot as plt
+
+    from kernels.bench.renderers import charts
+    from kernels.bench.rows import Report
+
+    root = Path(__file__).resolve().parents[1]
+    text = " ".join((root / "docs" / "benchmarking.md").read_text().split())
+    assert "logarithmic axis" in text and "black dashed line" in text
+    result = Report.from_json((root / "benchmarks/results/report-xeon-2026-11-29.json").read_text())
+    figures = []
+    monkeypatch.setattr(plt, "close", lambda fig: figures.append(fig))
+    charts.report_chart(result, tmp_path / "chart.png")
+    for ax, kernel in zip(figures[0].axes, result.kernels):
+        rows = result.rows_of(kernel)
+        assert ax.get_xscale() == "log"
+        assert ax.get_xlim()[1] > max(r.seconds_per_epoch for r in rows)  # nothing cut
+        labels = [t.get_text() for t in ax.texts]
+        assert all(any(f"{r.seconds_per_epoch:.3g} s" in x for x in labels) for r in rows)
+        limit = [line for line in ax.lines if line.get_linestyle() == "--"]
+        assert limit and limit[0].get_color() == "black"

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 import kernels
@@ -89,9 +90,12 @@ def test_use_context_manager():
     with pytest.raises(KeyError, match="valid kernels"):
         with kernels.use(sofmax="numpy"):
             pass
-    with pytest.raises(KeyError, match="valid backends"):
-        with kernels.use("fortran"):
-            kernels.fastest("softmax")
+    entered = []
+    for wrong in (dict(backend="nump"), dict(softmax="nump")):  # refused at once, named
+        with pytest.raises(KeyError, match="'nump'.*valid backends.*numpy"):
+            with kernels.use(**wrong):
+                entered.append(wrong)
+    assert entered == []
 
 
 def test_use_takes_precedence_over_environment(monkeypatch):
@@ -223,6 +227,7 @@ def test_a_pick_overrides_the_ranking_only_beyond_its_spread():
         (float("nan"), ValueError),
         ("100", TypeError),
         (True, TypeError),
+        (2.5, ValueError),
     ],
 )
 def test_bad_size_is_a_clear_error(size, error):
@@ -233,6 +238,10 @@ def test_bad_size_is_a_clear_error(size, error):
 def test_bad_dtype_is_a_clear_error():
     with pytest.raises(TypeError, match="dtype must be a NumPy dtype"):
         kernels.fastest("softmax", dtype="float99")
+    for unsupported in ("float16", np.int64):
+        with pytest.raises(ValueError, match="float64 or float32; got dtype"):
+            kernels.fastest("softmax", dtype=unsupported)
+    assert kernels.fastest("softmax", size=100.0) is kernels.fastest("softmax", size=100)
 
 
 @pytest.mark.parametrize(

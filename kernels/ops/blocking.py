@@ -44,9 +44,9 @@ def enabled(features: str) -> frozenset[str]:
 def block(arch: str, cpu: str, features: frozenset[str]) -> dict[str, Block]:
     """The register block per dtype from the CPU table (what runs without a forced one).
 
-    Intel CPUs with AVX-512 have two 512-bit FMA units and want 512-bit vectors; in
-    float32 dh = 50 is 3.1 vectors of 16, and 4 x 6 beat 8 x 3 by 17 % on the Xeon
-    measured. Zen 4 runs a 512-bit FMA as two 256-bit halves, so 256-bit vectors give it
+    Intel CPUs with AVX-512 have two 512-bit FMA units and want 512-bit vectors: on the
+    Xeon measured, 6 x 4 x 512 had the best mean epoch of two runs in both dtypes (the
+    blocks 4 x 6, 6 x 4 and 8 x 3 change places between runs: within 10 %). Zen 4 runs a 512-bit FMA as two 256-bit halves, so 256-bit vectors give it
     the same FLOP rate with less waste in the column tail (dh = 50 is 6.25 vectors of 8
     doubles, 12.5 of 4). AVX2 (Zen 2, Zen 3): 4 x 3 x 256 measured best of six blocks on
     Zen 2. aarch64: NEON's 128-bit vectors, 32 registers. Anything else: 128-bit vectors,
@@ -55,7 +55,7 @@ def block(arch: str, cpu: str, features: frozenset[str]) -> dict[str, Block]:
         if "avx512f" in features:
             if cpu.startswith("znver"):
                 return both((6, 4, 256))
-            return {"float64": (8, 3, 512), "float32": (4, 6, 512)}
+            return both((6, 4, 512))
         if "avx2" in features and "fma" in features:
             return both((4, 3, 256))
         return both((4, 2, 128))  # SSE2: every x86-64

@@ -47,7 +47,8 @@ def tables(result: Report):
             pad_edge=False,
         )
         for col in COLUMNS:
-            t.add_column(col, justify="left" if col == "backend" else "right", overflow="fold")
+            t.add_column(col, justify="left" if col == "backend" else "right", overflow="fold",
+                         no_wrap=col == "backend")  # fmt: skip
         for r in result.rows_of(kernel):
             t.add_row(*cells(r))
         yield t
