@@ -46,9 +46,10 @@ def block(arch: str, cpu: str, features: frozenset[str]) -> dict[str, Block]:
 
     Intel CPUs with AVX-512 have two 512-bit FMA units and want 512-bit vectors: on the
     Xeon measured, 6 x 4 x 512 had the best mean epoch of two runs in both dtypes (the
-    blocks 4 x 6, 6 x 4 and 8 x 3 change places between runs: within 10 %). Zen 4 runs a 512-bit FMA as two 256-bit halves, so 256-bit vectors give it
-    the same FLOP rate with less waste in the column tail (dh = 50 is 6.25 vectors of 8
-    doubles, 12.5 of 4). AVX2 (Zen 2, Zen 3): 4 x 3 x 256 measured best of six blocks on
+    blocks 4 x 6, 6 x 4 and 8 x 3 change places between runs: within 10 %). Zen 4 runs
+    a 512-bit FMA as two 256-bit halves, so 256-bit vectors give it the same FLOP rate
+    with less waste in the column tail (dh = 50 is 6.25 vectors of 8 doubles, 12.5 of
+    4). AVX2 (Zen 2, Zen 3): 4 x 3 x 256 measured best of six blocks on
     Zen 2. aarch64: NEON's 128-bit vectors, 32 registers. Anything else: 128-bit vectors,
     which LLVM lowers to whatever the target has. Measurements: docs/design.md, 7.1."""
     if arch in ("x86_64", "amd64", "i686", "i386"):
