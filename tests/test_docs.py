@@ -51,3 +51,20 @@ def test_the_scaling_sweep_reads_back_as_points():
     sweep = json.loads((write_docs.RESULTS / "scaling" / "scaling.json").read_text())
     points = points_of(sweep)
     assert points and all(isinstance(p, Point) and p.seconds_per_example > 0 for p in points)
+
+
+def test_the_designs_layout_names_every_module_and_only_those():
+    """docs/design.md section 8 draws the tree: every module of the package is named
+    there (its file name, or its folder's line), and every .py named there exists."""
+    import re
+
+    root = write_docs.ROOT
+    text = (root / "docs" / "design.md").read_text()
+    tree = text.split("## 8. Layout and how to extend it", 1)[1].split("```")[1]
+    words = set(re.findall(r"[A-Za-z_]+(?:\.py)?", tree))
+    for path in (root / "kernels").rglob("*.py"):
+        if path.name == "__init__.py":
+            continue
+        assert path.name in words or path.stem in words, f"{path} is not in section 8"
+    for name in re.findall(r"[a-z_]+\.py", tree):
+        assert list(root.glob(f"**/{name}")), f"section 8 names {name}, which does not exist"
