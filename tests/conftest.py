@@ -2,6 +2,9 @@
 
 import itertools
 import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -84,3 +87,17 @@ def no_user_choices(monkeypatch, tmp_path_factory):
     record.forget()
     yield
     record.forget()
+
+
+def run_python(code, env=None, timeout=600):
+    """Run ``code`` (dedented) in a fresh interpreter with ``env`` added; it must succeed.
+    Returns (stdout, stderr)."""
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout, out.stderr

@@ -2,30 +2,15 @@
 the paired ratio, and passes added only while a lead is within its spread."""
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
+from conftest import run_python
 
 import kernels
 from kernels import select
 
 HAS_NUMBA = all("numba" in kernels.available(k) for k in kernels.KERNELS)
 needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba cannot run here")
-
-
-def run_python(code, env=None):
-    out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **(env or {})},
-    )
-    assert out.returncode == 0, out.stderr
-    return out.stdout, out.stderr
 
 
 def tuning_candidates(kernel):

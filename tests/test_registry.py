@@ -1,22 +1,12 @@
 """The registry: names, lookups, lazy imports, and backends that cannot import."""
 
 import ast
-import subprocess
-import sys
-import textwrap
 
 import pytest
+from conftest import run_python
 
 import kernels
 from kernels import registry
-
-
-def run_python(code):
-    out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=300
-    )
-    assert out.returncode == 0, out.stderr
-    return out.stdout
 
 
 def starts(names, first):
@@ -81,7 +71,7 @@ def test_a_registration_kernels_backend_cannot_name_or_load_is_refused(name, tar
 
 
 def test_a_broken_registration_leaves_the_other_backends_listed():
-    out = run_python("""
+    out, _ = run_python("""
         import numpy as np, kernels
         from kernels import registry
         registry.register("softmax", "gone", "kernels.ops.softmax.no_such_module:softmax")
@@ -94,7 +84,8 @@ def test_a_broken_registration_leaves_the_other_backends_listed():
             except kernels.BackendUnavailable as exc:
                 print(exc)
         print(kernels.fastest("softmax")(np.zeros(2)))
-    """).splitlines()
+    """)
+    out = out.splitlines()
     assert out[0] == "('python', 'numpy') False False"
     assert "'gone' of kernel 'softmax' cannot run here" in out[1] and "No module named" in out[1]
     assert "'typo' of kernel 'softmax' cannot run here" in out[2] and "sofmax" in out[2]
@@ -113,7 +104,7 @@ def test_every_entry_imports_and_names_its_function():
 
 
 def test_import_is_light():
-    out = run_python("""
+    out, _ = run_python("""
         import sys, kernels
         print('numba' in sys.modules, 'scipy' in sys.modules, 'matplotlib' in sys.modules)
         kernels.get('softmax', 'numpy')
@@ -125,7 +116,7 @@ def test_import_is_light():
 
 
 def test_numba_unimportable_leaves_the_rest_working():
-    out = run_python("""
+    out, _ = run_python("""
         import sys
         # importing them now raises ImportError
         sys.modules['numba'] = sys.modules['jax'] = sys.modules['array_api_compat'] = None
@@ -181,7 +172,7 @@ def test_agree_exits_non_zero_when_a_backend_disagrees(monkeypatch, capsys):
 
 
 def test_first_use_imports_only_what_it_picks():
-    out = run_python("""
+    out, _ = run_python("""
         import sys, numpy as np, kernels
         kernels.softmax(np.zeros(3))
         print('jax' in sys.modules)

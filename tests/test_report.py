@@ -14,25 +14,6 @@ import kernels
 from kernels.bench.experiments import report
 from kernels.cli import main
 
-# Written out by hand, not derived from the registry: a shipped backend dropped from the
-# registry or from its benchmark class fails here (the registry may hold more).
-GPU = {"numba-cuda", "array-api"}
-GPU_ONLY = {"numba-cuda"}  # timed on the device by `python -m kernels gpu`, not by asv
-EXPECTED = {
-    "gradient_norm": {"python", "numpy", "numba", "jax", "numba-serial"} | GPU,
-    "softmax": {"python", "numpy", "numba", "jax"} | GPU,
-    "mlp_fprop": {"python", "example-loop", "numpy", "numba", "jax"} | GPU,
-    "mlp_bprop": {"python", "example-loop", "numpy", "numba", "jax"} | GPU,
-    "mlp_epoch": {"python", "example-loop", "numpy", "numba", "jax", "numba-serial"} | GPU,
-}
-CLASSES = {
-    "gradient_norm": "GradientNorm",
-    "softmax": "Softmax",
-    "mlp_fprop": "MlpFprop",
-    "mlp_bprop": "MlpBprop",
-    "mlp_epoch": "MlpEpoch",
-}
-
 
 def test_quick_report_end_to_end(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")  # a log or a pipe: 80 columns

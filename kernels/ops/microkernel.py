@@ -57,21 +57,13 @@ def _rows_of(C):
 
 
 @numba.njit(cache=True, inline="always")
-def _tile(A, B, C, i0, j0, rows, nvec, alpha, beta):
-    """The tile of C's dtype (microkernel's tile.py)."""
+def _tile(A, B, C, i0, j0, rows, nvec, alpha, beta, ahead=False):
+    """The tile of C's dtype (tile.py); ``ahead``: fetching the next tile's rows of A
+    meanwhile."""
     if C.itemsize == 4:
-        tile32(A, B, C, i0, j0, rows, nvec, alpha, beta)
+        (ahead32 if ahead else tile32)(A, B, C, i0, j0, rows, nvec, alpha, beta)
     else:
-        tile64(A, B, C, i0, j0, rows, nvec, alpha, beta)
-
-
-@numba.njit(cache=True, inline="always")
-def _tile_ahead(A, B, C, i0, j0, rows, nvec, alpha, beta):
-    """_tile, fetching the next tile's rows of A meanwhile."""
-    if C.itemsize == 4:
-        ahead32(A, B, C, i0, j0, rows, nvec, alpha, beta)
-    else:
-        ahead64(A, B, C, i0, j0, rows, nvec, alpha, beta)
+        (ahead64 if ahead else tile64)(A, B, C, i0, j0, rows, nvec, alpha, beta)
 
 
 @numba.njit(cache=True, inline="always")
@@ -112,7 +104,7 @@ def _gemm_rows(A, B, C, alpha, beta):
         return
     for i0 in range(0, M, mr):
         rows = min(mr, M - i0)
-        _tile_ahead(A, B, C, i0, 0, rows, each + (1 if extra > 0 else 0), alpha, beta)
+        _tile(A, B, C, i0, 0, rows, each + (1 if extra > 0 else 0), alpha, beta, True)
         j0 = (each + (1 if extra > 0 else 0)) * width
         for b in range(1, blocks):
             nvec = each + (1 if b < extra else 0)
