@@ -273,3 +273,13 @@ def test_show_and_forget_say_no_record_alike_and_measure_nothing(capsys):
     assert shown == forgot and shown.startswith("no autotune record at ")
     for argv in (["--show", "--quick"], ["--forget", "--threads", "1"]):
         one_line_exit(["autotune", *argv], "kernels autotune: --")
+
+
+def test_a_corrupt_record_is_one_warning_line_under_the_command_line(capsys):
+    record.check_writable().write_text("{not json")
+    record.forget()
+    assert main(["autotune", "--show"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("kernels: warning: ignoring the unreadable")
+    assert ".py" not in err[0] and "UserWarning" not in err[0]
+    record.drop_record()
