@@ -101,3 +101,11 @@ def run_python(code, env=None, timeout=600):
     )
     assert out.returncode == 0, out.stderr
     return out.stdout, out.stderr
+
+
+def cuda_backend(kernel):
+    """The numba-cuda backend (on a GPU, or simulated), or a skip saying why it cannot run."""
+    try:
+        return kernels.get(kernel, "numba-cuda")
+    except kernels.BackendUnavailable as exc:
+        pytest.skip(str(exc))

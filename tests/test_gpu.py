@@ -15,7 +15,7 @@ import textwrap
 import numpy as np
 import pytest
 import scipy.special
-from conftest import tol
+from conftest import cuda_backend, tol
 
 import kernels
 from kernels import mlp
@@ -23,14 +23,6 @@ from kernels import mlp
 NUMBA_CUDA = pytest.mark.skipif(
     not any("numba" == n for n in kernels.available("softmax")), reason="numba cannot run here"
 )
-
-
-def cuda_backend(kernel):
-    """The numba-cuda backend (on a GPU, or simulated), or a skip saying why it cannot run."""
-    try:
-        return kernels.get(kernel, "numba-cuda")
-    except kernels.BackendUnavailable as exc:
-        pytest.skip(str(exc))
 
 
 def to_device(a):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import cuda_backend
 
 import kernels
 
@@ -15,14 +16,6 @@ NUMBA_CUDA = pytest.mark.skipif(
 
 
 RATES = {"flops_float64": 5e13, "flops_float32": 6e13, "copy_bandwidth": 4e12}
-
-
-def cuda_backend(kernel):
-    """The numba-cuda backend (on a GPU, or simulated), or a skip saying why it cannot run."""
-    try:
-        return kernels.get(kernel, "numba-cuda")
-    except kernels.BackendUnavailable as exc:
-        pytest.skip(str(exc))
 
 
 def test_gpu_harness_times_places_checks_and_sweeps(tmp_path):

@@ -18,23 +18,8 @@ from kernels.cli import main
 def test_quick_report_end_to_end(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")  # a log or a pipe: 80 columns
     monkeypatch.chdir(tmp_path)  # no --out: a new folder under kernels-results
-    assert (
-        main(
-            [
-                "report",
-                "--quick",
-                "--examples",
-                "300",
-                "--kernels",
-                "gradient_norm,softmax,mlp_epoch",
-                "--dh",
-                "8",
-                "--peers",
-                "scipy,torch",
-            ]
-        )
-        == 0
-    )
+    argv = "report --quick --examples 300 --kernels gradient_norm,softmax,mlp_epoch --dh 8"
+    assert main([*argv.split(), "--peers", "scipy,torch"]) == 0
     printed = capsys.readouterr().out
     (out,) = (tmp_path / "kernels-results").iterdir()
     assert out.name.startswith("report-")
@@ -154,29 +139,9 @@ def test_report_refuses_bad_threads(capsys):
 @pytest.mark.skipif("numba" not in kernels.available("softmax"), reason="numba not installed")
 def test_same_run_variants_of_threads_and_dtype(tmp_path, capsys, monkeypatch):
     before = sorted(os.sched_getaffinity(0))
-    assert (
-        main(
-            [
-                "report",
-                "--quick",
-                "--examples",
-                "300",
-                "--kernels",
-                "softmax,mlp_epoch",
-                "--dh",
-                "8",
-                "--peers",
-                "",
-                "--threads",
-                "1,2",
-                "--dtype",
-                "float64,float32",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
+    argv = "report --quick --examples 300 --kernels softmax,mlp_epoch --dh 8 --threads 1,2"
+    argv += " --dtype float64,float32"
+    assert main([*argv.split(), "--peers", "", "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "report.json").read_text())
     assert result["machine"]["threads"] == 1 and {r["dtype"] for r in result["rows"]} == {"float64"}
     rows = {(r["kernel"], r["dtype"], r["threads"]): r for r in result["variants"]["rows"]}
