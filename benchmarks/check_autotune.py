@@ -12,10 +12,9 @@ Run ``python -m kernels autotune`` (or ``--quick``) first, under the same condit
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
+
+from kernels.bench.timing.fresh import run_json
 
 _TIME = r"""
 import json, sys, time
@@ -41,19 +40,6 @@ print(json.dumps({f"{d} {K}": choose(kernel, dtype=d, size=int(K)) for d in dtyp
 """
 
 
-def _python(code: str, *args) -> object:
-    out = subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=1800,
-    )
-    if out.returncode:
-        raise RuntimeError(out.stderr.strip().splitlines()[-1])
-    return json.loads(out.stdout.splitlines()[-1])
-
-
 TRIES, WAIT = 3, 8.0  # timings of a backend disturbed by other work, seconds apart
 
 
@@ -67,7 +53,9 @@ def quietly(kernel, backend, dtype, K, examples, repeats) -> tuple[float, bool]:
 
     for attempt in range(TRIES):
         with load.Watch() as seen:
-            seconds = _python(_TIME, kernel, backend, dtype, K, examples or 0, repeats)
+            seconds = run_json(
+                _TIME, kernel, backend, dtype, K, examples or 0, repeats, timeout=1800
+            )
         if not seen.busy:
             return seconds, True
         if attempt + 1 < TRIES:
@@ -88,7 +76,7 @@ def check(
     from kernels.bench.experiments.passes import candidates
 
     names = backends or candidates(kernel)
-    picks = _python(_PICK, kernel, ",".join(dtypes), ",".join(map(str, sizes)))
+    picks = run_json(_PICK, kernel, ",".join(dtypes), ",".join(map(str, sizes)))
     rows = []
     for dtype in dtypes:
         for K in sizes:

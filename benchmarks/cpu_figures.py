@@ -13,10 +13,9 @@ Prints a Markdown page: the machine, the limits, the per-block table, the four f
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
+
+from kernels.bench.timing.fresh import run_json
 
 _EPOCH = r"""
 import json, os, sys, time
@@ -50,16 +49,12 @@ ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "
 def timed(kernel: str, backends, dtypes, repeats: int, block: str | None = None) -> dict:
     """Best-of-``repeats`` epoch seconds per ``"backend dtype"`` in a fresh process on one
     core (``block``: forced with KERNELS_BLOCK, its own numba cache)."""
-    env = {**os.environ, **ENV}
+    env = dict(ENV)
     if block:
         env["KERNELS_BLOCK"] = block
         env["NUMBA_CACHE_DIR"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nb-{block}")
-    args = [kernel, ",".join(backends), ",".join(dtypes), str(repeats)]
-    out = subprocess.run([sys.executable, "-c", _EPOCH, *args], env=env, capture_output=True,
-                         text=True, timeout=1800)  # fmt: skip
-    if out.returncode:
-        raise RuntimeError(out.stderr.strip().splitlines()[-1])
-    return json.loads(out.stdout.splitlines()[-1])
+    args = (kernel, ",".join(backends), ",".join(dtypes), repeats)
+    return run_json(_EPOCH, *args, env=env, timeout=1800, what=f"{kernel} epochs")
 
 
 def limits() -> dict:

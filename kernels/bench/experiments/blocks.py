@@ -12,13 +12,10 @@ goes into the autotune record; the numba backends then compile with it
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import tempfile
 
 from ...ops import blocking
+from ..timing.fresh import run_json
 
 ROUNDS = 5
 # a block replaces the table's only with a lead beyond this and the spread of their rounds:
@@ -84,17 +81,8 @@ def measure(blocks: list[blocking.Block], rounds: int = ROUNDS) -> dict[str, dic
     with tempfile.TemporaryDirectory(prefix="kernels-blocks-") as cache:
         for block in blocks:
             name = "x".join(map(str, block))
-            env = {**os.environ, "KERNELS_BLOCK": name, "NUMBA_CACHE_DIR": f"{cache}/{name}"}
-            out = subprocess.run(
-                [sys.executable, "-c", _PRODUCTS, str(MINIBATCHES), str(rounds)],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            if out.returncode:
-                raise RuntimeError(f"block {name} failed: {out.stderr.strip().splitlines()[-1]}")
-            seconds[name] = json.loads(out.stdout.splitlines()[-1])
+            env = {"KERNELS_BLOCK": name, "NUMBA_CACHE_DIR": f"{cache}/{name}"}
+            seconds[name] = run_json(_PRODUCTS, MINIBATCHES, rounds, env=env, what=f"block {name}")
     return seconds
 
 

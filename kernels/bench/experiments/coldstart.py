@@ -5,15 +5,13 @@ subprocess, so nothing is already compiled."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 from ...record import THREAD_VARIABLES
 from ...registry import compiled, kernel_names
+from ..timing.fresh import run_json
 
 _PROBE = r"""
 import json, sys, time
@@ -56,21 +54,14 @@ def first_calls(
     in a new process whose numba and JAX caches are under ``cache_dir`` (default: their
     own)."""
     kernels = kernels or kernel_names()
-    env = {**os.environ, **{variable: str(threads) for variable in THREAD_VARIABLES}}
+    env = {variable: str(threads) for variable in THREAD_VARIABLES}
     if cache_dir:
         env["NUMBA_CACHE_DIR"] = os.path.join(cache_dir, "numba")
         env["JAX_COMPILATION_CACHE_DIR"] = os.path.join(cache_dir, "jax")
         env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"  # our compiles take < 1 s
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE, dtype, ",".join(kernels), ",".join(compiled())],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
+    return run_json(
+        _PROBE, dtype, ",".join(kernels), ",".join(compiled()), env=env, what="cold-start probe"
     )
-    if out.returncode:
-        raise RuntimeError(f"cold-start probe failed:\n{out.stderr}")
-    return json.loads(out.stdout.splitlines()[-1])
 
 
 def cold_starts(

@@ -33,7 +33,10 @@ what was left out or left undecided.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import statistics
+import sys
 import time
 
 from ...record import check_writable, save_record
@@ -130,10 +133,6 @@ def measure_blocks(quick: bool) -> tuple[dict, dict]:
     seconds behind it; nothing where numba is missing, a block is forced
     (``KERNELS_BLOCK``) or other work took the machine meanwhile (the CPU table stands).
     This process's numba backends, if not compiled yet, then use the measured blocks."""
-    import importlib.util
-    import os
-    import sys
-
     from ...ops import blocking
     from . import blocks
 
@@ -175,11 +174,12 @@ def measure_quietly(
         if now is not None and now > load.BOUND:  # busy already: measure nothing yet
             others = now
         else:
-            before, probes = load.snapshot(), [probe()]
-            times = measure_point(kernel, dtype, K, budget, cap, examples)
-            others = load.others(before, load.snapshot())
+            probes = [probe()]
+            with load.Watch() as watched:
+                times = measure_point(kernel, dtype, K, budget, cap, examples)
             probes.append(probe())
-            if others is None or others <= load.BOUND:
+            others = watched.others
+            if not watched.busy:
                 probes = [p for p in probes if p is not None]
                 slow = max(p / _best_fork_join(p) for p in probes) if probes else None
                 loose = unclear(kernel, times)
