@@ -38,11 +38,21 @@ def class_name(kernel: str) -> str:
     return "".join(part.capitalize() for part in kernel.split("_"))
 
 
+def own_axes(kernel: str) -> dict[str, list[int]]:
+    """The kernel's own axes that asv times the epoch along: ``{axis: [base, *asv]}``
+    (dh at 50 and 100 for the MLP; an axis without further asv values is left at its
+    base)."""
+    axes = SPECS[kernel].axes
+    if axes and isinstance(axes[0], str):  # older commits: axes by name, dh at 50 and 100
+        return {"dh": [50, 100]} if "dh" in axes else {}
+    return {a.name: [a.base, *a.asv] for a in axes if a.asv}
+
+
 def epoch_class(kernel: str) -> type:
-    """``time_epoch`` of ``kernel`` per backend, and per width dh (50, 100) for a kernel
-    whose Spec sweeps dh: generated from the registry and the Spec, so a new kernel or
-    backend is timed with no edit here."""
-    widths = [[50, 100]] if "dh" in SPECS[kernel].axes else []
+    """``time_epoch`` of ``kernel`` per backend, and per size of its own axes
+    (``own_axes``): generated from the registry and the Spec, so a new kernel or backend
+    is timed with no edit here."""
+    widths = own_axes(kernel)
     return type(
         class_name(kernel),
         (common._Epoch,),
@@ -50,8 +60,8 @@ def epoch_class(kernel: str) -> type:
             "__module__": __name__,
             "kernel": kernel,
             "__doc__": f"Seconds per Fashion-MNIST epoch of {kernel}, per backend.",
-            "params": [compiled_or_array(kernel), *widths],
-            "param_names": ["backend", *(["dh"] if widths else [])],
+            "params": [compiled_or_array(kernel), *widths.values()],
+            "param_names": ["backend", *widths],
         },
     )
 
@@ -203,13 +213,12 @@ class ScalingK:
     def setup(self, sweep, kernel, backend, size):
         if sweep is None:
             raise NotImplementedError("this commit has no scaling sweep")
-        found = points.points_of(
-            sweep,
-            kernel=kernel,
-            backend=backend,
-            dtype="float64",
-            **{**points.BASE, self.axis: size},
-        )
+        if hasattr(points, "BASE"):  # older commits: dh and side fields of every point
+            where = {**points.BASE, self.axis: size}
+        else:
+            at = points.Point.on_axis(kernel, backend, "float64", self.axis, size)
+            where = {"K": at.K, **at.sizes}
+        found = points.points_of(sweep, kernel=kernel, backend=backend, dtype="float64", **where)
         if not found:
             raise NotImplementedError(f"{kernel}/{backend} not measured here")
         self.point = found[0]
@@ -223,6 +232,6 @@ class ScalingK:
 class ScalingWidth(ScalingK):
     """Seconds per example of the MLP kernels against the hidden width dh (K = 100)."""
 
-    params = [[k for k in kernels.KERNELS if "dh" in SPECS[k].axes], SWEPT, SCALING_DH]
+    params = [[k for k in kernels.KERNELS if "dh" in own_axes(k)], SWEPT, SCALING_DH]
     param_names = ["kernel", "backend", "dh"]
     axis = "dh"

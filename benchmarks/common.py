@@ -1,6 +1,7 @@
 """What the asv and pytest-benchmark suites share: skipping unavailable backends and the
 setup of one epoch benchmark (docs/design.md, section 6)."""
 
+import dataclasses
 import functools
 import importlib
 import os
@@ -66,7 +67,7 @@ class Prepared:
     warmup_time = 0.0
     timeout = 300
 
-    def prepare(self, kernel, backend, dh=50, dtype="float64", threads=1):
+    def prepare(self, kernel, backend, sizes=None, dtype="float64", threads=1):
         """Pin the threads, build the epoch's inputs, compile (setup, never timed).
 
         asv re-runs ``setup`` before every sample (asv_runner's ``redo_setup``, so that
@@ -76,20 +77,24 @@ class Prepared:
         plus the data and inputs rebuilt.
         """
         pin(threads)
-        if backend == "example-loop" and dh != 50:
+        sizes = tuple((sizes or {}).items())  # the kernel's own axes; the rest at the base
+        if backend == "example-loop" and any(v != 50 for a, v in sizes if a == "dh"):
             # a 5-12 s epoch whose per-example cost is what dh = 50 already shows; the
             # scaling sweep covers its width
             raise NotImplementedError("example-loop is timed at dh = 50 only")
-        self.fn, self.work, self.batches = _prepared(kernel, backend, dh, dtype, threads)
+        self.fn, self.work, self.batches = _prepared(kernel, backend, sizes, dtype, threads)
 
 
 @functools.cache
-def _prepared(kernel, backend, dh, dtype, threads):
+def _prepared(kernel, backend, sizes, dtype, threads):
     """The backend, its Workload and the minibatches timed, warmed up once per process
     and setting (``threads`` is in the key because the warm-up with the threads the
     caller pinned compiles numba's serial or parallel variant)."""
     fn = backend_or_skip(kernel, backend)
-    work = Workload(kernel, K=100, dh=dh, dtype=dtype)
+    if "sizes" in {f.name for f in dataclasses.fields(Workload)}:
+        work = Workload(kernel, K=100, dtype=dtype, sizes=dict(sizes))
+    else:  # older commits: dh a field of every workload
+        work = Workload(kernel, K=100, dtype=dtype, **dict(sizes))
     batches = work.slice_for(entry(kernel, backend).slow)
     # compile for the shapes about to be timed: one minibatch, or for a kernel called once
     # per epoch and a backend that compiles, the whole epoch (a jax scan compiles per
@@ -100,11 +105,12 @@ def _prepared(kernel, backend, dh, dtype, threads):
 
 
 class _Epoch(Prepared):  # asv discovers every public class of the suite: private base
-    """``time_epoch`` of one kernel per backend (and dh for the MLP)."""
+    """``time_epoch`` of one kernel per backend (and per size of its own axes: dh for
+    the MLP)."""
 
-    def setup(self, backend, dh=50):
+    def setup(self, backend, *sizes):
         """Before each benchmark: pin one thread, build the epoch's inputs, compile."""
-        self.prepare(self.kernel, backend, dh=dh)
+        self.prepare(self.kernel, backend, sizes=dict(zip(self.param_names[1:], sizes)))
 
     def time_epoch(self, *params):
         """One whole epoch (600 minibatches of 100)."""

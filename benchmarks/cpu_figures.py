@@ -31,7 +31,7 @@ out = {"blocks": microkernel.BLOCKS, "from": microkernel.BLOCK_FROM}
 for dtype in dtypes:
     for backend in backends:
         fn = kernels.get(kernel, backend)
-        work = Workload(kernel, K=100, dtype=dtype, dh=50, stream=stream)
+        work = Workload(kernel, K=100, dtype=dtype, stream=stream)
         work.warm_up(fn, work.batches)
         best = float("inf")
         for _ in range(repeats):
@@ -81,7 +81,7 @@ def main(argv=None) -> None:
     table = {d: "x".join(map(str, b)) for d, b in blocking.block(*blocking.target()).items()}
     blocks = [b for b in args.blocks.split(",") if b] or sorted(set(table.values()))
     rates = limits()
-    flop = SPECS["mlp_epoch"].flop(60_000, 600, 50, 8, 784)
+    flop = SPECS["mlp_epoch"].flop(60_000, 600, 8, {"dh": 50})
     peak = {d: max(rates[f"gemm {d}"], rates[f"fma {d}"]) for d in ("float64", "float32")}
     from kernels.record import cpu_model
 
@@ -108,7 +108,7 @@ def main(argv=None) -> None:
     for d in ("float64", "float32"):
         print(f"- {d}: " + "; ".join(f"{b} {pct(t[f'{b} {d}'], d)} %" for b in others))
     g = timed("gradient_norm:stream", ["numba-serial", "numpy"], ["float64"], args.repeats)
-    nbytes = SPECS["gradient_norm"].bytes(60_000, 600, 50, 8, 784)
+    nbytes = SPECS["gradient_norm"].bytes(60_000, 600, 8, {"side": 28})
     numba, numpy = g["numba-serial float64"], g["numpy float64"]
     print(
         f"\ngradient_norm streaming (out=), float64: numba {numba:.3f} s, "

@@ -61,7 +61,8 @@ def _products(work: Workload):
     # the five products of fprop and bprop at the epoch's shapes, on its real minibatches.
     # (kernels.bench.timing.limits.products_seconds times the same loop; this copy keeps the
     # benchmark independent of the installed version, which asv varies by commit.)
-    dtype, dh = np.dtype(work.dtype), work.dh
+    dtype = np.dtype(work.dtype)
+    dh = work.sizes["dh"] if hasattr(work, "sizes") else work.dh  # older: a field
     rng = np.random.default_rng(0)
     xs = [x for x, _ in work.inputs["batches"]]
     d = xs[0].shape[1]

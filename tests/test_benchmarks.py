@@ -75,7 +75,8 @@ def test_pinned_process_reuses_freed_memory():
 def test_mlp_flop_model():
     # docs/design.md, section 7: 2 N dh (2d + 3m), about 9.6 GFLOP at dh = 50
     flop = {
-        k: SPECS[k].flop(60_000, 600, 50, 8, 784) for k in ("mlp_fprop", "mlp_bprop", "mlp_epoch")
+        k: SPECS[k].flop(60_000, 600, 8, {"dh": 50})
+        for k in ("mlp_fprop", "mlp_bprop", "mlp_epoch")
     }
     assert flop["mlp_epoch"] == 2 * 60_000 * 50 * (2 * 784 + 3 * 10)
     assert flop["mlp_epoch"] == pytest.approx(9.588e9)
@@ -83,8 +84,8 @@ def test_mlp_flop_model():
 
 
 def test_stream_byte_model():
-    assert SPECS["gradient_norm"].bytes(60_000, 600, 50, 8, 784) == pytest.approx(752.64e6)
-    assert SPECS["softmax"].bytes(60_000, 600, 50, 4, 784) == 2 * 60_000 * 10 * 4
+    assert SPECS["gradient_norm"].bytes(60_000, 600, 8, {"side": 28}) == pytest.approx(752.64e6)
+    assert SPECS["softmax"].bytes(60_000, 600, 4, {}) == 2 * 60_000 * 10 * 4
 
 
 def test_roofline_models():
@@ -94,9 +95,27 @@ def test_roofline_models():
     epoch = Workload("mlp_epoch", K=1, n=100)
     assert epoch.work(100, "bytes") == 8 * (100 * 785 + 100 * 2 * params)
     assert Workload("mlp_epoch", K=100, n=100).work(100, "bytes") == 8 * (100 * 785 + 2 * params)
-    assert Workload("gradient_norm", n=10, scale=2).work(10, "flop") == 8 * 10 * 56 * 56
-    with pytest.raises(ValueError, match="softmax takes no images of another size"):
-        Workload("softmax", n=10, scale=2)
+    assert Workload("gradient_norm", n=10, sizes={"side": 56}).work(10, "flop") == 8 * 10 * 56**2
+    assert Workload("mlp_epoch", n=10, sizes={"dh": 7}).inputs["p0"].W1.shape == (7, 784)
+
+
+@pytest.mark.parametrize(
+    "kernel, sizes, match",
+    [
+        ("softmax", {"side": 56}, "softmax: this kernel has no axis side; its axes: K$"),
+        ("gradient_norm", {"dh": 5}, "no axis dh; its axes: K, side"),
+        ("mlp_epoch", {"dh": 0}, "positive integers"),
+        ("gradient_norm", {"side": 30}, "a multiple of 28; got 30"),
+    ],
+)
+def test_a_workload_refuses_sizes_its_kernel_lacks(kernel, sizes, match):
+    with pytest.raises(ValueError, match=match):
+        Workload(kernel, n=10, sizes=sizes)
+
+
+def test_an_upsampled_epoch_holds_as_many_pixels():
+    work = Workload("gradient_norm", sizes={"side": 56})
+    assert work.n == 15_000 and work.inputs["blocks"][0].shape == (100, 56, 56)
 
 
 def test_upsampled_images_hold_the_same_picture():

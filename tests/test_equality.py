@@ -12,6 +12,7 @@ import pytest
 from conftest import runnable
 
 import kernels
+from kernels.bench.specs import SPECS
 from kernels.bench.workloads import Workload, outcome
 
 PAIRS = [
@@ -21,7 +22,7 @@ PAIRS = [
 
 @functools.cache
 def result(kernel: str, backend: str, dtype: str) -> list[np.ndarray]:
-    work = Workload(kernel, dtype=dtype, dh=10, n=200)
+    work = Workload(kernel, dtype=dtype, n=200, sizes=SPECS[kernel].pick({"dh": 10}))
     return outcome(work.run(kernels.get(kernel, backend)))
 
 

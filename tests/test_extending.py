@@ -5,11 +5,14 @@ A copy of the project gets, as a user would add them, (1) a new backend of softm
 a copy of the numpy module plus one ``register(...)`` line appended to
 kernels/shipped.py; (2) a new kernel, ``relu_demo`` (elementwise max(x, 0) of the images):
 a folder in kernels/ops with a numpy and a plain-Python backend, one ``register`` line
-each, and its Spec appended to kernels/bench/specs.py. Nothing else is edited. In
-processes that import that copy, the registry lists them, the project's equality tests
-and the pytest-benchmark cases collect and pass them, the report and the scaling sweep
-time them, autotune counts them among its candidates, asv has their classes and every
-plot has a colour for them."""
+each, and its Spec appended to kernels/bench/specs.py; (3) a kernel of two inputs with an
+axis of its own, ``scale_demo`` (each example's features times a weight per feature, over
+the first ``width`` pixels), added the same way, its Spec declaring the ``width`` axis.
+Nothing else is edited. In processes that import that copy, the registry lists them, the
+project's equality tests and the pytest-benchmark cases collect and pass them, the report
+and the scaling sweep time them (the sweep along ``width`` too, and the report at a
+``--size width=``), autotune counts them among its candidates, asv has their classes
+(``scale_demo``'s per width) and every plot has a colour for them."""
 
 import json
 import os
@@ -61,16 +64,80 @@ RELU = {
                     out[i, j] = a[i, j] if a[i, j] > 0 else 0.0
         ''',
 }
+SCALE = {
+    "__init__.py": '''
+        """scale: ``x[i, j] w[j]``, each example's features times a weight per feature."""
+        from .. import ArrayKernel
+        from ..host import real_array
+
+
+        def prepare(x, w):
+            a, v = real_array(x, "scale_demo", "rows"), real_array(w, "scale_demo", "weights")
+            if a.ndim != 2 or v.shape != a.shape[1:] or v.dtype != a.dtype:
+                raise ValueError(f"scale_demo takes (N, d) rows and (d,) weights of their dtype")
+            return (a, v), False
+
+
+        kernel = ArrayKernel("scale_demo", prepare, "x[i, j] w[j].")
+        ''',
+    "vectorized.py": '''
+        import numpy as np
+
+        from . import kernel
+
+
+        @kernel
+        def scale(a, w, out):
+            """np.multiply, broadcast."""
+            np.multiply(a, w, out=out)
+        ''',
+    "loops.py": '''
+        from . import kernel
+
+
+        @kernel
+        def scale(a, w, out):
+            """plain Python loops."""
+            for i in range(a.shape[0]):
+                for j in range(a.shape[1]):
+                    out[i, j] = a[i, j] * w[j]
+        ''',
+}
 REGISTER = """
 register("softmax", "copied-numpy", "kernels.ops.softmax.copied_vectorized:softmax")
 register("relu_demo", "python", "kernels.ops.relu_demo.loops:relu", slow=True)
 register("relu_demo", "numpy", "kernels.ops.relu_demo.vectorized:relu")
+register("scale_demo", "python", "kernels.ops.scale_demo.loops:scale", slow=True)
+register("scale_demo", "numpy", "kernels.ops.scale_demo.vectorized:scale")
 """
 SPEC = """
-SPECS["relu_demo"] = Spec(build=lambda X, y, K, dh: {"blocks": blocks(X, K)}, call=_call_blocks,
-                     slice=20, bound="bytes", streams=True,
-                     flop=lambda N, calls, dh, itemsize, pixels: 1.0 * N * pixels,
-                     bytes=lambda N, calls, dh, itemsize, pixels: 2.0 * N * pixels * itemsize)
+SPECS["relu_demo"] = Spec(build=lambda X, y, K, sizes: {"blocks": blocks(X, K)},
+                     call=_call_blocks, slice=20, bound="bytes", streams=True,
+                     flop=lambda N, calls, itemsize, sizes: 1.0 * N * 784,
+                     bytes=lambda N, calls, itemsize, sizes: 2.0 * N * 784 * itemsize)
+
+WIDTH = Axis("width", 784, (196, 392, 784), (196, 784), "features per example", asv=(392,))
+
+
+def _scaled(X, y, K, sizes):
+    w = np.linspace(0.5, 1.5, sizes["width"], dtype=X.dtype)
+    return {"blocks": blocks(X[:, : sizes["width"]], K), "w": w}
+
+
+def _call_scaled(fn, inputs, batches, out):
+    K = len(inputs["blocks"][0])
+    for i, x in enumerate(inputs["blocks"][:batches]):
+        if out is None:
+            result = fn(x, inputs["w"])
+        else:
+            result = fn(x, inputs["w"], out=out[i * K : i * K + len(x)])
+    return result
+
+
+SPECS["scale_demo"] = Spec(build=_scaled, call=_call_scaled, slice=20, bound="bytes",
+                      streams=True, axes=(WIDTH,),
+                      flop=lambda N, calls, itemsize, sizes: 1.0 * N * sizes["width"],
+                      bytes=lambda N, calls, itemsize, sizes: 2.0 * N * sizes["width"] * itemsize)
 """
 
 
@@ -85,9 +152,10 @@ def extended(tmp_path_factory) -> Path:
         shutil.copy(ROOT / name, root)
     ops = root / "kernels" / "ops"
     shutil.copy(ops / "softmax" / "vectorized.py", ops / "softmax" / "copied_vectorized.py")
-    (ops / "relu_demo").mkdir()
-    for name, text in RELU.items():
-        (ops / "relu_demo" / name).write_text(textwrap.dedent(text).lstrip())
+    for folder, files in (("relu_demo", RELU), ("scale_demo", SCALE)):
+        (ops / folder).mkdir(exist_ok=True)
+        for name, text in files.items():
+            (ops / folder / name).write_text(textwrap.dedent(text).lstrip())
     with open(root / "kernels" / "shipped.py", "a") as f:
         f.write(REGISTER)
     with open(root / "kernels" / "bench" / "specs.py", "a") as f:
@@ -118,19 +186,23 @@ def test_the_registry_and_the_harness_tables_list_them(extended):
         from kernels.bench.experiments import passes
         from benchmarks import bench_epochs
         assert kernels.__file__.startswith(os.environ["PYTHONPATH"])   # the copy
+        new = ("softmax", "relu_demo", "scale_demo")
+        asv = {c: bench_epochs.__dict__[c] for c in ("Softmax", "ReluDemo", "ScaleDemo")}
         print(json.dumps({
-            "kernels": kernels.KERNELS, "relu_demo": kernels.available("relu_demo"),
-            "softmax": kernels.available("softmax"),
-            "candidates": {k: passes.candidates(k) for k in ("softmax", "relu_demo")},
-            "asv": {c: bench_epochs.__dict__[c].params for c in ("Softmax", "ReluDemo")},
+            "kernels": kernels.KERNELS, **{k: kernels.available(k) for k in new},
+            "candidates": {k: passes.candidates(k) for k in new},
+            "asv": {c: [cls.params, cls.param_names] for c, cls in asv.items()},
             "colours": {b: c for b, (c, _) in styles().items()}}))
         """,
     )
-    assert facts["kernels"][-1] == "relu_demo" and facts["relu_demo"] == ["python", "numpy"]
+    assert facts["kernels"][-2:] == ["relu_demo", "scale_demo"]
+    assert facts["relu_demo"] == facts["scale_demo"] == ["python", "numpy"]
     assert facts["softmax"][-1] == "copied-numpy"
     assert "copied-numpy" in facts["candidates"]["softmax"]
-    assert facts["candidates"]["relu_demo"] == ["numpy"]
-    assert "copied-numpy" in facts["asv"]["Softmax"][0] and facts["asv"]["ReluDemo"] == [["numpy"]]
+    assert facts["candidates"]["relu_demo"] == facts["candidates"]["scale_demo"] == ["numpy"]
+    asv = facts["asv"]
+    assert "copied-numpy" in asv["Softmax"][0][0] and asv["ReluDemo"][0] == [["numpy"]]
+    assert asv["ScaleDemo"] == [[["numpy"], [784, 392]], ["backend", "width"]]
     colours = facts["colours"]
     assert len(set(colours.values())) == len(colours) and "copied-numpy" in colours
 
@@ -145,7 +217,7 @@ def test_the_projects_tests_collect_and_pass_them(extended):
         "-p",
         "no:cacheprovider",
         "-k",
-        "copied-numpy or relu",
+        "copied-numpy or relu or scale_demo",
         f"--junitxml={report}",
         "tests/test_equality.py",
         "tests/test_softmax.py",
@@ -155,6 +227,8 @@ def test_the_projects_tests_collect_and_pass_them(extended):
     outcome = {f"{c.get('classname')}::{c.get('name')}": [e.tag for e in c] for c in cases}
     for file, name in (
         ("test_equality", "relu_demo-python-numpy"),
+        ("test_equality", "scale_demo-python-numpy"),
+        ("test_epochs", "scale_demo-numpy"),
         ("test_equality", "softmax-numpy-copied-numpy"),
         ("test_epochs", "relu_demo-numpy"),
         ("test_epochs", "softmax-copied-numpy"),
@@ -168,36 +242,20 @@ def test_the_projects_tests_collect_and_pass_them(extended):
 
 def test_the_report_and_the_scaling_sweep_time_them(extended):
     out = extended / "results"
-    run(
-        extended,
-        "-m",
-        "kernels",
-        "report",
-        "--quick",
-        "--kernels",
-        "softmax,relu_demo",
-        "--examples",
-        "300",
-        "--peers",
-        "",
-        "--out",
-        str(out / "report"),
-    )
+    argv = "report --quick --kernels softmax,relu_demo,scale_demo --examples 300 --size width=392"
+    run(extended, "-m", "kernels", *argv.split(), "--peers", "", "--out", str(out / "report"))
     rows = json.loads((out / "report" / "report.json").read_text())["rows"]
     timed = {(r["kernel"], r["backend"]) for r in rows}
     assert {("softmax", "copied-numpy"), ("relu_demo", "numpy"), ("relu_demo", "python")} <= timed
-    run(
-        extended,
-        "-m",
-        "kernels",
-        "scaling",
-        "--quick",
-        "--kernels",
-        "relu_demo",
-        "--out",
-        str(out / "scaling"),
-    )
-    points = json.loads((out / "scaling" / "scaling.json").read_text())["points"]
-    assert {
-        p["backend"] for p in points if p["kernel"] == "relu_demo" and p["seconds_per_call"]
-    } == {"python", "numpy"}
+    scaled = [r for r in rows if r["kernel"] == "scale_demo"]
+    assert {r["backend"] for r in scaled} == {"python", "numpy"}
+    assert all(r["sizes"] == {"width": 392} and r["pct_of_limit"] for r in scaled)
+    argv = "scaling --quick --kernels relu_demo,scale_demo"
+    run(extended, "-m", "kernels", *argv.split(), "--out", str(out / "scaling"))
+    sweep = json.loads((out / "scaling" / "scaling.json").read_text())
+    timed = [p for p in sweep["points"] if p["seconds_per_call"]]
+    assert {p["backend"] for p in timed if p["kernel"] == "relu_demo"} == {"python", "numpy"}
+    widths = {(p["backend"], p["sizes"]["width"]) for p in timed if p["kernel"] == "scale_demo"}
+    assert {("numpy", 196), ("numpy", 784), ("python", 196)} <= widths
+    assert sweep["grid"]["width"] == [196, 784]
+    assert (out / "scaling" / "scaling-width-float64.png").stat().st_size > 0

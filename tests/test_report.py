@@ -18,7 +18,7 @@ from kernels.cli import main
 def test_quick_report_end_to_end(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")  # a log or a pipe: 80 columns
     monkeypatch.chdir(tmp_path)  # no --out: a new folder under kernels-results
-    argv = "report --quick --examples 300 --kernels gradient_norm,softmax,mlp_epoch --dh 8"
+    argv = "report --quick --examples 300 --kernels gradient_norm,softmax,mlp_epoch --size dh=8"
     # the peers installed here (a named one that cannot run is refused: another test)
     peers = "scipy" + (",torch" if importlib.util.find_spec("torch") else "")
     assert main([*argv.split(), "--peers", peers]) == 0
@@ -66,7 +66,9 @@ def test_quick_report_end_to_end(tmp_path, capsys, monkeypatch):
             assert r["pct_of_limit"] == pytest.approx(
                 100 * r["limit_seconds"] / r["seconds_per_epoch"]
             )
-        assert r["dh"] == (8 if r["kernel"] == "mlp_epoch" else None)
+        assert r["sizes"] == {"mlp_epoch": {"dh": 8}, "gradient_norm": {"side": 28}}.get(
+            r["kernel"], {}
+        )
         if r["backend"] == "numpy":
             assert r["speedup_vs_numpy"] == 1.0
         assert r["mode"] == ("" if r["kernel"] == "mlp_epoch" else r["mode"])
@@ -141,7 +143,7 @@ def test_report_refuses_bad_threads(capsys):
 @pytest.mark.skipif("numba" not in kernels.available("softmax"), reason="numba not installed")
 def test_same_run_variants_of_threads_and_dtype(tmp_path, capsys, monkeypatch):
     before = sorted(os.sched_getaffinity(0))
-    argv = "report --quick --examples 300 --kernels softmax,mlp_epoch --dh 8 --threads 1,2"
+    argv = "report --quick --examples 300 --kernels softmax,mlp_epoch --size dh=8 --threads 1,2"
     argv += " --dtype float64,float32"
     assert main([*argv.split(), "--peers", "", "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "report.json").read_text())

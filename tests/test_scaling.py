@@ -9,7 +9,7 @@ import pytest
 
 import kernels
 from benchmarks import bench_epochs
-from kernels.bench import settings
+from kernels.bench import points, settings
 from kernels.bench.experiments import scaling
 from kernels.bench.points import Point
 from kernels.cli import main
@@ -22,14 +22,12 @@ def constructed(series, spread=0.0):
     measured with ``spread`` between its rounds."""
     points = []
     for backend, seconds in series.items():
-        for K in settings.GRID["K"]:
+        for K in settings.MINIBATCH.grid:
             p = Point(
                 "softmax",
                 backend,
                 "float64",
                 K,
-                50,
-                28,
                 examples=60_000,
                 seconds_per_call=seconds(K),
                 flop_per_call=50.0 * K,
@@ -37,7 +35,11 @@ def constructed(series, spread=0.0):
                 spread=spread,
             )
             points.append(asdict(p))
-    result = {"points": points, "grid": {"K": list(settings.GRID["K"])}, "rates": {"float64": {}}}
+    result = {
+        "points": points,
+        "grid": {"K": list(settings.MINIBATCH.grid)},
+        "rates": {"float64": {}},
+    }
     return result
 
 
@@ -86,8 +88,8 @@ def test_two_backends_within_their_spread_tie_and_make_no_crossover():
 
 
 def test_plan_lists_the_shared_base_point_once():
-    rows = scaling.plan(settings.GRID, kernels=("mlp_epoch",), slow=False)
-    keys = [(p.backend, p.K, p.dh) for _, p in rows]
+    rows = scaling.plan(points.grid(quick=False), kernels=("mlp_epoch",), slow=False)
+    keys = [(p.backend, p.K, p.sizes["dh"]) for _, p in rows]
     assert len(keys) == len(set(keys))
     assert ("numpy", 100, 50) in keys and ("numpy", 100, 1000) in keys and ("numpy", 1, 50) in keys
     assert not any(p.backend == "python" for _, p in rows)  # slow=False: no plain Python
@@ -105,23 +107,24 @@ def test_quick_sweep_end_to_end(tmp_path, capsys, monkeypatch):
     tmp_path = out
     result = json.loads((tmp_path / "scaling.json").read_text())
     assert result["mode"].startswith("cache-hot")
-    measured = {(p.kernel, p.backend, p.K, p.side) for p in scaling.points_of(result)}
+    measured = {
+        (p.kernel, p.backend, p.K, p.sizes.get("side", 28)) for p in points.points_of(result)
+    }
     for backend in kernels.registry.on_cpu("softmax"):
         if backend != "python":  # the compiled and array backends: every K
-            assert {("softmax", backend, K, 28) for K in settings.QUICK_GRID["K"]} <= measured
-    for side in settings.QUICK_GRID["side"]:  # gradient_norm on upsampled images too
+            assert {("softmax", backend, K, 28) for K in settings.MINIBATCH.quick} <= measured
+    for side in settings.SIDE.quick:  # gradient_norm on upsampled images too
         assert ("gradient_norm", "numpy", 100, side) in measured
-    for p in scaling.points_of(result):
+    for p in points.points_of(result):
         assert p.seconds_per_call > 0 and p.examples >= p.K
-        assert p.examples <= 60_000 // (p.side // 28) ** 2
+        assert p.examples <= 60_000 // (p.sizes.get("side", 28) // 28) ** 2
     for p in result["points"]:  # a point is timed or says why not
         assert (p["seconds_per_call"] is None) == (p["skipped"] is not None)
     # each crossover is a real change of the fastest backend between neighbouring sizes
     for c in result["crossovers"]:
         for size, winner in zip(c["between"], (c["from"], c["to"])):
-            pts = scaling.points_of(
-                result, kernel=c["kernel"], dtype=c["dtype"], **{**settings.BASE, c["axis"]: size}
-            )
+            at = points.Point.on_axis(c["kernel"], "", c["dtype"], c["axis"], size)
+            pts = points.points_of(result, kernel=c["kernel"], dtype=c["dtype"], K=at.K, **at.sizes)
             assert min(pts, key=lambda p: p.seconds_per_call).backend == winner
     for name in ("scaling-K-float64.png", "scaling-width-float64.png", "roofline.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -136,7 +139,7 @@ def test_bad_dtype_list_is_refused(command, capsys):
 
 def test_asv_scaling_classes_follow_the_two_by_two_on_the_quick_grid():
     for cls, axis in ((bench_epochs.ScalingK, "K"), (bench_epochs.ScalingWidth, "dh")):
-        assert set(cls.params[2]) <= set(settings.QUICK_GRID[axis])
+        assert set(cls.params[2]) <= set(points.grid(quick=True)[axis])
         for kernel in cls.params[0]:
             assert {"numpy", "numba"} <= set(cls.params[1]) & set(kernels.backends(kernel))
     assert set(bench_epochs.ScalingK.params[0]) == set(kernels.KERNELS)
@@ -152,8 +155,7 @@ def test_fit_unit_follows_the_kernels_bound():
                 "numba",
                 "float32",
                 K,
-                50,
-                28,
+                {"side": 28},
                 examples=60_000,
                 seconds_per_call=1e-6 + K * 6272 / 1e10,
                 flop_per_call=6272.0 * K,

@@ -3,31 +3,38 @@ the work of a call) and how to read them from a sweep's result."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data import SIZES
 from ..registry import kernel_names
 from .rows import clear_lead
-from .settings import BASE, SIDE
+from .settings import MINIBATCH, Axis
 from .specs import SPECS
 
-__all__ = [
-    "BASE",
-    "Point",
-    "axis_kernels",
-    "bound_work",
-    "epoch_examples",
-    "leads",
-    "per_call",
-    "points_of",
-]
+__all__ = ["Point", "axes", "axis_kernels", "bound_work", "grid", "leads", "per_call", "points_of"]
+
+
+def axes(kernels=None) -> dict[str, Axis]:
+    """Every axis of the registered ``kernels`` (default all), the minibatch first."""
+    found = {MINIBATCH.name: MINIBATCH}
+    for kernel in kernels or kernel_names():
+        found.update((a.name, a) for a in SPECS[kernel].axes if a.name not in found)
+    return found
+
+
+def grid(quick: bool, kernels=None) -> dict[str, tuple[int, ...]]:
+    """The scaling sweep's values of every axis (``--quick``: fewer)."""
+    return {name: axis.values(quick) for name, axis in axes(kernels).items()}
 
 
 def axis_kernels(axis: str) -> tuple[str, ...]:
-    """The registered kernels whose Spec has ``axis`` among its scaling axes."""
-    return tuple(k for k in kernel_names() if axis in SPECS[k].axes)
+    """The registered kernels swept along ``axis`` (every one along K)."""
+    return tuple(
+        k
+        for k in kernel_names()
+        if axis == MINIBATCH.name or axis in {a.name for a in SPECS[k].axes}
+    )
 
 
 @dataclass
@@ -38,9 +45,8 @@ class Point:
     backend: str
     dtype: str
     K: int
-    dh: int
-    side: int
-    examples: int = 0  # examples timed (the epoch has SIZES["train"] / scale^2)
+    sizes: dict = field(default_factory=dict)  # the kernel's own axes (Spec.sizes)
+    examples: int = 0  # examples timed (at most the Spec's epoch at these sizes)
     seconds_per_call: float | None = None
     flop_per_call: float = 0.0
     bytes_per_call: float = 0.0
@@ -54,12 +60,40 @@ class Point:
         return None if self.seconds_per_call is None else self.seconds_per_call / self.K
 
     def size(self, axis: str) -> int:
-        return getattr(self, axis)
+        return self.K if axis == MINIBATCH.name else self.sizes[axis]
+
+    @property
+    def where(self) -> str:
+        """Its sizes as text: ``K=100 dh=50``."""
+        return " ".join(f"{a}={v}" for a, v in {"K": self.K, **self.sizes}.items())
+
+    @property
+    def base(self) -> bool:
+        """Every axis but K at its headline value."""
+        return self.sizes == SPECS[self.kernel].base()
 
     @property
     def sliced(self) -> bool:
         """Timed on fewer examples than one epoch holds (extrapolated per example)."""
-        return self.examples + self.K <= epoch_examples(self.side)
+        return self.examples + self.K <= SPECS[self.kernel].examples(self.sizes)
+
+    @classmethod
+    def on_axis(cls, kernel: str, backend: str, dtype: str, axis: str, size: int) -> Point:
+        """The point of ``axis`` at ``size``, every other axis at its headline value."""
+        values = {MINIBATCH.name: MINIBATCH.base, **SPECS[kernel].base(), axis: size}
+        K = values.pop(MINIBATCH.name)
+        return cls(kernel, backend, dtype, K, values)
+
+    @classmethod
+    def read(cls, d: dict) -> Point:
+        """A point from a sweep's JSON; a sweep before ``sizes`` kept dh and side as
+        fields of every point: the kernel's own axes are taken from them."""
+        d = dict(d)
+        legacy = {a: d.pop(a) for a in ("dh", "side") if a in d}
+        if "sizes" not in d:
+            names = {a.name for a in SPECS[d["kernel"]].axes} if d["kernel"] in SPECS else ()
+            d["sizes"] = {a: v for a, v in legacy.items() if a in names}
+        return cls(**d)
 
 
 def leads(best: Point, other: Point) -> bool:
@@ -67,27 +101,28 @@ def leads(best: Point, other: Point) -> bool:
     return clear_lead(best.seconds_per_call, best.spread, other.seconds_per_call, other.spread)
 
 
-def epoch_examples(side: int) -> int:
-    # the upsampled epochs hold as many pixels as the 28 x 28 one (memory stays at 376 MB)
-    return SIZES["train"] // (side // SIDE) ** 2
-
-
 def per_call(p: Point, model: str) -> float:
     """FLOP (``model="flop"``) or bytes (``"bytes"``) of one call of K examples at the
     point's sizes, from the kernel's models in ``specs.SPECS``."""
     spec = SPECS[p.kernel]
     return (spec.flop if model == "flop" else spec.bytes)(
-        p.K, 1, p.dh, np.dtype(p.dtype).itemsize, p.side**2
+        p.K, 1, np.dtype(p.dtype).itemsize, p.sizes
     )
 
 
-def points_of(result: dict, **where) -> list[Point]:
-    """The measured points matching ``where`` (field = value), as Points."""
-    pts = [Point(**d) for d in result["points"]]
+def points_of(result: dict, base: bool = False, **where) -> list[Point]:
+    """The measured points matching ``where`` (field or axis = value; ``base``: every
+    axis but K at its headline value), as Points; those of kernels no longer registered
+    are left out."""
+    pts = [Point.read(d) for d in result["points"] if d["kernel"] in SPECS]
     return [
         p
         for p in pts
-        if p.seconds_per_call is not None and all(getattr(p, k) == v for k, v in where.items())
+        if p.seconds_per_call is not None
+        and (p.base or not base)
+        and all(
+            (p.sizes.get(k) if k in p.sizes else getattr(p, k, None)) == v for k, v in where.items()
+        )
     ]
 
 

@@ -18,6 +18,15 @@ def clear_lead(fast: float, fast_spread: float, slow: float, slow_spread: float)
     return slow > fast * (1 + max(fast_spread, slow_spread))
 
 
+def _renamed(row: dict) -> dict:
+    """A row as saved before the kernels' axes were their Specs' (dh a field of every
+    MLP row, None for the others)."""
+    if "sizes" in row:
+        return row
+    dh = row.get("dh")
+    return {**row, "sizes": {"dh": dh} if dh else {}}
+
+
 @dataclass
 class Row:
     """One timed epoch: seconds per 60,000 examples (the median of ``rounds``, min and
@@ -27,7 +36,7 @@ class Row:
     kernel: str
     backend: str
     dtype: str
-    dh: int | None
+    sizes: dict  # the kernel's own axes (Spec.sizes): {"dh": 50}, {"side": 28}, ...
     K: int
     mode: str  # "streaming" (out=), "cache-hot" (outputs discarded) or ""
     seconds_per_epoch: float  # median over the rounds, per 60,000 examples
@@ -131,7 +140,8 @@ class Report:
             "seconds_max": r["seconds_per_epoch"],
         }
         rows = [
-            Row(**{**first(r), **{k: v for k, v in r.items() if k in known}}) for r in data["rows"]
+            Row(**{**first(r), **{k: v for k, v in _renamed(r).items() if k in known}})
+            for r in data["rows"]
         ]
         own = {f.name for f in fields(cls)} - {"rows"}
         return cls(rows=rows, **{k: v for k, v in data.items() if k in own})

@@ -5,21 +5,40 @@ autotune record, which fingerprints them (``kernels.record.THREAD_VARIABLES``)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-K = 100  # the headline minibatch size
-DH = 50  # the headline MLP's hidden units
 LR = 0.1  # the learning rate of the timed SGD epochs
-SIDE = 28  # the images' side (gradient_norm's scaling axis upsamples it)
 
-# the scaling sweep's axes, and the values the other axes keep on each
-GRID = {
-    "K": (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000),
-    "dh": (10, 50, 100, 500, 1000),
-    "side": (28, 56, 112, 224),
-}
-QUICK_GRID = {"K": (1, 16, 100, 1024, 60_000), "dh": (10, 100, 1000), "side": (28, 112)}
-BASE = {"K": K, "dh": DH, "side": SIDE}
+
+@dataclass(frozen=True)
+class Axis:
+    """A size an epoch is swept over: its headline value, the values the scaling sweep
+    visits (``quick``: with --quick), how a plot names it, and further values the asv
+    suite times the epoch at. Every kernel has the minibatch axis ``MINIBATCH``; a
+    kernel's Spec (specs.py) declares its own."""
+
+    name: str
+    base: int
+    grid: tuple[int, ...]
+    quick: tuple[int, ...]
+    label: str
+    asv: tuple[int, ...] = ()
+
+    def values(self, quick: bool) -> tuple[int, ...]:
+        return self.quick if quick else self.grid
+
+
+MINIBATCH = Axis(
+    "K",
+    100,
+    (1, 4, 16, 64, 100, 256, 1024, 4096, 60_000),
+    (1, 16, 100, 1024, 60_000),
+    "minibatch size K",
+)
+HIDDEN = Axis("dh", 50, (10, 50, 100, 500, 1000), (10, 100, 1000), "hidden units dh", asv=(100,))
+SIDE = Axis("side", 28, (28, 56, 112, 224), (28, 112), "image side in pixels")
+K = MINIBATCH.base  # the headline minibatch size
+DH = HIDDEN.base  # the headline MLP's hidden units
 
 
 @dataclass(frozen=True)
@@ -32,7 +51,6 @@ class Effort:
     budget: float = 0.0  # seconds of calls per timed point (scaling, autotune)
     cap: float = 0.0  # a call over this many seconds skips its point
     sizes: tuple[int, ...] = ()  # minibatch sizes K visited (autotune, the GPU's sweep)
-    grid: dict = field(default_factory=dict)  # the scaling sweep's axes
     patience: float = 0.0  # seconds autotune may spend measuring disturbed points again
     examples: int | None = None  # examples per timed call at most (autotune's slices)
 
@@ -47,11 +65,11 @@ EFFORT = {  # experiment -> {quick: Effort}
     # quick: even a compiled backend skips a call over 2 s (the example-loop MLP at
     # K = 60,000 takes 7 s per call, and its per-example curve is flat)
     "scaling": {
-        False: Effort(rounds=3, budget=0.15, cap=10.0, grid=GRID),
-        True: Effort(rounds=3, budget=0.03, cap=1.0, grid=QUICK_GRID),
+        False: Effort(rounds=3, budget=0.15, cap=10.0),
+        True: Effort(rounds=3, budget=0.03, cap=1.0),
     },
     "autotune": {
-        False: Effort(budget=0.04, cap=10.0, sizes=GRID["K"], patience=120.0),
+        False: Effort(budget=0.04, cap=10.0, sizes=MINIBATCH.grid, patience=120.0),
         True: Effort(budget=0.01, cap=2.0, sizes=(16, 100, 1024), patience=25.0, examples=6000),
     },
     "gpu": {

@@ -1,8 +1,10 @@
 """Everything the harness knows of a kernel, its ``Spec`` in ``SPECS``: how to build the
 epoch's inputs (docs/design.md, section 6), how to call a backend on its minibatches,
 how many minibatches a plain-Python backend runs before extrapolating, the work model of
-the physical limit, its peers, GPU contenders, variants and the note under its table.
-Adding a kernel means adding its Spec here; nothing else in the harness changes."""
+the physical limit, the axes it is swept over, its peers, GPU contenders, variants and
+the note under its table. Adding a kernel means adding its Spec here; nothing else in the
+harness changes: the workloads, the sweep's points and the report's rows carry the sizes
+of whatever axes the Spec declares."""
 
 from __future__ import annotations
 
@@ -12,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data import IMAGE_SHAPE, N_CLASSES, N_FEATURES
+from ..data import IMAGE_SHAPE, N_CLASSES, N_FEATURES, SIZES
 from ..ops import mlp
 from ..registry import get
 from . import kernel_notes, peers
-from .settings import LR
+from .settings import HIDDEN, LR, SIDE, Axis
 from .timing import limits
 
 
@@ -24,13 +26,16 @@ from .timing import limits
 class Spec:
     """What the harness needs to know of one kernel.
 
-    ``build(X, y, K, dh) -> inputs``; ``call(fn, inputs, batches, out)`` runs the first
+    ``axes``: the sizes its epoch is swept over besides the minibatch size K (the MLP's
+    hidden width dh, the images' side, ...); ``sizes`` maps each axis name to its value.
+    ``build(X, y, K, sizes) -> inputs`` from the first ``examples(sizes)`` training
+    examples (default all 60,000); ``call(fn, inputs, batches, out)`` runs the first
     ``batches`` minibatches and returns the last result (``out``: one array receiving
     every block's output through ``out=``, or None); ``slice``: minibatches a slow
     backend runs. Work models of an epoch over N examples in ``calls`` calls:
-    ``flop(N, calls, dh, itemsize, pixels)`` and ``bytes(...)`` (what crosses the
-    kernel's interface: inputs read, outputs written, parameters per call); ``bound``
-    says which one the physical limit divides by its rate ("flop" or "bytes").
+    ``flop(N, calls, itemsize, sizes)`` and ``bytes(...)`` (what crosses the kernel's
+    interface: inputs read, outputs written, parameters per call); ``bound`` says which
+    one the physical limit divides by its rate ("flop" or "bytes").
     """
 
     build: Callable
@@ -41,15 +46,40 @@ class Spec:
     bytes: Callable
     streams: bool = False  # takes out=: a streaming epoch can be measured
     one_call: bool = False  # the backend takes the whole epoch in one call
-    axes: tuple[str, ...] = ("K",)  # the scaling sweep's axes: K, dh (MLP), side (images);
-    #                                 with dh, asv also times its epochs at dh = 100
+    axes: tuple[Axis, ...] = ()
+    examples: Callable = lambda sizes: SIZES["train"]
     peers: dict = field(default_factory=dict)  # name -> factory of the peer's callable
     gpu: bool = False  # `python -m kernels gpu` times it on the device
     gpu_peers: dict = field(default_factory=dict)  # name -> factory of a CUDA peer
     variants: bool = False  # numba's epoch also at float32 and two threads
-    # name -> measure(dtype, dh, K, rounds) -> seconds: timed with the limits, best kept
+    # name -> measure(dtype, K, sizes, rounds) -> seconds: timed with the limits, best kept
     context: dict = field(default_factory=dict)
     note: Callable | None = None  # note(machine, own rows) -> a line under its table
+
+    def sizes(self, given: dict | None = None) -> dict[str, int]:
+        """Every axis of this kernel at its value in ``given`` (default its base); an axis
+        it does not have, or a value that is not a positive integer, is a ValueError."""
+        given = dict(given or {})
+        names = [a.name for a in self.axes]
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise ValueError(
+                f"this kernel has no axis {', '.join(unknown)}; its axes: "
+                f"{', '.join(['K', *names])}"
+            )
+        bad = {k: v for k, v in given.items() if not (isinstance(v, int) and v > 0)}
+        if bad:
+            raise ValueError(f"axis sizes must be positive integers; got {bad}")
+        return {a.name: given.get(a.name, a.base) for a in self.axes}
+
+    def base(self) -> dict[str, int]:
+        """Every axis of this kernel at its headline value."""
+        return self.sizes()
+
+    def pick(self, given: dict) -> dict[str, int]:
+        """The sizes of ``given`` on this kernel's axes (others left out): a run-wide
+        setting (the report's --dh) applied to the kernels that have the axis."""
+        return self.sizes({k: v for k, v in given.items() if k in {a.name for a in self.axes}})
 
 
 def blocks(a: np.ndarray, K: int) -> list[np.ndarray]:
@@ -64,9 +94,12 @@ def _call_blocks(fn, inputs, batches, out):
     return result
 
 
-def _images(X):
-    side = math.isqrt(X.shape[1])  # 28, or 28 * scale for upsampled images
-    return X.reshape(-1, side, side)
+def _images(X, y, K, sizes):
+    side = sizes["side"]
+    if side % SIDE.base:
+        raise ValueError(f"the image side must be a multiple of {SIDE.base}; got {side}")
+    X = upsample(X, side // SIDE.base)
+    return {"blocks": blocks(X.reshape(-1, side, side), K)}
 
 
 def upsample(X: np.ndarray, scale: int) -> np.ndarray:
@@ -78,24 +111,24 @@ def upsample(X: np.ndarray, scale: int) -> np.ndarray:
     return images.reshape(len(X), -1)
 
 
-def _logits(X, y, K, dh):
+def _logits(X, y, K, sizes):
     # a seeded linear layer on the images, scaled so that rows are far from uniform
     W = np.random.default_rng(0).uniform(-1, 1, (N_CLASSES, N_FEATURES)) / math.sqrt(N_FEATURES)
     return {"blocks": blocks(X @ W.T.astype(X.dtype) * 20, K)}
 
 
-def _mlp_inputs(X, y, K, dh):
+def _mlp_inputs(X, y, K, sizes):
     return {
         "X": X,
         "y": y,
         "K": K,
-        "p0": mlp.init_params(dh=dh, dtype=X.dtype, seed=0),
+        "p0": mlp.init_params(dh=sizes["dh"], dtype=X.dtype, seed=0),
         "batches": list(zip(blocks(X, K), blocks(y, K))),
     }
 
 
-def _bprop_inputs(X, y, K, dh):
-    inputs = _mlp_inputs(X, y, K, dh)
+def _bprop_inputs(X, y, K, sizes):
+    inputs = _mlp_inputs(X, y, K, sizes)
     fprop = get("mlp_fprop", "numpy")
     inputs["forwards"] = [fprop(inputs["p0"], x, t) for x, t in inputs["batches"]]
     return inputs
@@ -125,13 +158,16 @@ def _call_epoch(fn, inputs, batches, out):
 def _mlp_flop(per_example):
     # matrix-product FLOP only (element-wise work is under 1 %); per_example(d, m) counts
     # the products: fprop x W1^T, hs W2^T; bprop g_oa^T hs, g_oa W2, g_ha^T x
-    return lambda N, calls, dh, itemsize, pixels: 2.0 * N * dh * per_example(N_FEATURES, N_CLASSES)
+    return lambda N, calls, itemsize, sizes: (
+        2.0 * N * sizes["dh"] * per_example(N_FEATURES, N_CLASSES)
+    )
 
 
 def _mlp_bytes(per_example, param_passes):
     # per_example(d, dh, m): values read or written per example; the parameters
     # (dh d + dh + m dh + m values) read or written param_passes times per call
-    def model(N, calls, dh, itemsize, pixels):
+    def model(N, calls, itemsize, sizes):
+        dh = sizes["dh"]
         params = dh * (N_FEATURES + 1) + N_CLASSES * (dh + 1)
         return itemsize * (
             N * per_example(N_FEATURES, dh, N_CLASSES) + calls * param_passes * params
@@ -143,17 +179,19 @@ def _mlp_bytes(per_example, param_passes):
 SPECS: dict[str, Spec] = {
     # the gradient norm: 2 differences, 2 halvings, 2 squares, 1 sum, 1 sqrt per pixel
     "gradient_norm": Spec(
-        build=lambda X, y, K, dh: {"blocks": blocks(_images(X), K)},
+        build=_images,
         call=_call_blocks,
         slice=20,
         bound="bytes",
         streams=True,
-        axes=("K", "side"),
+        axes=(SIDE,),
+        # the upsampled epochs hold as many pixels as the 28 x 28 one (memory stays 376 MB)
+        examples=lambda sizes: SIZES["train"] // (sizes["side"] // SIDE.base) ** 2,
         gpu=True,
         variants=True,
         note=kernel_notes.stores,
-        flop=lambda N, calls, dh, itemsize, pixels: 8.0 * N * pixels,
-        bytes=lambda N, calls, dh, itemsize, pixels: 2.0 * N * pixels * itemsize,
+        flop=lambda N, calls, itemsize, sizes: 8.0 * N * sizes["side"] ** 2,
+        bytes=lambda N, calls, itemsize, sizes: 2.0 * N * sizes["side"] ** 2 * itemsize,
     ),
     # softmax: max, subtract, exponential (counted as one), sum, scale per logit
     "softmax": Spec(
@@ -167,8 +205,8 @@ SPECS: dict[str, Spec] = {
         gpu_peers={"torch": peers.torch_softmax},
         variants=True,
         note=kernel_notes.exponentials,
-        flop=lambda N, calls, dh, itemsize, pixels: 5.0 * N * N_CLASSES,
-        bytes=lambda N, calls, dh, itemsize, pixels: 2.0 * N * N_CLASSES * itemsize,
+        flop=lambda N, calls, itemsize, sizes: 5.0 * N * N_CLASSES,
+        bytes=lambda N, calls, itemsize, sizes: 2.0 * N * N_CLASSES * itemsize,
     ),
     # fprop: x read, ha hs oa os written, parameters read
     "mlp_fprop": Spec(
@@ -176,7 +214,7 @@ SPECS: dict[str, Spec] = {
         call=_call_fprop,
         slice=2,
         bound="flop",
-        axes=("K", "dh"),
+        axes=(HIDDEN,),
         flop=_mlp_flop(lambda d, m: d + m),
         bytes=_mlp_bytes(lambda d, dh, m: d + 2 * dh + 2 * m, 1),
     ),
@@ -186,7 +224,7 @@ SPECS: dict[str, Spec] = {
         call=_call_bprop,
         slice=2,
         bound="flop",
-        axes=("K", "dh"),
+        axes=(HIDDEN,),
         flop=_mlp_flop(lambda d, m: d + 2 * m),
         bytes=_mlp_bytes(lambda d, dh, m: d + 2 * dh + 2 * m, 2),
     ),
@@ -198,7 +236,7 @@ SPECS: dict[str, Spec] = {
         slice=1,
         bound="flop",
         one_call=True,
-        axes=("K", "dh"),
+        axes=(HIDDEN,),
         peers={
             "torch": peers.torch_mlp_epoch,
             "torch.compile": peers.torch_compiled_mlp_epoch,
@@ -211,7 +249,11 @@ SPECS: dict[str, Spec] = {
             "torch": lambda: peers.torch_mlp_epoch(device="cuda"),
             "torch.compile": lambda: peers.torch_mlp_epoch(compiled=True, device="cuda"),
         },
-        context={"mlp_products_seconds": limits.products_seconds},
+        context={
+            "mlp_products_seconds": lambda dtype, K, sizes, rounds: limits.products_seconds(
+                dtype, sizes["dh"], K, rounds
+            )
+        },
         flop=_mlp_flop(lambda d, m: 2 * d + 3 * m),
         bytes=_mlp_bytes(lambda d, dh, m: d + 1, 2),
     ),

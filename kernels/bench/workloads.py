@@ -11,8 +11,8 @@ import numpy as np
 
 from ..data import SIZES, load_fashion_mnist
 from ..ops import mlp
-from .settings import DH, K, effort
-from .specs import SPECS, upsample
+from .settings import K, effort
+from .specs import SPECS
 
 
 @dataclass
@@ -22,34 +22,32 @@ class Workload:
     ``stream``: every block's output goes into one preallocated ``(N, ...)`` array
     through ``out=`` (memory traffic of a real stream); otherwise each output is
     discarded before the next call, so the allocator hands back the same cache-hot
-    buffer. Only kernels whose spec ``streams`` take it.
+    buffer. Only kernels whose spec ``streams`` take it. ``sizes``: the kernel's own axes
+    (``{"dh": 100}``; those not given at their base values, ``Spec.sizes``), kept there
+    complete; ``n`` at most the examples its Spec holds an epoch at these sizes.
     """
 
     kernel: str
     K: int = K
     dtype: str = "float64"
-    dh: int = DH
-    n: int | None = None  # examples used; None: the whole training set
+    n: int | None = None  # examples used; None: the whole epoch
     stream: bool = False
-    scale: int = 1  # images upsampled scale x scale (gradient_norm only)
+    sizes: dict = field(default_factory=dict)
     inputs: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         self.spec = SPECS[self.kernel]
         if self.stream and not self.spec.streams:
             raise ValueError(f"{self.kernel} has no streaming epoch (it takes no out=)")
+        try:
+            self.sizes = self.spec.sizes(self.sizes)
+        except ValueError as exc:
+            raise ValueError(f"{self.kernel}: {exc}") from None
         X, y = load_fashion_mnist("train", dtype=self.dtype)
-        X, y = X[: self.n], y[: self.n]
-        self.n = len(X)
-        if self.scale != 1:
-            if "side" not in self.spec.axes:
-                raise ValueError(
-                    f"{self.kernel} takes no images of another size (scale): its "
-                    f"Spec has no side axis"
-                )
-            X = upsample(X, self.scale)
-        self.pixels = X.shape[1]
-        self.inputs = self.spec.build(X, y, self.K, self.dh)
+        n = min(self.n or len(X), self.spec.examples(self.sizes))
+        X, y = X[:n], y[:n]
+        self.n = n
+        self.inputs = self.spec.build(X, y, self.K, self.sizes)
         self.out = None
         if self.stream:
             first = self.inputs["blocks"][0]
@@ -92,10 +90,10 @@ class Workload:
 
     def work(self, N: int | None = None, model: str = "flop") -> float:
         """FLOP (``model="flop"``) or bytes (``"bytes"``) of an epoch over N examples
-        (default 60,000) in minibatches of K, with this workload's dh, dtype and images."""
+        (default 60,000) in minibatches of K, with this workload's sizes and dtype."""
         N = N or SIZES["train"]
         fn = self.spec.flop if model == "flop" else self.spec.bytes
-        return fn(N, -(-N // self.K), self.dh, np.dtype(self.dtype).itemsize, self.pixels)
+        return fn(N, -(-N // self.K), np.dtype(self.dtype).itemsize, self.sizes)
 
 
 def outcome(result) -> list[np.ndarray]:

@@ -40,6 +40,29 @@ def dtype_list(text: str) -> list[str]:
     return dtypes
 
 
+def axis_size(text: str) -> tuple[str, int]:
+    """--size: ``AXIS=N``, one of a kernel's own axes at a positive integer (``dh=100``)."""
+    axis, equals, value = text.partition("=")
+    if not (equals and axis.isidentifier() and value.isdigit() and int(value) > 0):
+        raise argparse.ArgumentTypeError(f"takes AXIS=N, N a positive integer; got {text}")
+    return axis, int(value)
+
+
+def sizes_of(pairs, kernels) -> dict[str, int]:
+    """The --size pairs as ``{axis: N}``, each axis one that a chosen kernel has;
+    ValueError naming the others."""
+    from ..bench.points import axes
+
+    known = set(axes(kernels)) - {"K"}
+    unknown = [axis for axis, _ in pairs if axis not in known]
+    if unknown:
+        raise ValueError(
+            f"--size: no chosen kernel has the axis {', '.join(unknown)}; their axes: "
+            f"{', '.join(sorted(known)) or 'none but K'}"
+        )
+    return dict(pairs)
+
+
 def check_cores(threads: int) -> None:
     """Raise ValueError unless this process may run on ``threads`` cores."""
     allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -7,12 +7,19 @@ run."""
 
 from __future__ import annotations
 
-from .options import check_cores, dtype_list, kernel_list, out_folder, positive, thread_list
+from .options import (
+    axis_size,
+    check_cores,
+    dtype_list,
+    kernel_list,
+    out_folder,
+    positive,
+    sizes_of,
+    thread_list,
+)
 
 
 def arguments(p) -> None:
-    from ..bench.settings import DH
-
     p.add_argument(
         "--threads",
         type=thread_list,
@@ -20,7 +27,15 @@ def arguments(p) -> None:
         help="BLAS and numba threads "
         "(default 1); several, comma-separated, add numba's epochs at each (same run)",
     )
-    p.add_argument("--dh", type=positive, default=DH, help=f"MLP hidden units (default {DH})")
+    p.add_argument(
+        "--size",
+        type=axis_size,
+        action="append",
+        default=[],
+        metavar="AXIS=N",
+        help="a kernel's own axis at N, e.g. dh=100 (the MLP's hidden units; default 50); "
+        "repeat for several axes",
+    )
     p.add_argument(
         "--dtype",
         type=dtype_list,
@@ -59,7 +74,7 @@ def run(args) -> int:
     result = report.run(
         kernels,
         args.dtype,
-        args.dh,
+        sizes_of(args.size, kernels),
         args.threads,
         quick=args.quick,
         examples=args.examples,

@@ -35,7 +35,11 @@ class ArrayKernel:
     (``prepare(x) -> (a, single)``) and documentation: ``@kernel`` for a CPU backend's
     ``raw(a, out)``, ``@kernel.jax``, ``@kernel.portable`` and ``@kernel.device`` for
     those that also compute on another library's arrays (jax_support.py,
-    portable_support.py, cuda_support.py: imported only by such a backend)."""
+    portable_support.py, cuda_support.py: imported only by such a backend).
+
+    A kernel of several inputs (``name(x, w, out=None)``) has ``prepare(x, w) -> ((a,
+    b), single)`` and CPU backends ``raw(a, b, out)`` (host.array_kernel); the other
+    libraries' decorators take one input."""
 
     def __init__(self, name: str, prepare: Callable, doc: str):
         self.name, self.prepare, self.doc = name, prepare, doc

@@ -118,7 +118,7 @@ def either_kernel(
     @functools.wraps(on_host)
     def kernel(x, out=None):
         if not foreign(x):
-            return on_host(x, out)
+            return on_host(x, out=out)
         if not takes(x):
             raise TypeError(
                 f"{name}: this backend computes on NumPy arrays or "

@@ -1,10 +1,11 @@
 """The CPU side of every array kernel, written once: the input's dtype checks
-(``real_array``) and the public ``name(x, out=None)`` around a backend's
-``raw(a, out)`` (``array_kernel``), with NumPy's ``out=`` convention."""
+(``real_array``) and the public ``name(x, ..., out=None)`` around a backend's
+``raw(a, ..., out)`` (``array_kernel``), with NumPy's ``out=`` convention."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 
 import numpy as np
@@ -37,25 +38,39 @@ def real_array(x, kernel: str, what: str) -> np.ndarray:
 
 
 def array_kernel(name: str, prepare: Callable, doc: str) -> Callable:
-    """Decorator turning a backend's ``raw(a, out)`` into the public ``name(x, out=None)``.
+    """Decorator turning a backend's ``raw(a, out)`` into the public ``name(x, out=None)``,
+    or for a kernel of several inputs ``raw(a, b, ..., out)`` into ``name(x, w, ...,
+    out=None)``.
 
-    ``prepare(x) -> (a, single)`` checks ``x`` and returns it batch-major (a leading axis
-    added to a single item when ``single``). ``raw`` fills ``out``, an array of ``a``'s
-    shape and dtype, and returns nothing. ``out=`` follows NumPy's ufunc convention: a
-    writeable ndarray (or a one-element tuple holding one) of the result's shape and
-    dtype, in either byte order, filled and returned; it may overlap the input (the
-    input is then copied first, as ufuncs behave). Unlike a ufunc, no casting: an ``out``
+    ``prepare(x, ...) -> (a, single)`` checks the inputs and returns them batch-major (a
+    leading axis added to a single item when ``single``): one array, or a tuple of them
+    whose first is the batch the output follows. ``raw`` fills ``out``, an array of
+    (the first) ``a``'s shape and dtype, and returns nothing. ``out`` follows NumPy's
+    ufunc convention: after the inputs or by keyword, a writeable ndarray (or a
+    one-element tuple holding one) of the result's shape and dtype, in either byte order,
+    filled and returned; it may overlap an input (which is then copied first, as ufuncs
+    behave). Unlike a ufunc, no casting: an ``out``
     of another dtype is a TypeError (what NumPy raises for an unsafe cast), another
     shape a ValueError.
     """
 
+    arity = len(inspect.signature(prepare).parameters)
+
     def decorate(raw: Callable) -> Callable:
         @functools.wraps(raw)
-        def kernel(x, out=None):
-            a, single = prepare(x)
+        def kernel(*xs, out=None):
+            if len(xs) == arity + 1 and out is None:  # out after the inputs, as ufuncs
+                *xs, out = xs
+            if len(xs) != arity:
+                raise TypeError(
+                    f"{name} takes {arity} input array(s) and out=; got {len(xs)} arrays"
+                )
+            a, single = prepare(*xs)
+            inputs = a if isinstance(a, tuple) else (a,)
+            a = inputs[0]
             if out is None:
                 result = np.empty(a.shape, a.dtype)
-                raw(a, result)
+                raw(*inputs, result)
                 return result[0] if single else result
             shape = a.shape[1:] if single else a.shape
             if isinstance(out, tuple):  # NumPy's out=(array,)
@@ -79,14 +94,13 @@ def array_kernel(name: str, prepare: Callable, doc: str) -> Callable:
                 )
             if not out.flags.writeable:
                 raise ValueError(f"{name}: out is read-only")
-            if np.shares_memory(a, out):
-                a = a.copy()
+            inputs = tuple(i.copy() if np.shares_memory(i, out) else i for i in inputs)
             target = out[None] if single else out
             # the compiled backends need a C-contiguous native output; a strided or
             # big-endian one is filled through a temporary, as NumPy does for such outputs
             direct = target.flags.c_contiguous and target.dtype.isnative
             buffer = target if direct else np.empty(a.shape, a.dtype)
-            raw(a, buffer)
+            raw(*inputs, buffer)
             if buffer is not target:
                 target[...] = buffer
             return out

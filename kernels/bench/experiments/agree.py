@@ -7,6 +7,7 @@ import numpy as np
 
 from ...ops import tolerance
 from ...registry import get, kernel_names, on_cpu
+from ..specs import SPECS
 from ..workloads import Workload, outcome
 
 
@@ -53,7 +54,7 @@ def agreement(n: int = 250, dh: int = 10, dtype: str = "float64"):
     ValueError beyond ``MAX_EXAMPLES``."""
     check_examples(n)
     for kernel in kernel_names():
-        work = Workload(kernel, dtype=dtype, dh=dh, n=n)
+        work = Workload(kernel, dtype=dtype, n=n, sizes=SPECS[kernel].pick({"dh": dh}))
         results = {b: outcome(work.run(get(kernel, b))) for b in on_cpu(kernel)}
         reference = results["python"]
         for backend, arrays in results.items():

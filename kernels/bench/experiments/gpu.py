@@ -129,7 +129,9 @@ def time_gpu(
     libraries: dict = {}
     for kernel in kernels:
         progress(f"{kernel}: numba on the CPU")
-        reference = Workload(kernel, K=K, dtype=dtype, n=examples, dh=dh)
+        reference = Workload(
+            kernel, K=K, dtype=dtype, n=examples, sizes=SPECS[kernel].pick({"dh": dh})
+        )
         rows = [
             {
                 "kernel": kernel,
@@ -152,7 +154,7 @@ def time_gpu(
             stream = lib_name == "numba" and reference.spec.streams  # out= on the device
             key = (lib_name, stream)
             if key not in placed:
-                host = Workload(kernel, K=K, dtype=dtype, n=examples, stream=stream, dh=dh)
+                host = Workload(kernel, K, dtype, examples, stream, SPECS[kernel].pick({"dh": dh}))
                 if host.spec.one_call:  # the epoch reads X and y whole, not the blocks
                     host.inputs = {k: v for k, v in host.inputs.items() if k != "batches"}
                 placed[key], copied = on_device(host, lib)
@@ -195,7 +197,7 @@ def sweep_k(
     points = []
     for K in sizes:
         progress(f"sweep: K = {K}")
-        host = Workload("mlp_epoch", K=K, dtype=dtype, n=examples, dh=dh)
+        host = Workload("mlp_epoch", K=K, dtype=dtype, n=examples, sizes={"dh": dh})
         t = time_epoch(host, get("mlp_epoch", "numba"), lambda result: None, 3)
         points.append({"K": K, "backend": "numba", "where": "cpu", "seconds": t["seconds"]})
         for name, lib_name, factory in contenders("mlp_epoch"):

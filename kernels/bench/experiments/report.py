@@ -20,7 +20,7 @@ from ...registry import available, entry, get, kernel_names, on_cpu
 from ...select import choose
 from .. import peers
 from ..rows import Report, Row
-from ..settings import DH, K, effort
+from ..settings import K, effort
 from ..specs import SPECS
 from ..timing import limits, load
 from ..timing.progress import bar as progress_bar
@@ -95,7 +95,7 @@ def _check_peer(work: Workload, kernel: str, fn, batches: int) -> float | None:
 def run(
     kernels,
     dtypes: list[str],
-    dh: int,
+    sizes: dict,
     threads: list[int],
     quick: bool = False,
     examples: int | None = None,
@@ -114,7 +114,7 @@ def run(
     result = time_report(
         kernels,
         dtypes[0],
-        dh,
+        sizes,
         threads=threads[0],
         quick=quick,
         examples=examples,
@@ -124,7 +124,7 @@ def run(
         from . import variants
 
         result.variants = variants.time_variants(
-            kernels, dtypes, threads, dh, effort("variants", quick).rounds, examples
+            kernels, dtypes, threads, sizes, effort("variants", quick).rounds, examples
         )
     return result
 
@@ -132,7 +132,7 @@ def run(
 def time_report(
     kernels=None,
     dtype="float64",
-    dh=DH,
+    sizes=None,
     K=K,
     threads=1,
     quick=False,
@@ -142,19 +142,31 @@ def time_report(
     peer_names=None,
 ) -> Report:
     """Time every row (``plan_of``) against the limits measured in the same run.
-    ``examples`` limits the epoch to the first N training examples (figures are then
-    extrapolated to the 60,000, and marked so)."""
+    ``sizes``: values of the kernels' own axes (``{"dh": 100}``), each applied to the
+    kernels that have that axis, the rest at their headline values. ``examples`` limits
+    the epoch to the first N training examples (figures are then extrapolated to the
+    60,000, and marked so)."""
     kernels = kernels or kernel_names()
     # what kernels.fastest picks in this environment, before the report pins threads
     picks = {k: dict(zip(("backend", "why"), choose(k, dtype=dtype, size=K))) for k in kernels}
     with pinned(threads):
         return _measure(
-            kernels, dtype, dh, K, threads, quick, examples, progress, cold_start, peer_names, picks
+            kernels,
+            dtype,
+            sizes or {},
+            K,
+            threads,
+            quick,
+            examples,
+            progress,
+            cold_start,
+            peer_names,
+            picks,
         )
 
 
 def _measure(
-    kernels, dtype, dh, K, threads, quick, examples, progress, cold_start, peer_names, picks
+    kernels, dtype, sizes, K, threads, quick, examples, progress, cold_start, peer_names, picks
 ) -> Report:
     peers.set_threads(threads)
     rounds = effort("report", quick).rounds
@@ -172,13 +184,15 @@ def _measure(
         context = {}  # what the Specs measure beside the limits: best of run
         for kernel in kernels:
             for name, measure in SPECS[kernel].context.items():
-                context.setdefault(name, []).append(measure(dtype, dh, K, rounds))
+                context.setdefault(name, []).append(
+                    measure(dtype, K, SPECS[kernel].pick(sizes), rounds)
+                )
         works = {}
         for i, (kernel, name, fn, is_peer, stream) in enumerate(plan):
             bar.update(task, description=f"{kernel} / {name}")
             key = (kernel, stream)
             work = works.get(key) or works.setdefault(
-                key, Workload(kernel, K, dtype, dh, examples, stream)
+                key, Workload(kernel, K, dtype, examples, stream, SPECS[kernel].pick(sizes))
             )
             fn = fn or get(kernel, name)
             slow = not is_peer and entry(kernel, name).slow
@@ -197,7 +211,7 @@ def _measure(
                     kernel,
                     name,
                     dtype,
-                    dh if work.spec.bound == "flop" else None,
+                    work.sizes,
                     K,
                     mode,
                     median,
@@ -221,7 +235,7 @@ def _measure(
                     measured_rates.append(limits.machine_rates(dtype, True, threads))
                 limits_others.append(seen.others)
                 for name, measure in SPECS[kernel].context.items():
-                    context[name].append(measure(dtype, dh, K, 3))
+                    context[name].append(measure(dtype, K, SPECS[kernel].pick(sizes), 3))
                 bar.advance(task)
     rates = best_rates(measured_rates)
     rates.update({name: min(seconds) for name, seconds in context.items()})

@@ -1,15 +1,15 @@
 """``python -m kernels scaling``: how each backend's cost grows with the work.
 
-Three axes, each through the points of ``settings.GRID`` (``QUICK_GRID`` with ``--quick``), on
-real Fashion-MNIST: minibatch size K (every kernel, dh = 50, 28 x 28 images), hidden
-width dh (the MLP kernels at K = 100) and image side (gradient_norm at K = 100, the
-images upsampled by pixel repetition). Each point times enough calls of K examples to
-last about ``budget`` seconds (at most one epoch: 60,000 examples, or 60,000 / scale^2
-upsampled images), the median of a few rounds after a warm-up call with the same
-shapes; so a backend at small K runs a slice of the epoch, and its seconds per
-example are reported marked as such (``sliced``). A point whose call, predicted from the
-previous point or probed, would exceed ``cap`` seconds (plain Python; 2 ``cap`` for the
-others) is skipped and says so. Outputs are
+Every axis through its values (``settings.Axis``; fewer with ``--quick``), on real
+Fashion-MNIST: minibatch size K (every kernel, its other axes at their headline values)
+and each kernel's own axes (a Spec's ``axes``: the MLP's hidden width dh, the images'
+side, upsampled by pixel repetition), K = 100. Each point times enough calls of K
+examples to last about ``budget`` seconds (at most one epoch as its Spec holds it:
+60,000 examples, or 60,000 / scale^2 upsampled images), the median of a few rounds
+after a warm-up call with the same shapes; so a backend at small K runs a slice of
+the epoch, and its seconds per example are reported marked as such (``sliced``). A
+point whose call, predicted from the previous point or probed, would exceed ``cap``
+seconds (plain Python; 2 ``cap`` for the others) is skipped and says so. Outputs are
 discarded between calls: these are cache-hot figures, like the report's cache-hot rows.
 
 From the points: a cost model per kernel x backend x dtype, ``seconds per call =
@@ -29,16 +29,8 @@ from dataclasses import asdict
 import numpy as np
 
 from ...registry import entry, get, kernel_names, on_cpu
-from ..points import (
-    BASE,
-    Point,
-    axis_kernels,
-    bound_work,
-    epoch_examples,
-    leads,
-    per_call,
-    points_of,
-)
+from ..points import Point, axis_kernels, bound_work, leads, per_call, points_of
+from ..points import grid as axis_grid
 from ..settings import effort
 from ..specs import SPECS
 from ..timing import load
@@ -61,9 +53,7 @@ def time_point(
         point.skipped = f"a call would take about {predicted:.3g} s (cap {limit:g} s)"
         return point
     fn = get(point.kernel, point.backend)
-    make = lambda n: Workload(
-        point.kernel, K=point.K, dtype=point.dtype, dh=point.dh, n=n, scale=point.side // 28
-    )
+    make = lambda n: Workload(point.kernel, K=point.K, dtype=point.dtype, n=n, sizes=point.sizes)
     K = point.K
     work = make(K)
     # one call, twice for a compiled backend (the first compiles): the probe
@@ -71,7 +61,7 @@ def time_point(
     if times[0] > limit:
         point.skipped = f"one call took {times[0]:.3g} s (cap {limit:g} s)"
         return point
-    calls = max(1, min(round(budget / times[0]), epoch_examples(point.side) // K))
+    calls = max(1, min(round(budget / times[0]), SPECS[point.kernel].examples(point.sizes) // K))
     if calls > 1:
         work = make(calls * K)
         if not slow:
@@ -105,11 +95,11 @@ def plan(
                     ):
                         continue
                     for size in sorted(sizes):
-                        values = {**BASE, axis: size}
-                        key = (kernel, backend, dtype, *values.values())
+                        p = Point.on_axis(kernel, backend, dtype, axis, size)
+                        key = (kernel, backend, dtype, p.K, *p.sizes.values())
                         if key not in seen:
                             seen.add(key)
-                            rows.append((axis, Point(kernel, backend, dtype, **values)))
+                            rows.append((axis, p))
     return rows
 
 
@@ -129,7 +119,7 @@ def sweep(
     fits and the crossovers."""
     from ..timing.threads import pinned
 
-    grid = grid or effort("scaling", quick).grid
+    grid = grid or axis_grid(quick, kernels)
     budget, rounds, cap = (
         getattr(effort("scaling", quick), a) for a in ("budget", "rounds", "cap")
     )
@@ -222,9 +212,9 @@ def crossovers(result: dict) -> list[dict]:
             for dtype in result["rates"]:
                 winners = []
                 for size in sorted(sizes):
-                    values = {**BASE, axis: size}
+                    at = Point.on_axis(kernel, "", dtype, axis, size)
                     pts = sorted(
-                        points_of(result, kernel=kernel, dtype=dtype, **values),
+                        points_of(result, kernel=kernel, dtype=dtype, K=at.K, **at.sizes),
                         key=lambda p: p.seconds_per_call,
                     )
                     if pts and all(leads(pts[0], p) for p in pts[1:]):
@@ -248,7 +238,7 @@ def selection(result: dict) -> dict:
     """The K axis as the record ``kernels.fastest`` reads: seconds per example of every
     backend it may pick, ``{kernel: {dtype: {K: {backend: seconds}}}}``."""
     record: dict = {}
-    for p in points_of(result, dh=BASE["dh"], side=BASE["side"]):
+    for p in points_of(result, base=True):
         if not entry(p.kernel, p.backend).slow:
             record.setdefault(p.kernel, {}).setdefault(p.dtype, {}).setdefault(str(p.K), {})[
                 p.backend

@@ -10,7 +10,7 @@ import itertools
 import statistics
 
 from ...registry import available, get
-from ..settings import DH, K
+from ..settings import K
 from ..specs import SPECS
 from ..timing.progress import bar as progress_bar
 from ..timing.stopwatch import time_runs
@@ -21,14 +21,14 @@ BACKEND = "numba"
 
 
 def time_variants(
-    kernels, dtypes, threads, dh: int = DH, rounds: int = 5, examples=None, progress: bool = True
+    kernels, dtypes, threads, sizes=None, rounds: int = 5, examples=None, progress: bool = True
 ) -> dict:
     """``{"rows": [...], "threads": [...], "dtypes": [...]}``: per kernel x dtype x threads
     the median, min and max seconds per epoch (extrapolated when ``examples`` < 60,000),
     and the speed-ups of each thread count over the first and of float32 over float64."""
     kernels = [k for k in kernels if SPECS[k].variants and BACKEND in available(k)]
     works = {
-        (k, dt): Workload(k, K, dt, dh, examples, stream=SPECS[k].streams)
+        (k, dt): Workload(k, K, dt, examples, SPECS[k].streams, SPECS[k].pick(sizes or {}))
         for k in kernels
         for dt in dtypes
     }

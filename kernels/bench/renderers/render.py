@@ -56,12 +56,13 @@ def tables(result: Report):
 
 def header(result: Report) -> str:
     m, first = result.machine, result.rows[0]
-    dh = next((r.dh for r in result.rows if r.dh), None)
+    sizes = {a: v for r in result.rows for a, v in r.sizes.items()}
     busy = result.load_line()
     return (
         f"Seconds per Fashion-MNIST epoch, lower is better: {m['cpu']}, {m['threads']} "
         f"thread(s)\n60,000 examples, K = {first.K}, {first.dtype}"
-        f"{f', MLP dh = {dh}' if dh else ''}" + (f"\n{busy}" if busy else "")
+        + "".join(f", {a} = {v}" for a, v in sizes.items())
+        + (f"\n{busy}" if busy else "")
     )
 
 

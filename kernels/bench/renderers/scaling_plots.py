@@ -10,14 +10,27 @@ from pathlib import Path
 import numpy as np
 
 from ...registry import style_of
-from ..points import BASE, axis_kernels, bound_work, points_of
+from ..points import Point, axes, axis_kernels, bound_work, points_of
+from ..settings import MINIBATCH
 from ..specs import SPECS
 
-AXIS_LABEL = {
-    "K": "minibatch size K (examples per call)",
-    "dh": "hidden units dh (K = 100)",
-    "side": "image side in pixels (K = 100)",
-}
+
+def axis_label(axis: str) -> str:
+    """How the x axis of ``axis``'s panels is named."""
+    if axis == MINIBATCH.name:
+        return f"{MINIBATCH.label} (examples per call)"
+    known = axes().get(axis)  # an axis of a kernel no longer registered: its name
+    return f"{known.label if known else axis} ({MINIBATCH.name} = {MINIBATCH.base})"
+
+
+def on_axis(result: dict, kernel: str, dtype: str, axis: str) -> list[Point]:
+    """The points of ``kernel`` along ``axis``, every other axis at its headline value."""
+    base = Point.on_axis(kernel, "", dtype, axis, 1)
+    return [
+        p
+        for p in points_of(result, kernel=kernel, dtype=dtype)
+        if all(p.size(a) == base.size(a) for a in (MINIBATCH.name, *base.sizes) if a != axis)
+    ]
 
 
 def _limit_per_example(result: dict, p) -> float:
@@ -55,8 +68,7 @@ def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: P
     )
     for col, (axis, kernel) in enumerate(panels):
         top, bottom = axes[0, col], axes[1, col]
-        fixed = {k: v for k, v in BASE.items() if k != axis}
-        pts = points_of(result, kernel=kernel, dtype=dtype, **fixed)
+        pts = on_axis(result, kernel, dtype, axis)
         by_backend: dict[str, list] = {}
         for p in sorted(pts, key=lambda p: p.size(axis)):
             by_backend.setdefault(p.backend, []).append(p)
@@ -93,7 +105,7 @@ def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: P
                 )
         top.set(xscale="log", yscale="log", title=f"{kernel}", ylabel="seconds per example")
         bottom.set(
-            xscale="log", yscale="log", xlabel=AXIS_LABEL[axis], ylabel="speed-up over numpy"
+            xscale="log", yscale="log", xlabel=axis_label(axis), ylabel="speed-up over numpy"
         )
         bottom.axhline(1, color="black", linewidth=0.5)
         top.legend(fontsize=7)
@@ -179,15 +191,17 @@ def roofline(result: dict, path: Path) -> None:
 
 
 def write_plots(result: dict, directory: Path) -> list[Path]:
-    """Per dtype: the K axis (every kernel) and the widths (dh of the MLP kernels, image
-    side of gradient_norm); and the roofline. Returns the files written."""
+    """Per dtype: the K axis (every kernel) and the kernels' own axes (the widths: dh of
+    the MLP kernels, image side of gradient_norm, ...); and the roofline. Returns the
+    files written."""
     directory.mkdir(parents=True, exist_ok=True)
     files = []
     for dtype in result["rates"]:
-        for name, axes in (("K", ("K",)), ("width", ("dh", "side"))):
+        own = tuple(a for a in result["grid"] if a != MINIBATCH.name)
+        for name, names in ((MINIBATCH.name, (MINIBATCH.name,)), ("width", own)):
             panels = [
                 (a, k)
-                for a in axes
+                for a in names
                 for k in axis_kernels(a)
                 if points_of(result, kernel=k, dtype=dtype)
             ]

@@ -3,7 +3,7 @@ every table under 80 columns."""
 
 from __future__ import annotations
 
-from ..points import BASE, points_of
+from ..points import Point, points_of
 from .render import threads_line
 
 
@@ -22,7 +22,7 @@ def print_summary(result: dict) -> None:
         highlight=False,
     )
     sizes = result["grid"]["K"]
-    base = points_of(result, dh=BASE["dh"], side=BASE["side"])
+    base = points_of(result, base=True)
     for kernel, dtype in sorted({(p.kernel, p.dtype) for p in base}):
         names = [
             b
@@ -104,14 +104,11 @@ def print_summary(result: dict) -> None:
             f"  {c['kernel']} {c['dtype']}, {c['axis']} {c['between'][0]} -> "
             f"{c['between'][1]}: {c['from']} -> {c['to']}"
         )
-    skipped = [p for p in result["points"] if p["skipped"]]
+    skipped = [p for p in map(Point.read, result["points"]) if p.skipped]
     if skipped:
         console.print(
             f"{len(skipped)} points skipped (too slow), e.g. "
-            + "; ".join(
-                f"{p['kernel']} {p['backend']} K={p['K']} dh={p['dh']}: {p['skipped']}"
-                for p in skipped[:3]
-            )
+            + "; ".join(f"{p.kernel} {p.backend} {p.where}: {p.skipped}" for p in skipped[:3])
         )
     console.print(
         f"threads: {threads_line(m['thread_settings'])}; process pinned to cores {m['affinity']}",
