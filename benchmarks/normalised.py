@@ -80,12 +80,15 @@ def _products(work: Workload):
     full = [x for x in xs if len(x) == K]
 
     def products():
-        for x in full:
-            np.dot(x, W1.T, out=hs)
-            np.dot(hs, W2.T, out=oa)
-            np.dot(g_oa.T, hs, out=dW2)
-            np.dot(g_oa, W2, out=g_hs)
-            np.dot(g_ha.T, x, out=dW1)
+        for x in full:  # x W1^T, hs W2^T forward; g_oa^T hs, g_oa W2, g_ha^T x backward
+            for a, b, out in (
+                (x, W1.T, hs),
+                (hs, W2.T, oa),
+                (g_oa.T, hs, dW2),
+                (g_oa, W2, g_hs),
+                (g_ha.T, x, dW1),
+            ):
+                np.dot(a, b, out=out)
 
     return products
 

@@ -57,7 +57,9 @@ def page(name: str) -> str:
 
 def headline() -> str:
     """The README's table: seconds per epoch of the 2 x 2 (streaming rows for the kernels
-    that have them) and the best backend's % of its physical limit."""
+    that have them) and the best backend's % of its physical limit; then which backend
+    is fastest in each kernel, in words (so that no sentence claims a winner the table
+    does not show)."""
     source, date = PAGES[HEADLINE]
     result = Report.load(RESULTS / source)
     m = result.machine
@@ -71,6 +73,7 @@ def headline() -> str:
         "| kernel | " + " | ".join(STRATEGIES) + " | best, % of limit |",
         "|---|" + "--:|" * len(STRATEGIES) + "---|",
     ]
+    winners: dict[str, list[str]] = {}
     for kernel in result.kernels:
         rows = {
             r.backend: r
@@ -86,7 +89,15 @@ def headline() -> str:
         best = min(rows.values(), key=lambda r: r.seconds_per_epoch)
         pct = "disturbed" if best.disturbed else f"{best.pct_of_limit:.0f} %"
         lines.append(f"| {kernel} | " + " | ".join(cells) + f" | {best.backend}, {pct} |")
-    lines += ["", "~ extrapolated from the first minibatches (plain Python).", "", END]
+        winners.setdefault(best.backend, []).append(kernel)
+    lines += [
+        "",
+        "~ extrapolated from the first minibatches (plain Python). Fastest: "
+        + "; ".join(f"{b} in {', '.join(ks)}" for b, ks in winners.items())
+        + ".",
+        "",
+        END,
+    ]
     return "\n".join(lines)
 
 

@@ -34,7 +34,8 @@ class Backend:
     ``colour``, ``marker``: how every plot draws it (one colour per backend name).
     ``serial``: the backend that runs the same code on one thread, where this one splits
     its work over numba's threads (selection falls back to it on a machine whose thread
-    pool cannot be timed reliably).
+    pool cannot be timed reliably). ``role``: what the harnesses use it for (``ROLES``),
+    at most one backend per role and kernel.
     """
 
     kernel: str
@@ -50,7 +51,15 @@ class Backend:
     colour: str = ""
     marker: str = "o"
     serial: str | None = None
+    role: str | None = None
 
+
+# What a backend may be to the harnesses, named by the registry rather than by backend
+# names in the harness: "reference", the plain definition that ``python -m kernels
+# agree`` holds every other against and the report's first ratio; "baseline", the array
+# code of the report's second ratio and the scaling plots' speed-ups; "compiled", the
+# backend a peer's result is checked against and whose epochs the variants time.
+ROLES = ("reference", "baseline", "compiled")
 
 # Colours and markers in the order backend names are first registered: a new backend
 # gets the next pair that no other backend has.
@@ -117,7 +126,14 @@ def register(kernel: str, name: str, target: str, **facts) -> Backend:
         raise ValueError(
             f'the target of backend {name!r} must be "package.module:function"; got {target!r}'
         )
+    role = facts.get("role")
+    if role is not None and role not in ROLES:
+        raise ValueError(f"the role of backend {name!r} must be one of {ROLES}; got {role!r}")
     backends_of = _TABLE.setdefault(kernel, {})
+    if role is not None and role_of(kernel, role):
+        raise ValueError(
+            f"kernel {kernel!r} has a {role} already ({role_of(kernel, role)}); one per kernel"
+        )
     if name in backends_of:
         raise ValueError(
             f"backend {name!r} of kernel {kernel!r} is already registered "
@@ -131,6 +147,11 @@ def register(kernel: str, name: str, target: str, **facts) -> Backend:
     entry = Backend(kernel, name, target, **facts)
     backends_of[name] = entry
     return entry
+
+
+def role_of(kernel: str, role: str) -> str | None:
+    """The backend of ``kernel`` registered with ``role`` (``ROLES``), or None."""
+    return next((e.name for e in _TABLE.get(kernel, {}).values() if e.role == role), None)
 
 
 def kernel_names() -> tuple[str, ...]:

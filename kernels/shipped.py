@@ -15,10 +15,18 @@ from __future__ import annotations
 from .registry import register
 
 NUMBA = ("numba", "llvmlite")
-PYTHON = dict(slow=True, rank=3, colour="tab:gray", marker="o")
+PYTHON = dict(slow=True, rank=3, role="reference", colour="tab:gray", marker="o")
 EXAMPLE_LOOP = dict(rank=2, colour="tab:brown", marker="s")
-NUMPY = dict(rank=1, versions=("numpy",), colour="tab:blue", marker="D")
-JIT = dict(rank=0, needs=("numba",), compiles=True, versions=NUMBA, colour="tab:red", marker="^")
+NUMPY = dict(rank=1, role="baseline", versions=("numpy",), colour="tab:blue", marker="D")
+JIT = dict(
+    rank=0,
+    role="compiled",
+    needs=("numba",),
+    compiles=True,
+    versions=NUMBA,
+    colour="tab:red",
+    marker="^",
+)
 XLA = dict(
     needs=("jax",),
     gpu="jax",

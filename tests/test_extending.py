@@ -107,8 +107,8 @@ REGISTER = """
 register("softmax", "copied-numpy", "kernels.ops.softmax.copied_vectorized:softmax")
 register("relu_demo", "python", "kernels.ops.relu_demo.loops:relu", slow=True)
 register("relu_demo", "numpy", "kernels.ops.relu_demo.vectorized:relu")
-register("scale_demo", "python", "kernels.ops.scale_demo.loops:scale", slow=True)
-register("scale_demo", "numpy", "kernels.ops.scale_demo.vectorized:scale")
+register("scale_demo", "python", "kernels.ops.scale_demo.loops:scale", slow=True, role="reference")
+register("scale_demo", "numpy", "kernels.ops.scale_demo.vectorized:scale", role="baseline")
 """
 SPEC = """
 SPECS["relu_demo"] = Spec(build=lambda X, y, K, sizes: {"blocks": blocks(X, K)},

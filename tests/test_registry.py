@@ -171,6 +171,34 @@ def test_agree_exits_non_zero_when_a_backend_disagrees(monkeypatch, capsys):
     assert "outside the tolerance: softmax/numpy" in captured.err
 
 
+def test_roles_are_checked_once_per_kernel():
+    assert registry.role_of("softmax", "reference") == "python"
+    assert registry.role_of("mlp_epoch", "compiled") == "numba"
+    with pytest.raises(ValueError, match="one of .'reference', 'baseline', 'compiled'."):
+        registry.register("softmax", "mine", "kernels.ops.softmax.loops:softmax", role="oracle")
+    with pytest.raises(ValueError, match="has a baseline already .numpy."):
+        registry.register("softmax", "mine", "kernels.ops.softmax.loops:softmax", role="baseline")
+    assert "mine" not in kernels.backends("softmax")
+
+
+def test_agree_holds_every_backend_against_the_registered_reference(monkeypatch, capsys):
+    """With numpy made softmax's reference, a python off by 1e-8 is the one outside."""
+    from dataclasses import replace
+
+    from kernels.cli import main
+
+    row = registry._TABLE["softmax"]
+    monkeypatch.setitem(row, "python", replace(row["python"], role=None))
+    monkeypatch.setitem(row, "numpy", replace(row["numpy"], role="reference"))
+    python_softmax = kernels.get("softmax", "python")
+    monkeypatch.setitem(
+        registry._loaded, ("softmax", "python"), lambda z: python_softmax(z) * (1 + 1e-8)
+    )
+    assert main(["agree", "-n", "120"]) == 1
+    err = capsys.readouterr().err
+    assert "softmax/python" in err and "softmax/numpy" not in err
+
+
 def test_first_use_imports_only_what_it_picks():
     out, _ = run_python("""
         import sys, numpy as np, kernels

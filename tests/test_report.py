@@ -70,14 +70,14 @@ def test_quick_report_end_to_end(tmp_path, capsys, monkeypatch):
             r["kernel"], {}
         )
         if r["backend"] == "numpy":
-            assert r["speedup_vs_numpy"] == 1.0
+            assert r["speedup_vs_baseline"] == 1.0
         assert r["mode"] == ("" if r["kernel"] == "mlp_epoch" else r["mode"])
     modes = {(r["backend"], r["mode"]) for r in rows if r["kernel"] == "softmax" and not r["peer"]}
     assert ("numpy", "streaming") in modes and ("numpy", "cache-hot") in modes
     assert ("python", "streaming") not in modes
     for r in rows:
         if r["peer"] and r["kernel"] == "mlp_epoch":  # checked against numba, same epoch
-            assert r["max_diff_vs_numba"] < 1e-10
+            assert r["max_diff_vs_compiled"] < 1e-10
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| numpy stream |" in (out / "report.md").read_text()
     # cold start: only the kernels asked for; --quick probes the fresh compile only

@@ -18,9 +18,18 @@ def clear_lead(fast: float, fast_spread: float, slow: float, slow_spread: float)
     return slow > fast * (1 + max(fast_spread, slow_spread))
 
 
+# a row's comparisons as saved before they were named by the registry's roles
+RENAMED = {
+    "speedup_vs_python": "speedup_vs_reference",
+    "speedup_vs_numpy": "speedup_vs_baseline",
+    "max_diff_vs_numba": "max_diff_vs_compiled",
+}
+
+
 def _renamed(row: dict) -> dict:
     """A row as saved before the kernels' axes were their Specs' (dh a field of every
-    MLP row, None for the others)."""
+    MLP row, None for the others) and before the roles named its comparisons."""
+    row = {RENAMED.get(k, k): v for k, v in row.items()}
     if "sizes" in row:
         return row
     dh = row.get("dh")
@@ -31,7 +40,8 @@ def _renamed(row: dict) -> dict:
 class Row:
     """One timed epoch: seconds per 60,000 examples (the median of ``rounds``, min and
     max kept), extrapolated when only ``batches_timed`` minibatches ran, against its
-    physical limit and the python and numpy rows of the same kernel and mode."""
+    physical limit and the rows of the same kernel and mode of the backends with the
+    roles reference (python) and baseline (numpy) (``registry.ROLES``)."""
 
     kernel: str
     backend: str
@@ -46,10 +56,10 @@ class Row:
     batches_timed: int
     rounds: int
     pct_of_limit: float | None  # None: disturbed (the row beat a limit it cannot beat)
-    speedup_vs_python: float | None = None
-    speedup_vs_numpy: float | None = None
+    speedup_vs_reference: float | None = None
+    speedup_vs_baseline: float | None = None
     peer: bool = False
-    max_diff_vs_numba: float | None = None  # peers: checked outside the timed region
+    max_diff_vs_compiled: float | None = None  # peers: checked outside the timed region
     disturbed: bool = False
     limit_seconds: float | None = None  # the physical limit of the epoch, best rates
     others: float | None = None  # cores other work took while it was timed (None: unknown)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..data import IMAGE_SHAPE, N_CLASSES, N_FEATURES, SIZES
 from ..ops import mlp
-from ..registry import get
+from ..registry import get, role_of
 from . import kernel_notes, peers
 from .settings import HIDDEN, LR, SIDE, Axis
 from .timing import limits
@@ -129,7 +129,7 @@ def _mlp_inputs(X, y, K, sizes):
 
 def _bprop_inputs(X, y, K, sizes):
     inputs = _mlp_inputs(X, y, K, sizes)
-    fprop = get("mlp_fprop", "numpy")
+    fprop = get("mlp_fprop", role_of("mlp_fprop", "baseline"))  # numpy: the forward arrays
     inputs["forwards"] = [fprop(inputs["p0"], x, t) for x, t in inputs["batches"]]
     return inputs
 
@@ -176,55 +176,49 @@ def _mlp_bytes(per_example, param_passes):
     return model
 
 
+# what the array kernels share: blocks of K examples in, one output each (streamed
+# through out=), the bandwidth limit, the GPU harness and the variants time them
+ARRAY = dict(call=_call_blocks, bound="bytes", streams=True, gpu=True, variants=True)
+# what the MLP's one-step kernels share: 2 minibatches for plain Python, the FLOP limit
+MLP_STEP = dict(slice=2, bound="flop", axes=(HIDDEN,))
+
 SPECS: dict[str, Spec] = {
     # the gradient norm: 2 differences, 2 halvings, 2 squares, 1 sum, 1 sqrt per pixel
     "gradient_norm": Spec(
-        build=_images,
-        call=_call_blocks,
+        _images,
         slice=20,
-        bound="bytes",
-        streams=True,
+        **ARRAY,
         axes=(SIDE,),
         # the upsampled epochs hold as many pixels as the 28 x 28 one (memory stays 376 MB)
         examples=lambda sizes: SIZES["train"] // (sizes["side"] // SIDE.base) ** 2,
-        gpu=True,
-        variants=True,
         note=kernel_notes.stores,
         flop=lambda N, calls, itemsize, sizes: 8.0 * N * sizes["side"] ** 2,
         bytes=lambda N, calls, itemsize, sizes: 2.0 * N * sizes["side"] ** 2 * itemsize,
     ),
     # softmax: max, subtract, exponential (counted as one), sum, scale per logit
     "softmax": Spec(
-        build=_logits,
-        call=_call_blocks,
+        _logits,
         slice=600,
-        bound="bytes",
-        streams=True,
+        **ARRAY,
         peers={"scipy": peers.scipy_softmax},
-        gpu=True,
         gpu_peers={"torch": peers.torch_softmax},
-        variants=True,
         note=kernel_notes.exponentials,
         flop=lambda N, calls, itemsize, sizes: 5.0 * N * N_CLASSES,
         bytes=lambda N, calls, itemsize, sizes: 2.0 * N * N_CLASSES * itemsize,
     ),
     # fprop: x read, ha hs oa os written, parameters read
     "mlp_fprop": Spec(
-        build=_mlp_inputs,
-        call=_call_fprop,
-        slice=2,
-        bound="flop",
-        axes=(HIDDEN,),
+        _mlp_inputs,
+        _call_fprop,
+        **MLP_STEP,
         flop=_mlp_flop(lambda d, m: d + m),
         bytes=_mlp_bytes(lambda d, dh, m: d + 2 * dh + 2 * m, 1),
     ),
     # bprop: x and the forward arrays read, parameters read, gradients written
     "mlp_bprop": Spec(
-        build=_bprop_inputs,
-        call=_call_bprop,
-        slice=2,
-        bound="flop",
-        axes=(HIDDEN,),
+        _bprop_inputs,
+        _call_bprop,
+        **MLP_STEP,
         flop=_mlp_flop(lambda d, m: d + 2 * m),
         bytes=_mlp_bytes(lambda d, dh, m: d + 2 * dh + 2 * m, 2),
     ),

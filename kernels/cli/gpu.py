@@ -4,7 +4,7 @@ CPU, then mlp_epoch across K; write gpu-DTYPE.json and .png into --out."""
 
 from __future__ import annotations
 
-from .options import dtype_list, kernel_list, out_folder, positive
+from .options import dtype_list, examples_option, kernel_list, out_folder
 
 
 def arguments(p) -> None:
@@ -20,11 +20,7 @@ def arguments(p) -> None:
         "the GPU (default: all of them)",
     )
     p.add_argument("--quick", action="store_true", help="three timed epochs, fewer K in the sweep")
-    p.add_argument(
-        "--examples",
-        type=positive,
-        help="time only the first N training examples (figures extrapolated to the epoch)",
-    )
+    examples_option(p)
     out_folder(p, "gpu", "gpu-DTYPE.json and .png")
 
 

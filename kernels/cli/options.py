@@ -87,6 +87,15 @@ def kernel_list(text: str | None, valid=None) -> tuple[str, ...]:
     return kernels
 
 
+def examples_option(p: argparse.ArgumentParser) -> None:
+    """The --examples option of a command that may time a slice of the epoch."""
+    p.add_argument(
+        "--examples",
+        type=positive,
+        help="time only the first N training examples (figures extrapolated to the epoch)",
+    )
+
+
 def out_folder(p: argparse.ArgumentParser, what: str, files: str) -> None:
     """The --out option of a command that writes ``files`` into a new folder."""
     p.add_argument(

@@ -11,9 +11,9 @@ from .options import (
     axis_size,
     check_cores,
     dtype_list,
+    examples_option,
     kernel_list,
     out_folder,
-    positive,
     sizes_of,
     thread_list,
 )
@@ -47,11 +47,7 @@ def arguments(p) -> None:
     p.add_argument(
         "--quick", action="store_true", help="fewer rounds, smaller extrapolation slices"
     )
-    p.add_argument(
-        "--examples",
-        type=positive,
-        help="time only the first N training examples (figures extrapolated to the epoch)",
-    )
+    examples_option(p)
     p.add_argument(
         "--peers",
         help="comma-separated peers to time (default: every one installed: "

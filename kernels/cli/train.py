@@ -5,6 +5,17 @@ from __future__ import annotations
 
 from .options import nonnegative, positive
 
+# the numeric settings: flag, type, help; each default is the Settings field of its name
+NUMBERS = (
+    ("--epochs", positive, "passes over the training set"),
+    ("--hidden", positive, "hidden units"),
+    ("--lr", float, "learning rate"),
+    ("--batch-size", positive, "minibatch size K"),
+    ("--weight-decay", float, "L2 coefficient lam"),
+    ("--lr-step", positive, "multiply lr by --lr-gamma every STEP epochs"),
+    ("--lr-gamma", float, "lr's factor every --lr-step epochs; 1 keeps lr constant"),
+)
+
 
 def arguments(p) -> None:
     from ..app.models import MODELS
@@ -24,38 +35,14 @@ def arguments(p) -> None:
         help="inputs of softmax regression (default pixels)",
     )
     p.add_argument("--backend", help="backend of every kernel used (default: kernels.fastest)")
-    p.add_argument(
-        "--epochs",
-        type=positive,
-        default=Settings.epochs,
-        help="passes over the training set (default %(default)s)",
-    )
-    p.add_argument(
-        "--hidden",
-        type=positive,
-        default=Settings.hidden,
-        help="hidden units (default %(default)s)",
-    )
+    for flag, kind, text in NUMBERS:
+        default = getattr(Settings, flag[2:].replace("-", "_"))
+        p.add_argument(flag, type=kind, default=default, help=f"{text} (default {default})")
     p.add_argument(
         "--activation",
         choices=ACTIVATIONS,
         default=Settings.activation,
         help="hidden activation (default %(default)s)",
-    )
-    p.add_argument(
-        "--lr", type=float, default=Settings.lr, help="learning rate (default %(default)s)"
-    )
-    p.add_argument(
-        "--batch-size",
-        type=positive,
-        default=Settings.batch_size,
-        help="minibatch size K (default %(default)s)",
-    )
-    p.add_argument(
-        "--weight-decay",
-        type=float,
-        default=Settings.weight_decay,
-        help="L2 coefficient lam (default %(default)s)",
     )
     p.add_argument(
         "--seed",
@@ -77,18 +64,6 @@ def arguments(p) -> None:
         type=positive,
         metavar="PATIENCE",
         help="stop after PATIENCE epochs without a better validation loss",
-    )
-    p.add_argument(
-        "--lr-step",
-        type=positive,
-        default=Settings.lr_step,
-        help="multiply lr by --lr-gamma every STEP epochs (default %(default)s)",
-    )
-    p.add_argument(
-        "--lr-gamma",
-        type=float,
-        default=Settings.lr_gamma,
-        help="(default %(default)s; 1 keeps lr constant)",
     )
     p.add_argument("--clip", type=float, help="clip each gradient entry to [-C, C]")
     p.add_argument(

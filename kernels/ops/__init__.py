@@ -1,6 +1,6 @@
-"""The kernels: one folder per kernel (``gradient_norm/``, ``softmax/``, ``mlp/``), one
-module per backend inside it (``loops.py`` python, ``example_loop.py``, ``vectorized.py``
-numpy, ``jit.py`` numba, ``xla.py`` jax), each defining the same function name.
+"""The kernels: one folder per kernel, one module per backend inside it, each defining
+the same function name; kernels/shipped.py registers each backend (which module is which
+backend: ``kernels.registry.entry(kernel, name).target``).
 
 A kernel's ``__init__.py`` holds its definition, its input checks and its decorator,
 written once and applied to every backend (``@kernel``, ``@kernel.jax``,

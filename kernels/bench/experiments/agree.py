@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ops import tolerance
-from ...registry import get, kernel_names, on_cpu
+from ...registry import get, kernel_names, on_cpu, role_of
 from ..specs import SPECS
 from ..workloads import Workload, outcome
 
@@ -49,14 +49,15 @@ def check_examples(n) -> int:
 
 
 def agreement(n: int = 250, dh: int = 10, dtype: str = "float64"):
-    """Yield ``(kernel, backend, max |difference| from python, within tolerance)`` on the
-    first ``n`` training examples (minibatches of 100, so a short last one when n % 100);
-    ValueError beyond ``MAX_EXAMPLES``."""
+    """Yield ``(kernel, backend, max |difference| from the reference, within tolerance)``
+    on the first ``n`` training examples (minibatches of 100, so a short last one when n
+    % 100), the reference being the kernel's backend of that role (python; a kernel
+    registered without one: its first backend); ValueError beyond ``MAX_EXAMPLES``."""
     check_examples(n)
     for kernel in kernel_names():
         work = Workload(kernel, dtype=dtype, n=n, sizes=SPECS[kernel].pick({"dh": dh}))
         results = {b: outcome(work.run(get(kernel, b))) for b in on_cpu(kernel)}
-        reference = results["python"]
+        reference = results.get(role_of(kernel, "reference")) or next(iter(results.values()))
         for backend, arrays in results.items():
             yield (
                 kernel,

@@ -21,7 +21,7 @@ import numpy as np
 
 from ...ops import tolerance
 from ...ops.arrays import foreign, to_host
-from ...registry import BackendUnavailable, backends, entry, get, kernel_names
+from ...registry import BackendUnavailable, backends, entry, get, kernel_names, role_of
 from .. import settings
 from ..settings import DH, effort
 from ..specs import SPECS
@@ -128,19 +128,20 @@ def time_gpu(
     }
     libraries: dict = {}
     for kernel in kernels:
-        progress(f"{kernel}: numba on the CPU")
+        compiled = role_of(kernel, "compiled")  # numba
+        progress(f"{kernel}: {compiled} on the CPU")
         reference = Workload(
             kernel, K=K, dtype=dtype, n=examples, sizes=SPECS[kernel].pick({"dh": dh})
         )
         rows = [
             {
                 "kernel": kernel,
-                "backend": "numba",
+                "backend": compiled,
                 "where": "cpu",
-                **time_epoch(reference, get(kernel, "numba"), lambda result: None, repeats),
+                **time_epoch(reference, get(kernel, compiled), lambda result: None, repeats),
             }
         ]
-        expected = outcome(reference.run(get(kernel, "numba")))
+        expected = outcome(reference.run(get(kernel, compiled)))
         placed: dict = {}
         for name, lib_name, factory in contenders(kernel):
             progress(f"{kernel}: {name} on the GPU")
@@ -198,8 +199,9 @@ def sweep_k(
     for K in sizes:
         progress(f"sweep: K = {K}")
         host = Workload("mlp_epoch", K=K, dtype=dtype, n=examples, sizes={"dh": dh})
-        t = time_epoch(host, get("mlp_epoch", "numba"), lambda result: None, 3)
-        points.append({"K": K, "backend": "numba", "where": "cpu", "seconds": t["seconds"]})
+        compiled = role_of("mlp_epoch", "compiled")
+        t = time_epoch(host, get("mlp_epoch", compiled), lambda result: None, 3)
+        points.append({"K": K, "backend": compiled, "where": "cpu", "seconds": t["seconds"]})
         for name, lib_name, factory in contenders("mlp_epoch"):
             if name == "torch.compile" or not isinstance(libraries.get(lib_name), Library):
                 continue  # recompiles per K; or the library is missing

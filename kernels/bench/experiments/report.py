@@ -16,7 +16,7 @@ import statistics
 
 from ... import registry
 from ...record import cpu_model
-from ...registry import available, entry, get, kernel_names, on_cpu
+from ...registry import available, entry, get, kernel_names, on_cpu, role_of
 from ...select import choose
 from .. import peers
 from ..rows import Report, Row
@@ -84,11 +84,13 @@ def plan_of(kernels, peer_names=None) -> list[tuple[str, str, object, bool, bool
 
 
 def _check_peer(work: Workload, kernel: str, fn, batches: int) -> float | None:
-    """Max |peer - numba| over the results of the same minibatches (untimed)."""
-    if "numba" not in available(kernel):
+    """Max |peer - compiled| over the results of the same minibatches (untimed), against
+    the kernel's backend of role "compiled" (numba)."""
+    compiled = role_of(kernel, "compiled")
+    if compiled not in available(kernel):
         return None
     return max_difference(
-        outcome(work.run(fn, batches)), outcome(work.run(get(kernel, "numba"), batches))
+        outcome(work.run(fn, batches)), outcome(work.run(get(kernel, compiled), batches))
     )
 
 
@@ -222,7 +224,7 @@ def _measure(
                     n_rounds,
                     None,
                     peer=is_peer,
-                    max_diff_vs_numba=diff,
+                    max_diff_vs_compiled=diff,
                     others=seen.others,
                     busy=seen.busy,
                 )
@@ -245,7 +247,8 @@ def _measure(
         row.disturbed = pct > 100 and row.mode != "cache-hot"
         row.pct_of_limit = None if row.disturbed else pct
 
-    def baseline(row, backend):  # same kernel and mode; python has only cache-hot rows
+    def baseline(row, role):  # same kernel and mode; python has only cache-hot rows
+        backend = role_of(row.kernel, role)
         for mode in (row.mode, "cache-hot"):
             for r in rows:
                 if (r.kernel, r.backend, r.mode, r.peer) == (row.kernel, backend, mode, False):
@@ -253,8 +256,9 @@ def _measure(
         return None
 
     for row in rows:
-        for backend, attr in (("python", "speedup_vs_python"), ("numpy", "speedup_vs_numpy")):
-            base = baseline(row, backend)
+        for role in ("reference", "baseline"):
+            base = baseline(row, role)
+            attr = f"speedup_vs_{role}"
             setattr(row, attr, None if base is None else base / row.seconds_per_epoch)
     result = Report(
         machine(threads, rates),

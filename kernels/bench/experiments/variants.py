@@ -1,23 +1,22 @@
 """Same-run variants for the report (``--threads 1,2``, ``--dtype float64,float32``): the
-numba backend's epoch of each kernel at every dtype x thread count, timed in one
-process with the rounds interleaved (round 1 of every setting, then round 2, ...), so
-that a slow minute of a shared machine hits every setting alike and the speed-ups are
-ratios of one run. Kernels that take ``out=`` run their streaming epoch."""
+epoch of each kernel's compiled backend (its role in the registry: numba) at every dtype
+x thread count, timed in one process with the rounds interleaved (round 1 of every
+setting, then round 2, ...), so that a slow minute of a shared machine hits every
+setting alike and the speed-ups are ratios of one run. Kernels that take ``out=`` run
+their streaming epoch."""
 
 from __future__ import annotations
 
 import itertools
 import statistics
 
-from ...registry import available, get
+from ...registry import available, get, role_of
 from ..settings import K
 from ..specs import SPECS
 from ..timing.progress import bar as progress_bar
 from ..timing.stopwatch import time_runs
 from ..timing.threads import pin, pinned
 from ..workloads import Workload
-
-BACKEND = "numba"
 
 
 def time_variants(
@@ -26,13 +25,13 @@ def time_variants(
     """``{"rows": [...], "threads": [...], "dtypes": [...]}``: per kernel x dtype x threads
     the median, min and max seconds per epoch (extrapolated when ``examples`` < 60,000),
     and the speed-ups of each thread count over the first and of float32 over float64."""
-    kernels = [k for k in kernels if SPECS[k].variants and BACKEND in available(k)]
+    kernels = [k for k in kernels if SPECS[k].variants and role_of(k, "compiled") in available(k)]
     works = {
         (k, dt): Workload(k, K, dt, examples, SPECS[k].streams, SPECS[k].pick(sizes or {}))
         for k in kernels
         for dt in dtypes
     }
-    fn = {k: get(k, BACKEND) for k in kernels}
+    fn = {k: get(k, role_of(k, "compiled")) for k in kernels}
     settings = list(itertools.product(kernels, dtypes, threads))
     times: dict[tuple, list[float]] = {s: [] for s in settings}
     with progress_bar(progress) as bar, pinned(max(threads)):
@@ -55,7 +54,7 @@ def time_variants(
         rows.append(
             {
                 "kernel": kernel,
-                "backend": BACKEND,
+                "backend": role_of(kernel, "compiled"),
                 "dtype": dtype,
                 "threads": n,
                 "mode": "streaming" if SPECS[kernel].streams else "",
@@ -77,5 +76,5 @@ def time_variants(
         "threads": list(threads),
         "dtypes": list(dtypes),
         "rounds": rounds,
-        "backend": BACKEND,
+        "backend": ", ".join(dict.fromkeys(r["backend"] for r in rows)),
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .tables import titled
+
 
 def short(benchmark: str) -> str:
     """asv's full name of a benchmark -> its parameter ("kernel backend")."""
@@ -9,15 +11,7 @@ def short(benchmark: str) -> str:
 
 
 def table(records: list[dict]):
-    from rich import box
-    from rich.table import Table
-
-    t = Table(
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        title="HEAD against BASE (x reference, lower is better)",
-        title_justify="left",
-    )
+    t = titled("HEAD against BASE (x reference, lower is better)")
     for col in ("benchmark", "base", "head", "ratio", "p", "spread", "verdict"):
         t.add_column(
             col, justify="left" if col in ("benchmark", "verdict") else "right", overflow="fold"

@@ -7,19 +7,15 @@ import json
 import textwrap
 from pathlib import Path
 
+from .tables import titled
+
 
 def table(result: dict):
     """A rich Table: seconds per epoch on the GPU and on the CPU, cold start, % of the
     device's limit and the speed-up over numba on the CPU."""
-    from rich import box
-    from rich.table import Table
-
-    t = Table(
-        title=f"{result['dtype']}, K = {result['K']}, dh = {result['dh']}: seconds per "
-        f"epoch (lower is better)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
+    t = titled(
+        f"{result['dtype']}, K = {result['K']}, dh = {result['dh']}: seconds per "
+        f"epoch (lower is better)"
     )
     for col in ("kernel", "backend", "on", "seconds", "cold s", "% limit", "x CPU"):
         t.add_column(col, justify="left" if col in ("kernel", "backend", "on") else "right")

@@ -4,14 +4,30 @@ Everything here reads a ``rows.Report`` (``report.time_report``'s, or a saved JS
 
 from __future__ import annotations
 
+from ...registry import role_of
 from ..rows import Report, Row, clear_lead
 from ..specs import SPECS
+from .tables import titled
 
 BOUND = {
     "flop": "FLOP limit (matrix products at the peak FLOP/s)",
     "bytes": "bandwidth limit (bytes in and out at the copy bandwidth)",
 }
-COLUMNS = ("backend", "s / epoch", "spread", "x python", "x numpy", "% limit", "diff")
+COLUMNS = ("backend", "s / epoch", "spread", "x reference", "x baseline", "% limit", "diff")
+
+
+def named(kernel: str, role: str) -> str:
+    """The backend of ``kernel`` with ``role`` (the registry's), or the role's own name
+    for a kernel no longer registered."""
+    return role_of(kernel, role) or role
+
+
+def columns(kernel: str) -> list[str]:
+    """COLUMNS with the ratios named by the kernel's backends: "x python", "x numpy"."""
+    return [
+        f"x {named(kernel, col[2:])}" if col in ("x reference", "x baseline") else col
+        for col in COLUMNS
+    ]
 
 
 def cells(row: Row) -> list[str]:
@@ -22,10 +38,10 @@ def cells(row: Row) -> list[str]:
         row.label,
         f"{'~' if row.extrapolated else ''}{row.seconds_per_epoch:.4g}{'*' if row.busy else ''}",
         f"{row.spread:.0%}" if row.rounds > 1 else "",
-        fmt(row.speedup_vs_python, ".3g"),
-        fmt(row.speedup_vs_numpy, ".3g"),
+        fmt(row.speedup_vs_reference, ".3g"),
+        fmt(row.speedup_vs_baseline, ".3g"),
         pct,
-        fmt(row.max_diff_vs_numba, ".0e"),
+        fmt(row.max_diff_vs_compiled, ".0e"),
     ]
 
 
@@ -36,17 +52,9 @@ def bound_of(kernel: str) -> str:
 
 def tables(result: Report):
     """One rich Table per kernel, each under 80 columns."""
-    from rich import box
-    from rich.table import Table
-
     for kernel in result.kernels:
-        t = Table(
-            title=f"{kernel}: {BOUND[bound_of(kernel)]}",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-        )
-        for col in COLUMNS:
+        t = titled(f"{kernel}: {BOUND[bound_of(kernel)]}")
+        for col in columns(kernel):
             t.add_column(col, justify="left" if col == "backend" else "right", overflow="fold",
                          no_wrap=col == "backend")  # fmt: skip
         for r in result.rows_of(kernel):
@@ -111,11 +119,15 @@ def notes(result: Report) -> list[str]:
         "rounds; % limit = limit / measured; stream: every output written into one "
         "preallocated array (out=), the fair comparison with the bandwidth limit; hot: each "
         "output discarded, so one cache-hot buffer is reused; diff: a peer's largest |difference| "
-        "from numba's result (peers only)",
+        "from the compiled backend's (numba's) result (peers only)",
     ]
     for kernel in result.kernels:  # what the kernel's Spec adds under its table
         note = SPECS[kernel].note if kernel in SPECS else None
-        own = [r for r in result.rows_of(kernel, peers=False) if r.backend != "python"]
+        own = [
+            r
+            for r in result.rows_of(kernel, peers=False)
+            if r.backend != named(kernel, "reference")
+        ]
         line = note(m, own) if note and own else None
         if line:
             out.append(line)
@@ -164,7 +176,11 @@ def summary(result: Report) -> list[str]:
         rows = [r for r in rows if r.mode in ("", "streaming")] or rows
         best = min(rows, key=lambda r: r.seconds_per_epoch)
         parts = [f"{kernel}: {best.label} fastest, {best.seconds_per_epoch:.3g} s"]
-        for ratio, name in ((best.speedup_vs_numpy, "numpy"), (best.speedup_vs_python, "python")):
+        for ratio, role in (
+            (best.speedup_vs_baseline, "baseline"),
+            (best.speedup_vs_reference, "reference"),
+        ):
+            name = named(kernel, role)
             if ratio is not None and best.backend != name:
                 parts.append(f"{ratio:.3g}x {name}")
         pct = "disturbed" if best.disturbed else f"{best.pct_of_limit:.3g} % of limit"
@@ -213,7 +229,7 @@ def markdown(result: Report) -> str:
         lines += [
             f"## {kernel}: {BOUND[bound_of(kernel)]}",
             "",
-            "| " + " | ".join(COLUMNS) + " |",
+            "| " + " | ".join(columns(kernel)) + " |",
             "|" + "|".join(["---"] + ["--:"] * (len(COLUMNS) - 1)) + "|",
         ]
         lines += ["| " + " | ".join(cells(r)) + " |" for r in result.rows_of(kernel)]
@@ -239,15 +255,9 @@ def print_report(result: Report, console=None) -> None:
 
 def variants_table(result: dict, machine: dict):
     """A rich Table of the variants, under 80 columns."""
-    from rich import box
-    from rich.table import Table
-
-    t = Table(
-        title=f"same run, rounds interleaved: {result.get('backend', 'numba')} per epoch "
-        f"(K = 100) by dtype and threads - {machine['cpu']}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
+    t = titled(
+        f"same run, rounds interleaved: {result.get('backend', 'numba')} per epoch "
+        f"(K = 100) by dtype and threads - {machine['cpu']}"
     )
     for col in (
         "kernel",

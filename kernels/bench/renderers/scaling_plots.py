@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...registry import style_of
+from ...registry import role_of, style_of
 from ..points import Point, axes, axis_kernels, bound_work, points_of
 from ..settings import MINIBATCH
 from ..specs import SPECS
@@ -72,7 +72,8 @@ def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: P
         by_backend: dict[str, list] = {}
         for p in sorted(pts, key=lambda p: p.size(axis)):
             by_backend.setdefault(p.backend, []).append(p)
-        numpy = {p.size(axis): p.seconds_per_example for p in by_backend.get("numpy", [])}
+        baseline = by_backend.get(role_of(kernel, "baseline"), [])  # numpy
+        numpy = {p.size(axis): p.seconds_per_example for p in baseline}
         for backend, series in by_backend.items():
             x = np.array([p.size(axis) for p in series])
             y = np.array([p.seconds_per_example for p in series])
@@ -90,9 +91,7 @@ def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: P
             ratio = [(s, numpy[s] / p.seconds_per_example) for s, p in zip(x, series) if s in numpy]
             if ratio:
                 bottom.plot(*zip(*ratio), marker=mark, linestyle="-", color=c, markersize=4)
-        limit = sorted(
-            (p.size(axis), _limit_per_example(result, p)) for p in by_backend.get("numpy", pts)
-        )
+        limit = sorted((p.size(axis), _limit_per_example(result, p)) for p in baseline or pts)
         if limit:
             top.plot(*zip(*limit), "-", color="black", linewidth=2, label="physical limit")
         for c in result["crossovers"]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from ..points import Point, points_of
 from .render import threads_line
+from .tables import titled
 
 
 def print_summary(result: dict) -> None:
     """The per-example tables of the K axis (one per kernel and dtype), the fitted
     models, the crossovers; every table under 80 columns."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
     m = result["machine"]
@@ -30,9 +29,7 @@ def print_summary(result: dict) -> None:
                 p.backend for p in base if (p.kernel, p.dtype) == (kernel, dtype)
             )
         ]
-        t = Table(
-            title=f"{kernel} {dtype}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
-        )
+        t = titled(f"{kernel} {dtype}")
         t.add_column("K", justify="right")
         for name in names:  # "numba-\nserial": split at the hyphen, never mid-word
             t.add_column(name.replace("-", "-\n"), justify="right")
@@ -51,12 +48,7 @@ def print_summary(result: dict) -> None:
     for kernel in dict.fromkeys(fit["kernel"] for fit in result["fits"]):
         fits = [fit for fit in result["fits"] if fit["kernel"] == kernel]
         flop = fits[0]["unit"] == "FLOP/s"
-        f = Table(
-            title=f"{kernel}: cost model, s per call = overhead + work / rate",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-        )
+        f = titled(f"{kernel}: cost model, s per call = overhead + work / rate")
         for col in (
             "backend",
             "dtype",

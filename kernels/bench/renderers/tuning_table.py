@@ -4,6 +4,7 @@ the machine's thread pool (``python -m kernels autotune`` and its ``--show``).""
 from __future__ import annotations
 
 from ...select import choose_from, pool_reliable, reference
+from .tables import titled
 
 
 def winners(measured: dict):
@@ -31,15 +32,7 @@ LEGEND = (
 
 def table(measured: dict):
     """A rich Table of the picks, under 80 columns."""
-    from rich import box
-    from rich.table import Table
-
-    t = Table(
-        title="what kernels.fastest picks per kernel, dtype and minibatch size K",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
+    t = titled("what kernels.fastest picks per kernel, dtype and minibatch size K")
     for col, justify in (
         ("kernel", "left"),
         ("dtype", "left"),

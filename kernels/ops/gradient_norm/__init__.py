@@ -2,8 +2,8 @@
 
 ``g[n, i, j] = (du/drow)**2 + (du/dcol)**2`` with the derivatives of
 ``numpy.gradient(u, axis=a)`` (central differences inside, one-sided at the
-edges, unit spacing). Backends: loops.py (python), vectorized.py (numpy),
-jit.py (numba), xla.py (jax), each defining ``gradient_norm(u, g)`` under ``@kernel``.
+edges, unit spacing). Each backend module beside this one defines
+``gradient_norm(u, g)`` under ``@kernel`` (or its jax, portable or device form).
 """
 
 from __future__ import annotations

@@ -4,11 +4,10 @@ and the public fprop / bprop / epoch built around each backend's unchecked steps
 ``ha = x W1^T + b1``, ``hs = act(ha)``, ``oa = hs W2^T + b2``, ``os = softmax(oa)``,
 ``loss = mean_k(-log os[k, y_k]) + lam/2 (|W1|^2 + |W2|^2)``.
 
-Backends: loops.py (python), example_loop.py (example-loop), vectorized.py (numpy),
-jit.py (numba), xla.py (jax), cuda_jit.py (numba-cuda), portable.py (array-api); each
-wraps its steps in the decorators of family.py, whose checks (checks.py) run once,
-before any backend touches anything. The types live in types.py; this package adds the
-evaluation of a trained model and the gradient check (gradcheck.py).
+Each backend module beside this one (kernels/shipped.py registers them) wraps its steps
+in the decorators of family.py, whose checks (checks.py) run once, before any backend
+touches anything. The types live in types.py; this package adds the evaluation of a
+trained model and the gradient check (gradcheck.py).
 """
 
 from __future__ import annotations

@@ -2,9 +2,8 @@
 
 ``p[i, c] = exp(z[i, c] - max_c z[i]) / sum_c exp(z[i, c] - max_c z[i])`` over the
 last axis, with each row's own maximum. A row holding NaN or +inf, or only -inf,
-gives NaN, as ``scipy.special.softmax`` does. Backends: loops.py (python),
-vectorized.py (numpy), jit.py (numba), xla.py (jax), each defining ``softmax(a, p)``
-under ``@kernel``.
+gives NaN, as ``scipy.special.softmax`` does. Each backend module beside this one
+defines ``softmax(a, p)`` under ``@kernel`` (or its jax, portable or device form).
 """
 
 from __future__ import annotations
