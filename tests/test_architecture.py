@@ -107,3 +107,8 @@ def test_a_data_command_imports_neither_the_harness_nor_the_training_tool():
     assert "kernels.cli.data" in loaded
     for heavy in ("kernels.bench", "kernels.app", "numba", "matplotlib"):  # quoted names
         assert f"'{heavy}" not in loaded, loaded
+
+
+def test_the_virtual_environment_is_ignored_by_git():
+    out = subprocess.run(["git", "check-ignore", "-q", ".venv/"], cwd=ROOT)
+    assert out.returncode == 0

@@ -1,6 +1,7 @@
 """The command line as a new user meets it: malformed model files, bad flags and output
 folders refused before any work, one line on stderr, help that says what each option does."""
 
+import json
 import os
 
 import numpy as np
@@ -111,3 +112,81 @@ def test_help_is_plain_text_and_every_train_option_says_what_it_does(capsys):
     for option in ("--epochs", "--batch-size", "--seed", "--model", "--activation"):
         described = text.split(option)[-1].split("\n  -")[0]
         assert "default" in described, option
+
+
+def test_blown_up_training_run_exits_non_zero_and_saves_nothing(tmp_path, capsys):
+    out = tmp_path / "x"
+    one_line_exit(
+        "train --limit 1000 --valid 100 --epochs 1 --lr 1e6 --out".split() + [str(out)],
+        "kernels train: training diverged in epoch 1",
+    )
+    assert not (out / "model.npz").exists()
+
+
+def test_evaluate_on_bad_model_files(tmp_path):
+    truncated = tmp_path / "truncated.npz"
+    np.savez(truncated, W1=np.zeros(3), summary="{}")
+    truncated.write_bytes(truncated.read_bytes()[:40])
+    one_line_exit(
+        ["evaluate", str(truncated)], f"kernels evaluate: {truncated} is not a readable model"
+    )
+    without_w1 = tmp_path / "no_w1.npz"
+    settings_json = json.dumps({"settings": {"hidden": 4}})
+    np.savez(
+        without_w1, summary=settings_json, feature_mean=np.zeros(784), feature_std=np.ones(784)
+    )
+    one_line_exit(
+        ["evaluate", str(without_w1)], f"kernels evaluate: {without_w1} is not a readable"
+    )
+    one_line_exit(["evaluate", str(tmp_path / "none.npz")], "kernels evaluate: no model file")
+
+
+@pytest.mark.parametrize(
+    "spec, says",
+    [
+        ("softmax:", "KERNELS_BACKEND=softmax:: cannot read 'softmax:'"),
+        ("softmax:torch", "unknown backend 'torch' for kernel 'softmax'; valid backends: python"),
+        ("nope", "unknown backend 'nope' for kernel 'softmax'; valid backends: python"),
+    ],
+)
+def test_bad_backend_choice_in_report(monkeypatch, spec, says):
+    monkeypatch.setenv("KERNELS_BACKEND", spec)
+    argv = ["report", "--quick", "--examples", "100", "--kernels", "softmax"]
+    one_line_exit(argv, f"kernels report: {says}")
+
+
+@pytest.mark.parametrize("content", [np.random.default_rng(0).bytes(4096), b"a,b,c\n1,2,3\n"])
+def test_evaluate_of_a_file_that_is_not_a_model_says_so(tmp_path, content):
+    path = tmp_path / "model.npz"
+    path.write_bytes(content)
+    line = one_line_exit(["evaluate", str(path)], "kernels evaluate: ")
+    assert "not a model file" in line and "pickle" not in line
+
+
+def test_agree_refuses_more_examples_than_it_can_compare_in_reasonable_time(capsys):
+    line = one_line_exit(["agree", "-n", "999999"], "kernels agree: -n 999999")
+    assert "2,000" in line and capsys.readouterr().out == ""
+
+
+def test_every_subcommand_help_starts_with_what_it_does(capsys):
+    import argparse
+
+    parser_commands = (
+        "data",
+        "agree",
+        "report",
+        "autotune",
+        "compare",
+        "scaling",
+        "gpu",
+        "train",
+        "evaluate",
+    )
+    for command in parser_commands:
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        usage_end = text.index("\n\n")
+        description = text[usage_end:].strip().split("\n\n")[0]
+        assert description and not description.startswith(("positional", "options")), command
+    assert argparse

@@ -1,6 +1,9 @@
 """The regression check's verdicts, from per-process values (no asv run here: the
 measurements themselves are in docs/benchmarking.md's noise study)."""
 
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import one_line_exit
@@ -80,7 +83,6 @@ def test_the_fewest_rounds_that_can_flag_anything(n, rounds):
 
 
 def test_the_selection_is_what_asv_selects():
-    from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
     everything = compare.selected(None, root)
@@ -115,7 +117,6 @@ def test_a_comparison_that_cannot_decide_or_save_is_refused_before_asv_runs(
 
 def test_asv_runs_through_this_interpreter(monkeypatch):
     """Not whichever asv is on PATH: a virtual environment's python called directly works."""
-    import subprocess
     import sys
 
     seen = []
@@ -194,3 +195,11 @@ def test_a_slower_head_exits_1_and_an_error_2(monkeypatch):
     assert main(["compare", "HEAD~1", "HEAD"]) == 0
     monkeypatch.undo()
     one_line_exit(["compare", "no-such-ref-xyz", "HEAD"], "kernels compare: not a commit")
+
+
+def test_compare_help_lists_the_benchmarks_bench_matches(capsys, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "mlp_epoch numba" in text and "softmax numpy" in text

@@ -4,9 +4,11 @@ real ones)."""
 import gzip
 import mmap
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import one_line_exit
 
 from kernels import data, decoded
 from kernels.cli import main
@@ -163,3 +165,44 @@ def test_data_command(capsys, copy_of_test_split):
     (copy_of_test_split / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"junk"))
     assert main(["data", "--path", str(copy_of_test_split)]) == 1
     assert "is corrupted" in capsys.readouterr().out
+
+
+def test_unreadable_data_directory(monkeypatch, tmp_path, capsys):
+
+    real = Path.is_file
+
+    def denied(self):
+        if str(self).startswith(str(tmp_path)):
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "is_file", denied)
+    from kernels.data import DataError, load_fashion_mnist
+
+    with pytest.raises(
+        DataError, match=f"cannot look for .* in {tmp_path} \\(Permission denied\\)"
+    ):
+        load_fashion_mnist("test", path=tmp_path)
+    one_line_exit(["data", "--path", str(tmp_path)], "kernels data: cannot look for")
+
+
+def test_data_path_with_some_files_names_the_missing_ones(tmp_path):
+    from kernels.data import SPLITS, locate
+
+    _, directory = locate("train")
+    present = SPLITS["train"][0]
+    source = next(directory.glob(present + "*"))
+    (tmp_path / source.name).write_bytes(source.read_bytes())
+    line = one_line_exit(["data", "--path", str(tmp_path)], "kernels data: ")
+    missing = [n for names in SPLITS.values() for n in names if n != present]
+    assert all(n in line.split("missing")[0] for n in missing) and f"found {present}" in line
+
+
+def test_a_bad_file_in_the_users_own_folder_is_not_blamed_on_the_cache(tmp_path):
+    from kernels.data import SPLITS, DataError, read_verified
+
+    bad = tmp_path / (SPLITS["test"][1] + ".gz")
+    bad.write_bytes(b"not gzip at all")
+    with pytest.raises(DataError) as error:
+        read_verified(bad)
+    assert "from the cache" not in str(error.value) and f"Replace {bad}" in str(error.value)

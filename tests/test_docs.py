@@ -1,6 +1,8 @@
 """The figures people read come from the committed JSON: every page of docs/results and
 the README's results table are what benchmarks/write_docs.py writes from it."""
 
+import json
+
 import pytest
 
 from benchmarks import write_docs
@@ -44,7 +46,6 @@ def test_every_committed_report_reads_back_typed(path):
 
 
 def test_the_scaling_sweep_reads_back_as_points():
-    import json
 
     from kernels.bench.points import Point, points_of
 
@@ -68,3 +69,20 @@ def test_the_designs_layout_names_every_module_and_only_those():
         assert path.name in words or path.stem in words, f"{path} is not in section 8"
     for name in re.findall(r"[a-z_]+\.py", tree):
         assert list(root.glob(f"**/{name}")), f"section 8 names {name}, which does not exist"
+
+
+def test_write_docs_check_without_the_readme_markers_is_one_line(tmp_path, monkeypatch):
+    from benchmarks import write_docs
+
+    (tmp_path / "README.md").write_text("# kernels\n\nno results block here\n")
+    monkeypatch.setattr(write_docs, "ROOT", tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        write_docs.main(["--check"])
+    line = str(stop.value.code)
+    assert line.startswith("write_docs: README.md has no results block") and "\n" not in line
+
+
+def test_single_runs_of_the_noise_study_are_one_figure_not_a_range():
+    from benchmarks.write_docs import span
+
+    assert span([5.31, 5.34], ".1f") == "5.3" and span([5.3, 5.8], ".1f") == "5.3-5.8"

@@ -144,3 +144,9 @@ def test_evaluate_refuses_empty_or_mismatched_sets(rows, labels, message):
     p = mlp.init_params(d=3, dh=2, m=2)
     with pytest.raises(ValueError, match=message):
         mlp.evaluate(p, np.zeros((rows, 3)), np.zeros(labels, int))
+
+
+def test_masked_minibatch_is_refused():
+    X, y = np.zeros((5, 6)), np.zeros(5, int)
+    with pytest.raises(TypeError, match="masked"):
+        kernels.get("mlp_fprop", "numpy")(mlp.init_params(d=6, dh=4, m=3), np.ma.masked_array(X), y)

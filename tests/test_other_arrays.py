@@ -108,3 +108,54 @@ def test_other_libraries_arrays_are_refused_clearly_where_a_backend_cannot_take_
         runnable("softmax", "array-api")(xp.asarray(np.zeros((2, 3), np.int64)))
     with pytest.raises(ValueError, match=r"shape \(C,\) or \(N, C\)"):
         kernels.get("softmax", "array-api")(xp.asarray(np.zeros((2, 3, 4))))
+
+
+@pytest.mark.parametrize("kernel,shape", [("gradient_norm", (2, 3, 3)), ("softmax", (2, 3))])
+def test_masked_arrays_are_refused(kernel, shape):
+    masked = np.ma.masked_array(np.zeros(shape), mask=np.zeros(shape, bool))
+    for backend in kernels.available(kernel):
+        with pytest.raises(TypeError, match="masked arrays"):
+            kernels.get(kernel, backend)(masked)
+
+
+@pytest.mark.parametrize("kernel, shape", [("softmax", (3, 10)), ("gradient_norm", (2, 28, 28))])
+def test_cpu_backends_refuse_other_libraries_arrays_naming_those_that_take_them(kernel, shape):
+    xp = pytest.importorskip("array_api_strict")
+    x = xp.asarray(np.zeros(shape))
+    cpu_only = [
+        b
+        for b in kernels.available(kernel)
+        if b not in ("array-api", "jax") and kernels.registry.entry(kernel, b).cpu
+    ]
+    assert cpu_only
+    for backend in cpu_only:
+        with pytest.raises(TypeError, match="computes on NumPy arrays") as error:
+            kernels.get(kernel, backend)(x)
+        assert "array-api" in str(error.value) and "numba-cuda" in str(error.value)
+
+
+def test_mixed_library_mlp_inputs_are_refused_before_computing():
+    xp = pytest.importorskip("array_api_strict")
+    from kernels import mlp
+
+    p = mlp.init_params(d=8, dh=4, m=3, seed=0)
+    X, y = np.zeros((5, 8)), np.zeros(5, np.int64)
+    before = p.snapshot()
+    for x_, y_ in ((xp.asarray(X), y), (X, xp.asarray(y))):
+        with pytest.raises(TypeError, match="arrays of one library"):
+            kernels.get("mlp_epoch", "array-api")(p, x_, y_, batch_size=2)
+    assert all(np.array_equal(a, before[k]) for k, a in p.arrays().items())
+
+
+def test_array_api_keeps_float64_jax_arrays_made_while_x64_was_on():
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    from kernels import mlp
+
+    a = np.random.default_rng(0).random((4, 10))
+    with jax.enable_x64(True):  # x64 on only while the arrays are made
+        z, y = jnp.asarray(a), jnp.asarray(np.array([0, 1, 2, 0]))
+    assert kernels.get("softmax", "array-api")(z).dtype == np.float64
+    fwd = kernels.get("mlp_fprop", "array-api")(mlp.init_params(d=10, dh=4, m=3), z, y)
+    assert fwd.os.dtype == np.float64 and fwd.ha.dtype == np.float64

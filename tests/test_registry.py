@@ -7,6 +7,7 @@ from conftest import run_python
 
 import kernels
 from kernels import registry
+from kernels.cli import main
 
 
 def starts(names, first):
@@ -157,7 +158,6 @@ def test_convenience_names_follow_the_choice():
 
 
 def test_agree_exits_non_zero_when_a_backend_disagrees(monkeypatch, capsys):
-    from kernels.cli import main
 
     assert main(["agree", "-n", "120"]) == 0
     assert "OUTSIDE" not in capsys.readouterr().out
@@ -185,8 +185,6 @@ def test_agree_holds_every_backend_against_the_registered_reference(monkeypatch,
     """With numpy made softmax's reference, a python off by 1e-8 is the one outside."""
     from dataclasses import replace
 
-    from kernels.cli import main
-
     row = registry._TABLE["softmax"]
     monkeypatch.setitem(row, "python", replace(row["python"], role=None))
     monkeypatch.setitem(row, "numpy", replace(row["numpy"], role="reference"))
@@ -206,3 +204,9 @@ def test_first_use_imports_only_what_it_picks():
         print('jax' in sys.modules)
     """)
     assert out.split() == ["False"]  # jax has no rank: never imported unless measured
+
+
+def test_tolerance_of_an_unknown_kernel_is_a_key_error_listing_the_kernels():
+    with pytest.raises(KeyError, match="valid kernels: gradient_norm"):
+        kernels.tolerance("no_such_kernel", "float64")
+    assert kernels.tolerance("softmax", "float64") == {"rtol": 1e-10, "atol": 1e-12}

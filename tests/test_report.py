@@ -216,3 +216,16 @@ def test_the_chart_is_what_the_docs_say_it_is(monkeypatch, tmp_path):
         assert all(any(f"{r.seconds_per_epoch:.3g} s" in x for x in labels) for r in rows)
         limit = [line for line in ax.lines if line.get_linestyle() == "--"]
         assert limit and limit[0].get_color() == "black"
+
+
+def test_the_reports_first_line_is_whole(capsys):
+    from rich.console import Console
+
+    from kernels.bench.renderers import render
+    from kernels.bench.rows import Report
+
+    root = Path(__file__).resolve().parents[1]
+    result = Report.load(root / "benchmarks" / "results" / "report-epyc-zen4-2026-12-04.json")
+    render.print_report(result, Console(width=80))
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Seconds per Fashion-MNIST epoch") and first.endswith("thread(s)")

@@ -197,3 +197,14 @@ def test_the_summary_says_which_points_were_timed_beside_other_work(capsys):
     result["points"][0].update(others=0.9, busy=True)
     scaling_summary.print_summary(result)
     assert f"up to 0.90 cores while 1 of {len(result['points'])} points" in capsys.readouterr().out
+
+
+def test_scaling_tables_fit_80_columns_with_whole_backend_names(capsys):
+    from kernels.bench.renderers import scaling_summary
+
+    result = json.loads((ROOT / "benchmarks" / "results" / "scaling" / "scaling.json").read_text())
+    scaling_summary.print_summary(result)
+    out = capsys.readouterr().out
+    assert max(map(len, out.splitlines())) <= 80
+    assert "example-lo\n" not in out and "numba-ser\n" not in out
+    assert "% roof:" in out and "{" not in out.split("threads:")[1]  # explained; no raw dict

@@ -152,7 +152,16 @@ def test_stale_record_is_ignored_with_a_warning():
         assert select.choose("softmax")[1] == "shipped ranking"
 
 
-@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"fingerprint": {}}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        "[1, 2]",
+        '{"fingerprint": {}}',
+        "[" * 100_000 + "]" * 100_000,  # nested past the parser's recursion limit
+        '{"results": {"softmax": {"float64": {"100": {"numpy": ' + "9" * 401 + "}}}}}",
+    ],
+)
 def test_corrupted_record_is_ignored_with_a_warning(content):
     record.record_path().write_text(content)
     with pytest.warns(UserWarning, match="unreadable autotune record"):
@@ -247,3 +256,41 @@ def test_record_of_other_thread_conditions_is_ignored(monkeypatch):
     monkeypatch.setenv("NUMBA_NUM_THREADS", "1")  # this process now differs
     with pytest.warns(UserWarning, match="thread setting"):
         assert select.choose("softmax")[1] == "shipped ranking"
+
+
+def test_empty_backend_in_environment_is_an_error(monkeypatch):
+    monkeypatch.setenv("KERNELS_BACKEND", "softmax:")
+    with pytest.raises(ValueError, match="cannot read 'softmax:'"):
+        kernels.fastest("softmax")
+
+
+def test_a_record_never_makes_fastest_hand_out_a_gpu_only_backend():
+    gpu_only = [
+        b for b in kernels.backends("softmax") if not kernels.registry.entry("softmax", b).cpu
+    ]
+    assert gpu_only
+    timings = {b: 1e-12 for b in gpu_only} | {select.ranked("softmax"): 1e-6}
+    record.record_path().write_text(
+        json.dumps(
+            {
+                "fingerprint": record.fingerprint(),
+                "results": {"softmax": {"float64": {"100": timings}}},
+            }
+        )
+    )
+    record.forget()
+    backend, _ = select.choose("softmax", size=100)
+    assert backend not in gpu_only and kernels.registry.entry("softmax", backend).cpu
+
+
+def test_a_size_beyond_float_range_is_used_not_a_crash():
+    assert kernels.fastest("softmax", size=10**400) is kernels.get(
+        "softmax", select.choose("softmax")[0]
+    )
+
+
+@pytest.mark.parametrize("call", [lambda: select.use(""), lambda: select.use(softmax="")])
+def test_an_empty_backend_name_is_refused(call):
+    with pytest.raises(ValueError, match="empty backend name"):
+        with call():
+            pass

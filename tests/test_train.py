@@ -122,10 +122,17 @@ def test_softmax_regression_on_gradient_norm_features(tmp_path):
         assert m["W"].shape == (10, 784)
 
 
-@pytest.mark.parametrize("backend", ["numpy", "python"])
-def test_any_backend(tmp_path, backend):
-    summary, _ = run(tmp_path, backend=backend, epochs=1, hidden=4, limit=150, valid=50)
-    assert summary["settings"]["backend"] == backend
+def test_the_backend_changes_the_speed_not_the_model(tmp_path):
+    """The same run with plain Python's kernels learns what numpy's learn."""
+    small = dict(epochs=1, hidden=4, limit=150, valid=50)
+    (fast, a), (slow, b) = (
+        run(tmp_path, name, backend=name, **small) for name in ("numpy", "python")
+    )
+    assert (fast["settings"]["backend"], slow["settings"]["backend"]) == ("numpy", "python")
+    for column in ("train_loss", "valid_loss", "test_error"):
+        assert slow["final"][column] == pytest.approx(fast["final"][column], rel=1e-9), column
+    with np.load(a / "model.npz") as m, np.load(b / "model.npz") as n:
+        np.testing.assert_allclose(n["W1"], m["W1"], rtol=1e-9, atol=1e-12)
 
 
 def test_evaluate_command(tmp_path, capsys):
@@ -194,3 +201,25 @@ def test_clip_bounds_every_step(tmp_path):
     free, _ = run(tmp_path, "free", epochs=1, lr=0.1, lr_step=None)
     # steps of at most lr * 1e-4 per entry barely move from the initial loss (log 10)
     assert clipped["final"]["train_loss"] > free["final"]["train_loss"] + 0.3
+
+
+def test_train_into_an_impossible_directory():
+    one_line_exit(
+        ["train", "--limit", "100", "--valid", "10", "--out", "/dev/null/x"],
+        "kernels train: [Errno 20] Not a directory",
+    )
+
+
+def test_train_without_out_saves_under_kernels_results_and_evaluate_takes_the_folder(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    assert (
+        main(["train", "--limit", "300", "--valid", "100", "--epochs", "1", "--backend", "numpy"])
+        == 0
+    )
+    (run,) = (tmp_path / "kernels-results").iterdir()
+    assert run.name.startswith("train-") and (run / "model.npz").is_file()
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--limit", "100"]) == 0
+    assert "test error" in capsys.readouterr().out
