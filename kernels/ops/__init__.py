@@ -38,8 +38,8 @@ class ArrayKernel:
     portable_support.py, cuda_support.py: imported only by such a backend).
 
     A kernel of several inputs (``name(x, w, out=None)``) has ``prepare(x, w) -> ((a,
-    b), single)`` and CPU backends ``raw(a, b, out)`` (host.array_kernel); the other
-    libraries' decorators take one input."""
+    b), single)``, CPU backends ``raw(a, b, out)`` (host.array_kernel), jax and
+    array-api ones ``fn(a, b)``; ``@kernel.device`` (numba.cuda) takes one input."""
 
     def __init__(self, name: str, prepare: Callable, doc: str):
         self.name, self.prepare, self.doc = name, prepare, doc

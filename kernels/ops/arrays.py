@@ -94,32 +94,36 @@ def to_host(x) -> np.ndarray:
     return np.from_dlpack(x)  # jax, array-api-strict, ...
 
 
-def check_foreign(name: str, prepare: Callable, x) -> bool:
-    """The CPU backends' checks (``prepare``) of a foreign array, run on a zero-byte
-    stand-in of its shape and dtype (float32 or float64 only: no conversion on another
-    library's arrays); returns whether it is a single item (no batch axis)."""
-    dtype = dtype_of(x)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(
-            f"{name}: a {type(x).__name__} input must be float32 or float64; "
-            f"got dtype {dtype} (convert it where it lives first)"
-        )
-    return prepare(stand_in(x.shape, dtype))[1]
+def check_foreign(name: str, prepare: Callable, *xs) -> bool:
+    """The CPU backends' checks (``prepare``) of foreign arrays, run on zero-byte
+    stand-ins of their shapes and dtypes (float32 or float64 only: no conversion on
+    another library's arrays); returns whether the first is a single item (no batch
+    axis)."""
+    for x in xs:
+        dtype = dtype_of(x)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(
+                f"{name}: a {type(x).__name__} input must be float32 or float64; "
+                f"got dtype {dtype} (convert it where it lives first)"
+            )
+    return prepare(*(stand_in(x.shape, dtype_of(x)) for x in xs))[1]
 
 
 def either_kernel(
     name: str, prepare: Callable, on_host: Callable, takes: Callable, compute: Callable
 ) -> Callable:
-    """The public ``name(x, out=None)`` of a backend that also computes on another
-    library's arrays: NumPy in, ``on_host(x, out)`` (an ``array_kernel``); an array that
-    ``takes(x)`` accepts, the same checks on a stand-in of its shape and dtype, then
-    ``compute(a)`` on it batch-major, returned in its library (``out=`` refused there)."""
+    """The public ``name(x, ..., out=None)`` of a backend that also computes on another
+    library's arrays: NumPy in, ``on_host(x, ..., out=out)`` (an ``array_kernel``);
+    arrays that ``takes`` accepts, the same checks on stand-ins of their shapes and
+    dtypes, then ``compute(a, ...)`` on them (the first batch-major), returned in their
+    library (``out=`` refused there)."""
 
     @functools.wraps(on_host)
-    def kernel(x, out=None):
+    def kernel(*xs, out=None):
+        x = xs[0] if xs else None
         if not foreign(x):
-            return on_host(x, out=out)
-        if not takes(x):
+            return on_host(*xs, out=out)
+        if not all(takes(v) for v in xs):
             raise TypeError(
                 f"{name}: this backend computes on NumPy arrays or "
                 f"{takes.__doc__}; got a {type(x).__name__}; backends that take "
@@ -130,9 +134,9 @@ def either_kernel(
                 f"{name}: out= takes NumPy arrays; with a {type(x).__name__} "
                 f"input, use the returned array"
             )
-        single = check_foreign(name, prepare, x)
+        single = check_foreign(name, prepare, *xs)
         with in_its_precision(x):
-            result = compute(x[None, ...] if single else x)
+            result = compute(x[None, ...] if single else x, *xs[1:])
             return result[0, ...] if single else result
 
     return kernel

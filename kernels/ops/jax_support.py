@@ -28,19 +28,20 @@ def is_jax(x) -> bool:
 
 
 def jax_kernel(name: str, prepare: Callable, doc: str) -> Callable:
-    """Decorator turning a compiled ``fn(a) -> jax array`` into the public
-    ``name(x, out=None)``: NumPy in, NumPy out (``out=`` as the CPU backends); a jax
-    array in, computed on its device and returned there, without waiting for it."""
+    """Decorator turning a compiled ``fn(a, ...) -> jax array`` into the public
+    ``name(x, ..., out=None)``: NumPy in, NumPy out (``out=`` as the CPU backends); jax
+    arrays in, computed on their device and returned there, without waiting for it."""
     host = array_kernel(name, prepare, doc)
 
     def decorate(fn: Callable) -> Callable:
-        def through_numpy(a: np.ndarray, out: np.ndarray) -> None:
+        def through_numpy(*a_out: np.ndarray) -> None:
+            *a, out = a_out
             with x64(True):
-                out[...] = fn(a)
+                out[...] = fn(*a)
 
-        def on_device(a):
+        def on_device(*a):
             with x64(True):
-                return fn(a)
+                return fn(*a)
 
         through_numpy.__doc__ = fn.__doc__
         return either_kernel(name, prepare, host(through_numpy), is_jax, on_device)

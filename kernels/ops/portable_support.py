@@ -14,19 +14,24 @@ from .host import array_kernel
 
 
 def portable_kernel(name: str, prepare: Callable, doc: str) -> Callable:
-    """Decorator turning ``compute(xp, a) -> result`` (``a`` batch-major, of namespace
-    ``xp``) into the public ``name(x, out=None)``. NumPy in: the CPU backends' checks
-    and ``out=``. Another library's array in: the same checks (on a stand-in of its shape
-    and dtype), computed in that library, on its device, returned in it."""
+    """Decorator turning ``compute(xp, a, ...) -> result`` (``a`` batch-major, of namespace
+    ``xp``) into the public ``name(x, ..., out=None)``. NumPy in: the CPU backends'
+    checks and ``out=``. Another library's arrays in: the same checks (on stand-ins of
+    their shapes and dtypes), computed in that library, on its device, returned in it."""
     host = array_kernel(name, prepare, doc)
 
     def decorate(compute: Callable) -> Callable:
-        def through_numpy(a: np.ndarray, out: np.ndarray) -> None:
-            out[...] = compute(array_namespace(a), a)
+        def through_numpy(*a_out: np.ndarray) -> None:
+            *a, out = a_out
+            out[...] = compute(array_namespace(*a), *a)
 
         through_numpy.__doc__ = compute.__doc__
         return either_kernel(
-            name, prepare, host(through_numpy), standard, lambda a: compute(array_namespace(a), a)
+            name,
+            prepare,
+            host(through_numpy),
+            standard,
+            lambda *a: compute(array_namespace(*a), *a),
         )
 
     return decorate
