@@ -216,8 +216,7 @@ class ScalingK:
         if hasattr(points, "BASE"):  # older commits: dh and side fields of every point
             where = {**points.BASE, self.axis: size}
         else:
-            at = points.Point.on_axis(kernel, backend, "float64", self.axis, size)
-            where = {"K": at.K, **at.sizes}
+            where = {**points.headline(kernel), self.axis: size}
         found = points.points_of(sweep, kernel=kernel, backend=backend, dtype="float64", **where)
         if not found:
             raise NotImplementedError(f"{kernel}/{backend} not measured here")

@@ -123,8 +123,8 @@ def test_quick_sweep_end_to_end(tmp_path, capsys, monkeypatch):
     # each crossover is a real change of the fastest backend between neighbouring sizes
     for c in result["crossovers"]:
         for size, winner in zip(c["between"], (c["from"], c["to"])):
-            at = points.Point.on_axis(c["kernel"], "", c["dtype"], c["axis"], size)
-            pts = points.points_of(result, kernel=c["kernel"], dtype=c["dtype"], K=at.K, **at.sizes)
+            at = {**points.headline(c["kernel"]), c["axis"]: size}
+            pts = points.points_of(result, kernel=c["kernel"], dtype=c["dtype"], **at)
             assert min(pts, key=lambda p: p.seconds_per_call).backend == winner
     for name in ("scaling-K-float64.png", "scaling-width-float64.png", "roofline.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -12,7 +12,17 @@ from .rows import clear_lead
 from .settings import MINIBATCH, Axis
 from .specs import SPECS
 
-__all__ = ["Point", "axes", "axis_kernels", "bound_work", "grid", "leads", "per_call", "points_of"]
+__all__ = [
+    "Point",
+    "axes",
+    "axis_kernels",
+    "bound_work",
+    "grid",
+    "headline",
+    "leads",
+    "per_call",
+    "points_of",
+]
 
 
 def axes(kernels=None) -> dict[str, Axis]:
@@ -26,6 +36,11 @@ def axes(kernels=None) -> dict[str, Axis]:
 def grid(quick: bool, kernels=None) -> dict[str, tuple[int, ...]]:
     """The scaling sweep's values of every axis (``--quick``: fewer)."""
     return {name: axis.values(quick) for name, axis in axes(kernels).items()}
+
+
+def headline(kernel: str) -> dict[str, int]:
+    """Every axis of ``kernel``, K first, at its headline value."""
+    return {MINIBATCH.name: MINIBATCH.base, **SPECS[kernel].base()}
 
 
 def axis_kernels(axis: str) -> tuple[str, ...]:
@@ -80,7 +95,7 @@ class Point:
     @classmethod
     def on_axis(cls, kernel: str, backend: str, dtype: str, axis: str, size: int) -> Point:
         """The point of ``axis`` at ``size``, every other axis at its headline value."""
-        values = {MINIBATCH.name: MINIBATCH.base, **SPECS[kernel].base(), axis: size}
+        values = {**headline(kernel), axis: size}
         K = values.pop(MINIBATCH.name)
         return cls(kernel, backend, dtype, K, values)
 

@@ -9,6 +9,7 @@ of whatever axes the Spec declares."""
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -67,10 +68,14 @@ class Spec:
                 f"this kernel has no axis {', '.join(unknown)}; its axes: "
                 f"{', '.join(['K', *names])}"
             )
-        bad = {k: v for k, v in given.items() if not (isinstance(v, int) and v > 0)}
+        bad = {
+            k: v
+            for k, v in given.items()
+            if not (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0)
+        }
         if bad:
             raise ValueError(f"axis sizes must be positive integers; got {bad}")
-        return {a.name: given.get(a.name, a.base) for a in self.axes}
+        return {a.name: int(given.get(a.name, a.base)) for a in self.axes}
 
     def base(self) -> dict[str, int]:
         """Every axis of this kernel at its headline value."""
@@ -78,7 +83,7 @@ class Spec:
 
     def pick(self, given: dict) -> dict[str, int]:
         """The sizes of ``given`` on this kernel's axes (others left out): a run-wide
-        setting (the report's --dh) applied to the kernels that have the axis."""
+        setting (the report's --size dh=N) applied to the kernels that have the axis."""
         return self.sizes({k: v for k, v in given.items() if k in {a.name for a in self.axes}})
 
 

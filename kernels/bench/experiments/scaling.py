@@ -29,7 +29,7 @@ from dataclasses import asdict
 import numpy as np
 
 from ...registry import entry, get, kernel_names, on_cpu
-from ..points import Point, axis_kernels, bound_work, leads, per_call, points_of
+from ..points import Point, axis_kernels, bound_work, headline, leads, per_call, points_of
 from ..points import grid as axis_grid
 from ..settings import effort
 from ..specs import SPECS
@@ -212,9 +212,9 @@ def crossovers(result: dict) -> list[dict]:
             for dtype in result["rates"]:
                 winners = []
                 for size in sorted(sizes):
-                    at = Point.on_axis(kernel, "", dtype, axis, size)
+                    at = {**headline(kernel), axis: size}
                     pts = sorted(
-                        points_of(result, kernel=kernel, dtype=dtype, K=at.K, **at.sizes),
+                        points_of(result, kernel=kernel, dtype=dtype, **at),
                         key=lambda p: p.seconds_per_call,
                     )
                     if pts and all(leads(pts[0], p) for p in pts[1:]):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ...registry import role_of, style_of
-from ..points import Point, axes, axis_kernels, bound_work, points_of
+from ..points import Point, axes, axis_kernels, bound_work, headline, points_of
 from ..settings import MINIBATCH
 from ..specs import SPECS
 
@@ -25,11 +25,11 @@ def axis_label(axis: str) -> str:
 
 def on_axis(result: dict, kernel: str, dtype: str, axis: str) -> list[Point]:
     """The points of ``kernel`` along ``axis``, every other axis at its headline value."""
-    base = Point.on_axis(kernel, "", dtype, axis, 1)
+    fixed = {a: v for a, v in headline(kernel).items() if a != axis}
     return [
         p
         for p in points_of(result, kernel=kernel, dtype=dtype)
-        if all(p.size(a) == base.size(a) for a in (MINIBATCH.name, *base.sizes) if a != axis)
+        if all(p.size(a) == v for a, v in fixed.items())
     ]
 
 
@@ -72,8 +72,9 @@ def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: P
         by_backend: dict[str, list] = {}
         for p in sorted(pts, key=lambda p: p.size(axis)):
             by_backend.setdefault(p.backend, []).append(p)
-        baseline = by_backend.get(role_of(kernel, "baseline"), [])  # numpy
-        numpy = {p.size(axis): p.seconds_per_example for p in baseline}
+        named = role_of(kernel, "baseline") or "baseline"  # numpy
+        baseline = by_backend.get(named, [])
+        base_time = {p.size(axis): p.seconds_per_example for p in baseline}
         for backend, series in by_backend.items():
             x = np.array([p.size(axis) for p in series])
             y = np.array([p.seconds_per_example for p in series])
@@ -88,7 +89,11 @@ def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: P
                 top.plot(
                     x, (f["overhead_us"] * 1e-6 + work / f["rate"]) / K, ":", color=c, linewidth=1
                 )
-            ratio = [(s, numpy[s] / p.seconds_per_example) for s, p in zip(x, series) if s in numpy]
+            ratio = [
+                (s, base_time[s] / p.seconds_per_example)
+                for s, p in zip(x, series)
+                if s in base_time
+            ]
             if ratio:
                 bottom.plot(*zip(*ratio), marker=mark, linestyle="-", color=c, markersize=4)
         limit = sorted((p.size(axis), _limit_per_example(result, p)) for p in baseline or pts)
@@ -104,7 +109,7 @@ def axis_figure(result: dict, dtype: str, panels: list[tuple[str, str]], path: P
                 )
         top.set(xscale="log", yscale="log", title=f"{kernel}", ylabel="seconds per example")
         bottom.set(
-            xscale="log", yscale="log", xlabel=axis_label(axis), ylabel="speed-up over numpy"
+            xscale="log", yscale="log", xlabel=axis_label(axis), ylabel=f"speed-up over {named}"
         )
         bottom.axhline(1, color="black", linewidth=0.5)
         top.legend(fontsize=7)
