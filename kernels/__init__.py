@@ -19,15 +19,18 @@ from __future__ import annotations
 from . import shipped as _shipped  # noqa: F401  (registers the shipped backends)
 from .ops import blocking as _blocking
 from .ops import mlp
+from .ops import store_kind as _store_kind
 from .ops import tolerance as _tolerance
 from .ops.errors import BackendUnavailable
 from .record import recorded_blocks as _recorded_blocks
+from .record import recorded_stores as _recorded_stores
 from .registry import available, backends, get, kernel_names
 from .select import fastest, use
 
 # the numba microkernel compiles with the register blocks autotune measured here (read
 # from the record when the microkernel is first imported; the kernels never import it)
 _blocking.measured = _recorded_blocks
+_store_kind.measured = _recorded_stores  # and write streams with the stores measured faster
 
 __version__ = "0.2.0"
 __all__ = [

@@ -135,6 +135,7 @@ def load_record() -> dict | None:
             if not isinstance(record.setdefault("machine", {}), dict):
                 raise ValueError("'machine' is not a table")
             _valid_blocks(record.setdefault("blocks", {}))
+            _valid_stores(record.get("stores"))
             if record.get("fingerprint") != fingerprint():
                 warnings.warn(
                     f"ignoring the autotune record {path}: it was measured on another "
@@ -170,6 +171,20 @@ def _valid_blocks(blocks) -> dict:
     return blocks
 
 
+def _valid_stores(kind) -> str | None:
+    """A store kind (``ops.store_kind.KINDS``) or None; ValueError otherwise."""
+    from .ops.store_kind import KINDS
+
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"'stores' must be one of {', '.join(KINDS)}; got {kind!r}")
+    return kind
+
+
+def recorded_stores() -> str | None:
+    """The store kind autotune measured faster on this machine, or None."""
+    return (load_record() or {}).get("stores")
+
+
 def recorded_blocks() -> dict | None:
     """The register blocks autotune measured on this machine (``{dtype: [MR, NV, BITS]}``),
     or None without a usable record (``load_record``)."""
@@ -199,13 +214,15 @@ def save_record(
     noise: dict | None = None,
     machine: dict | None = None,
     blocks: dict | None = None,
+    stores: str | None = None,
 ) -> Path:
     """Write the timings (seconds per example) and their spreads (see ``choose``) with
     this machine's fingerprint; later processes with the same fingerprint use them.
     ``noise``: what the measurement saw of other work per point (kept for the reader);
     ``machine``: facts of the machine beside the fingerprint (``{"thread_pool": ...}``,
     which ``select.pool_reliable`` reads); ``blocks``: the microkernel's register block
-    per dtype measured here (``{dtype: [MR, NV, BITS]}``, ``recorded_blocks``).
+    per dtype measured here (``{dtype: [MR, NV, BITS]}``, ``recorded_blocks``);
+    ``stores``: the store kind measured faster here (``recorded_stores``).
 
     Each writer writes its own temporary file and renames it over the record (atomic on
     POSIX), so concurrent writers never collide and readers never see half a record."""
@@ -218,6 +235,7 @@ def save_record(
             "noise": noise or {},
             "machine": machine or {},
             "blocks": _valid_blocks(blocks or {}),
+            "stores": _valid_stores(stores),
         },
         indent=1,
     )

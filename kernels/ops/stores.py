@@ -14,13 +14,13 @@ backends.
 
 from __future__ import annotations
 
-import os
-
 import numba
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from . import store_kind
 
 LINE = 64  # bytes per non-temporal store: one cache line
 
@@ -85,12 +85,10 @@ def stream_copy(dst, src):
 
 
 def use_stream_stores(out) -> bool:
-    """Write ``out`` with non-temporal stores? Where ``KERNELS_STORES=nontemporal`` and
-    ``out`` is C-contiguous and aligned. Ordinary stores otherwise: on the Intel Xeon
-    measured (docs/results) the streaming gradient_norm ran 0.085 s with them against
-    0.107 s with non-temporal ones, so no CPU gets them without a measurement saying so
-    (``benchmarks/cpu_figures.py`` times both)."""
-    forced = os.environ.get("KERNELS_STORES", "ordinary").strip() or "ordinary"
-    if forced not in ("nontemporal", "ordinary"):
-        raise ValueError(f"KERNELS_STORES must be nontemporal or ordinary; got {forced!r}")
-    return forced == "nontemporal" and out.flags.c_contiguous and out.flags.aligned
+    """Write ``out`` with non-temporal stores? Where the chosen kind is non-temporal
+    (``store_kind.chosen``: forced, or measured faster here by autotune) and ``out`` is
+    C-contiguous and aligned. Ordinary stores otherwise: on the Intel Xeon measured
+    (docs/results) the streaming gradient_norm ran 0.085 s with them against 0.107 s
+    with non-temporal ones, so no CPU gets them without a measurement saying so."""
+    kind, _ = store_kind.chosen()
+    return kind == "nontemporal" and out.flags.c_contiguous and out.flags.aligned

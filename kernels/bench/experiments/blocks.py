@@ -95,11 +95,15 @@ def fastest(seconds: dict[str, dict[str, list]], table: dict) -> dict[str, list[
     for dtype, block in table.items():
         times = {b: seconds[b][dtype] for b in seconds}
         ref, best = "x".join(map(str, block)), min(times, key=lambda b: min(times[b]))
-        wins = ref not in times or min(times[ref]) > min(times[best]) * MIN_LEAD * (
-            1 + max(spread(times[best]), spread(times[ref]))
-        )
+        wins = ref not in times or beats(times[best], times[ref])
         chosen[dtype] = [int(v) for v in (best if wins else ref).split("x")]
     return chosen
+
+
+def beats(fast: list[float], ref: list[float]) -> bool:
+    """Rounds ``fast`` lead rounds ``ref`` (each a measured variant's, in its own process)
+    by more than ``MIN_LEAD`` and the spread of either: a lead the noise cannot explain."""
+    return min(ref) > min(fast) * MIN_LEAD * (1 + max(spread(fast), spread(ref)))
 
 
 def spread(times: list[float]) -> float:

@@ -49,22 +49,29 @@ def machine(threads: int, rates: dict[str, float]) -> dict:
         "affinity": affinity,
         "thread_settings": settings(),
         "versions": versions,
-        **register_blocks(),
+        **numba_choices(),
         **rates,
     }
 
 
-def register_blocks() -> dict:
-    """The numba microkernel's register block per dtype and how it was chosen (measured
-    by autotune, the CPU table, or KERNELS_BLOCK); nothing without numba."""
+def numba_choices() -> dict:
+    """The numba microkernel's register block per dtype and the stores its streaming
+    kernels write with, and how each was chosen (measured by autotune, the CPU table or
+    the default, or forced by KERNELS_BLOCK, KERNELS_STORES); nothing without numba."""
     try:
         import numba  # noqa: F401
     except ImportError:
         return {}
-    from ...ops import blocking
+    from ...ops import blocking, store_kind
 
     blocks, source = blocking.chosen()
-    return {"blocks": {d: "x".join(map(str, b)) for d, b in blocks.items()}, "blocks_from": source}
+    stores, stores_from = store_kind.chosen()
+    return {
+        "blocks": {d: "x".join(map(str, b)) for d, b in blocks.items()},
+        "blocks_from": source,
+        "stores": stores,
+        "stores_from": stores_from,
+    }
 
 
 def plan_of(kernels, peer_names=None) -> list[tuple[str, str, object, bool, bool]]:

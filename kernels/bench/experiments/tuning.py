@@ -89,7 +89,7 @@ def autotune(
     many examples per timed call sequence (a slice, for tests)."""
     from rich.progress import Progress, TimeRemainingColumn
 
-    every = kernels is None  # the whole run: the microkernel's blocks are measured too
+    every = kernels is None  # the whole run: numba's blocks and store kind measured too
     kernels = kernels or kernel_names()
     if save:
         check_writable()  # before minutes of timing, not after
@@ -102,6 +102,7 @@ def autotune(
     examples = examples or how.examples
     # the register blocks first, so that the numba backends timed below compile with them
     chosen, block_seconds = measure_blocks(quick) if every else ({}, {})
+    stores, store_seconds = measure_stores(quick) if every else (None, {})
     plan = [(k, dt, K) for k in kernels for dt in dtypes for K in sizes]
     measured: dict = {"results": {}, "spread": {}, "passes": {}, "noise": {}}
     columns = (*Progress.get_default_columns(), TimeRemainingColumn(elapsed_when_finished=True))
@@ -121,9 +122,15 @@ def autotune(
             bar.advance(task)
     measured["machine"] = thread_pool(measured["noise"])
     measured["blocks"], measured["block_seconds"] = chosen, block_seconds
+    measured["stores"], measured["store_seconds"] = stores, store_seconds
     if save:
         save_record(
-            measured["results"], measured["spread"], measured["noise"], measured["machine"], chosen
+            measured["results"],
+            measured["spread"],
+            measured["noise"],
+            measured["machine"],
+            chosen,
+            stores,
         )
     return measured
 
@@ -147,6 +154,20 @@ def measure_blocks(quick: bool) -> tuple[dict, dict]:
     if "kernels.ops.microkernel" not in sys.modules:
         blocking.measured = lambda: chosen
     return chosen, seconds
+
+
+def measure_stores(quick: bool) -> tuple[str | None, dict]:
+    """The store kind numba's streaming kernels write with, measured here
+    (``store_kinds.py``), and the seconds behind it; nothing where numba is missing, a
+    kind is forced (``KERNELS_STORES``) or other work took the machine meanwhile
+    (ordinary stores stand). ``quick``: 3 rounds of each kind."""
+    from . import store_kinds
+
+    if importlib.util.find_spec("numba") is None or os.environ.get("KERNELS_STORES"):
+        return None, {}
+    with load.Watch() as seen:
+        seconds = store_kinds.measure(rounds=3 if quick else store_kinds.ROUNDS)
+    return (None if seen.busy else store_kinds.fastest(seconds)), seconds
 
 
 def measure_quietly(

@@ -143,6 +143,7 @@ def notes(result: Report) -> list[str]:
             "numba's register blocks (MR x NV x bits): "
             + ", ".join(f"{d} {b}" for d, b in m["blocks"].items())
             + f" ({m['blocks_from']})"
+            + (f"; streaming stores: {m['stores']} ({m['stores_from']})" if m.get("stores") else "")
         )
     out.append(
         f"threads: {threads_line(m.get('thread_settings'))}; versions: "

@@ -70,6 +70,8 @@ def machine_lines(measured: dict) -> list[str]:
             "numba's register blocks, measured here (MR x NV x bits): "
             + ", ".join(f"{d} {'x'.join(map(str, b))}" for d, b in measured["blocks"].items())
         )
+    if measured.get("stores"):
+        lines.append(f"numba's streaming outputs, measured here: {measured['stores']} stores")
     for kernel, by_dtype in measured.get("noise", {}).items():
         for dtype, by_size in by_dtype.items():
             for size, seen in by_size.items():

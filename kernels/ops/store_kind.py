@@ -1,0 +1,32 @@
+"""Which stores the numba backends write a streaming output with: ordinary ones, or
+non-temporal ones (stores.py) that skip the read of each output line an ordinary store
+makes first. Which one wins depends on the CPU (ordinary ones did on the Intel Xeon
+measured, docs/results), so it is measured on the user's machine: ``python -m kernels
+autotune`` times both and records the winner. Kept free of numba, so that the package
+can hand it the record without importing numba."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+KINDS = ("ordinary", "nontemporal")
+
+# the kind autotune measured faster on this machine, or None: set by the package
+# (kernels/__init__.py reads it from the autotune record); the kernels never import it
+measured: Callable[[], str | None] | None = None
+
+
+def chosen() -> tuple[str, str]:
+    """The store kind and where it came from: ``KERNELS_STORES`` where set, else the one
+    autotune measured here (``measured``), else ordinary stores. ValueError for a
+    ``KERNELS_STORES`` that names no kind."""
+    forced = os.environ.get("KERNELS_STORES", "").strip()
+    if forced:
+        if forced not in KINDS:
+            raise ValueError(f"KERNELS_STORES must be nontemporal or ordinary; got {forced!r}")
+        return forced, "KERNELS_STORES"
+    found = measured() if measured is not None else None
+    if found:
+        return found, "measured by autotune"
+    return "ordinary", "default"
