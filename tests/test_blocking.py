@@ -84,7 +84,7 @@ FORCED = sorted(
 )
 
 
-@pytest.mark.parametrize("pair", zip(FORCED, FORCED[1:] + FORCED[:1]))
+@pytest.mark.parametrize("pair", list(zip(FORCED, FORCED[1:] + FORCED[:1])))
 def test_every_block_of_the_table_computes_the_product_here(pair, tmp_path):
     """Each block compiled and run on this CPU (LLVM splits a 512-bit vector on an AVX2
     machine), for each dtype, on the tails of its rows and vectors: a block wrong on a
