@@ -37,8 +37,7 @@ def run(folder: Path) -> int:
     python = folder / "bin" / "python"
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
     pins = [f"{name}=={version}" for name, version in FLOORS.items()]
-    subprocess.run([python, "-m", "pip", "install", "-q", *pins, "-e", f"{ROOT}[test]"],
-                   check=True)  # fmt: skip
+    subprocess.run([python, "-m", "pip", "install", "-q", *pins, "-e", f"{ROOT}[test]"], check=True)
     env_cache = {"NUMBA_CACHE_DIR": str(folder / "numba-cache")}
     import os
 

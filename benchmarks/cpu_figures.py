@@ -42,8 +42,12 @@ for dtype in dtypes:
 print(json.dumps(out))
 """
 
-ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-       "NUMBA_NUM_THREADS": "1"}  # fmt: skip
+ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+}
 
 
 def timed(kernel: str, backends, dtypes, repeats: int, block: str | None = None) -> dict:
@@ -74,8 +78,11 @@ def main(argv=None) -> None:
     from kernels.ops import blocking
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--blocks", default="", help="comma-separated MRxNVxBITS (default: the "
-                   "table's block and its neighbours)")  # fmt: skip
+    p.add_argument(
+        "--blocks",
+        default="",
+        help="comma-separated MRxNVxBITS (default: the table's block and its neighbours)",
+    )
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args(argv)
     table = {d: "x".join(map(str, b)) for d, b in blocking.block(*blocking.target()).items()}

@@ -98,11 +98,18 @@ def test_the_code_keeps_the_linter_and_the_formatter(command):
 def test_a_data_command_imports_neither_the_harness_nor_the_training_tool():
     """`python -m kernels data --help` loads what the command line and data need only."""
     out = subprocess.run(
-        [sys.executable, "-c", "import sys; from kernels.cli import main\n"
-         "try:\n    main(['data', '--help'])\nexcept SystemExit:\n    pass\n"
-         "print(sorted(m for m in sys.modules if m.startswith(('kernels', 'numba', 'matp'))))"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys; from kernels.cli import main\n"
+            "try:\n    main(['data', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('kernels', 'numba', 'matp'))))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     loaded = out.stdout.strip().splitlines()[-1]
     assert "kernels.cli.data" in loaded
     for heavy in ("kernels.bench", "kernels.app", "numba", "matplotlib"):  # quoted names

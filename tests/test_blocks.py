@@ -66,15 +66,17 @@ def test_the_numba_backends_compile_with_the_recorded_blocks(tmp_path):
         "np.testing.assert_allclose(a.W1, b.W1, rtol=1e-7, atol=1e-9)\n"
         "print(json.dumps([mk.BLOCKS, mk.BLOCK_FROM]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True,
-                         timeout=600)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", show], env=env, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     used, source = json.loads(out.stdout.splitlines()[-1])
     assert used == {"float64": [5, 2, 256], "float32": [3, 3, 128]}
     assert source == "measured by autotune"
     env["KERNELS_BLOCK"] = "4x2x128"
-    out = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True,
-                         timeout=600)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", show], env=env, capture_output=True, text=True, timeout=600
+    )
     assert json.loads(out.stdout.splitlines()[-1])[1] == "KERNELS_BLOCK"
 
 

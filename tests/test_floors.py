@@ -24,7 +24,9 @@ def test_pyproject_names_the_floors_the_script_checks():
         )
 
 
-@pytest.mark.skipif(os.environ.get("KERNELS_CHECK_FLOORS") != "1", reason="installs packages: "
-                    "KERNELS_CHECK_FLOORS=1 runs it (about 5 minutes)")  # fmt: skip
+@pytest.mark.skipif(
+    os.environ.get("KERNELS_CHECK_FLOORS") != "1",
+    reason="installs packages: KERNELS_CHECK_FLOORS=1 runs it (about 5 minutes)",
+)
 def test_the_numba_tests_pass_at_the_floors():
     assert check_floors.main([]) == 0

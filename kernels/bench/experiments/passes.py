@@ -22,6 +22,7 @@ on the slice cannot win: both are left out of the passes (the references never a
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 
@@ -48,14 +49,21 @@ def unclear(kernel: str, times: dict[str, list[float]]) -> float:
     backend's spread against the ranked one when its lead lies inside that spread (a
     tie, and one that a spread this wide cannot settle); 0 when the lead is beyond its
     spread (a clear pick, whatever the spread) or the ranked backend is fastest."""
-    if not times:
-        return 0.0
+    margin, spread = _lead(kernel, times)
+    return spread if margin <= 1 + spread else 0.0
+
+
+def _lead(kernel: str, times: dict[str, list[float]]) -> tuple[float, float]:
+    """The fastest backend's margin over the ranked one (median over median) and its
+    spread against it; ``(inf, 0)`` where the ranked one is fastest or was not timed."""
+    reference = reference_of(kernel, times)
+    if reference not in times:
+        return math.inf, 0.0
     median = {b: statistics.median(t) for b, t in times.items()}
-    best, first = min(median, key=median.get), reference_of(kernel, times)
-    if best == first or first not in median:
-        return 0.0
-    spread = spreads(kernel, times).get(best, 0.0)
-    return spread if median[first] / median[best] <= 1 + spread else 0.0
+    best = min(median, key=median.get)
+    if best == reference:
+        return math.inf, 0.0
+    return median[reference] / median[best], spreads(kernel, times)[best]
 
 
 def candidates(kernel: str) -> list[str]:
@@ -119,12 +127,10 @@ def undecided(kernel: str, times: dict[str, list[float]]) -> bool:
     """Another pass is worth it: fewer than ``MAX_PASSES`` so far and the fastest backend
     leads the ranked one by more than ``CLOSE`` but not by more than its spread."""
     reference = reference_of(kernel, times)
-    if not times or reference not in times or len(times[reference]) >= MAX_PASSES:
+    if reference not in times or len(times[reference]) >= MAX_PASSES:
         return False
-    median = {b: statistics.median(t) for b, t in times.items()}
-    best = min(median, key=median.get)
-    margin = median[reference] / median[best]
-    return best != reference and CLOSE < margin <= 1 + spreads(kernel, times)[best]
+    margin, spread = _lead(kernel, times)
+    return CLOSE < margin <= 1 + spread
 
 
 def settle(work, fn) -> None:

@@ -143,17 +143,15 @@ def measure_blocks(quick: bool) -> tuple[dict, dict]:
     from ...ops import blocking
     from . import blocks
 
-    if importlib.util.find_spec("numba") is None or os.environ.get("KERNELS_BLOCK"):
-        return {}, {}
     table = blocking.block(*blocking.target())
-    with load.Watch() as seen:
-        seconds = blocks.measure(blocks.candidates(quick))
-    if seen.busy:
-        return {}, seconds
-    chosen = blocks.fastest(seconds, table)
-    if "kernels.ops.microkernel" not in sys.modules:
+    chosen, seconds = _numba_choice(
+        "KERNELS_BLOCK",
+        lambda: blocks.measure(blocks.candidates(quick)),
+        lambda seconds: blocks.fastest(seconds, table),
+    )
+    if chosen and "kernels.ops.microkernel" not in sys.modules:
         blocking.measured = lambda: chosen
-    return chosen, seconds
+    return chosen or {}, seconds
 
 
 def measure_stores(quick: bool) -> tuple[str | None, dict]:
@@ -163,11 +161,20 @@ def measure_stores(quick: bool) -> tuple[str | None, dict]:
     (ordinary stores stand). ``quick``: 3 rounds of each kind."""
     from . import store_kinds
 
-    if importlib.util.find_spec("numba") is None or os.environ.get("KERNELS_STORES"):
+    rounds = 3 if quick else store_kinds.ROUNDS
+    return _numba_choice("KERNELS_STORES", lambda: store_kinds.measure(rounds), store_kinds.fastest)
+
+
+def _numba_choice(forced: str, measure, decide) -> tuple[object, dict]:
+    """``(decide(seconds), seconds)`` of a choice of numba's code measured in fresh
+    processes (``seconds = measure()``): ``(None, {})`` where numba is missing or the
+    environment variable ``forced`` fixes the choice, and ``(None, seconds)`` where other
+    work took the machine meanwhile (what stands then is the default)."""
+    if importlib.util.find_spec("numba") is None or os.environ.get(forced):
         return None, {}
     with load.Watch() as seen:
-        seconds = store_kinds.measure(rounds=3 if quick else store_kinds.ROUNDS)
-    return (None if seen.busy else store_kinds.fastest(seconds)), seconds
+        seconds = measure()
+    return (None if seen.busy else decide(seconds)), seconds
 
 
 def measure_quietly(

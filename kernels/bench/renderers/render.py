@@ -55,8 +55,12 @@ def tables(result: Report):
     for kernel in result.kernels:
         t = titled(f"{kernel}: {BOUND[bound_of(kernel)]}")
         for col in columns(kernel):
-            t.add_column(col, justify="left" if col == "backend" else "right", overflow="fold",
-                         no_wrap=col == "backend")  # fmt: skip
+            t.add_column(
+                col,
+                justify="left" if col == "backend" else "right",
+                overflow="fold",
+                no_wrap=col == "backend",
+            )
         for r in result.rows_of(kernel):
             t.add_row(*cells(r))
         yield t
