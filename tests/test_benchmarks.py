@@ -79,8 +79,9 @@ def test_roofline_models():
     [
         ("softmax", {"side": 56}, "softmax: this kernel has no axis side; its axes: K$"),
         ("gradient_norm", {"dh": 5}, "no axis dh; its axes: K, side"),
-        ("mlp_epoch", {"dh": 0}, "positive integers"),
-        ("gradient_norm", {"side": 30}, "a multiple of 28; got 30"),
+        ("mlp_epoch", {"dh": 0}, "dh must be a positive integer; got 0"),
+        ("mlp_epoch", {"dh": True}, "dh must be a positive integer; got True"),
+        ("gradient_norm", {"side": 30}, "side must be a positive integer multiple of 28; got 30"),
     ],
 )
 def test_a_workload_refuses_sizes_its_kernel_lacks(kernel, sizes, match):

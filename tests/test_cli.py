@@ -190,3 +190,26 @@ def test_every_subcommand_help_starts_with_what_it_does(capsys):
         description = text[usage_end:].strip().split("\n\n")[0]
         assert description and not description.startswith(("positional", "options")), command
     assert argparse
+
+
+@pytest.mark.parametrize(
+    "size, says",
+    [
+        ("width=3", "kernels report: --size: no chosen kernel has the axis width; their axes: dh"),
+        ("side=30", "kernels report: --size: side must be a positive integer multiple of 28"),
+    ],
+)
+def test_report_refuses_a_bad_size_before_measuring(size, says, monkeypatch):
+    from kernels.bench.timing import limits
+
+    monkeypatch.setattr(limits, "machine_rates", lambda *a, **k: pytest.fail("measured"))
+    kernels = "gradient_norm" if size.startswith("side") else "mlp_epoch"
+    one_line_exit(["report", "--quick", "--kernels", kernels, "--size", size], says)
+
+
+@pytest.mark.parametrize("size", ["dh", "dh=0", "=5", "dh=x"])
+def test_a_size_not_written_axis_equals_n_is_a_usage_error(size, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["report", "--size", size])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and f"takes AXIS=N, N a positive integer; got {size}" in err

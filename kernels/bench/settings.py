@@ -13,9 +13,9 @@ LR = 0.1  # the learning rate of the timed SGD epochs
 @dataclass(frozen=True)
 class Axis:
     """A size an epoch is swept over: its headline value, the values the scaling sweep
-    visits (``quick``: with --quick), how a plot names it, and further values the asv
-    suite times the epoch at. Every kernel has the minibatch axis ``MINIBATCH``; a
-    kernel's Spec (specs.py) declares its own."""
+    visits (``quick``: with --quick), how a plot names it, further values the asv suite
+    times the epoch at, and the step every value is a multiple of. Every kernel has the
+    minibatch axis ``MINIBATCH``; a kernel's Spec (specs.py) declares its own."""
 
     name: str
     base: int
@@ -23,6 +23,7 @@ class Axis:
     quick: tuple[int, ...]
     label: str
     asv: tuple[int, ...] = ()
+    step: int = 1
 
     def values(self, quick: bool) -> tuple[int, ...]:
         return self.quick if quick else self.grid
@@ -36,7 +37,8 @@ MINIBATCH = Axis(
     "minibatch size K",
 )
 HIDDEN = Axis("dh", 50, (10, 50, 100, 500, 1000), (10, 100, 1000), "hidden units dh", asv=(100,))
-SIDE = Axis("side", 28, (28, 56, 112, 224), (28, 112), "image side in pixels")
+# the images are upsampled by whole factors (each pixel into a block of s x s)
+SIDE = Axis("side", 28, (28, 56, 112, 224), (28, 112), "image side in pixels", step=28)
 K = MINIBATCH.base  # the headline minibatch size
 DH = HIDDEN.base  # the headline MLP's hidden units
 

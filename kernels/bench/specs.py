@@ -59,7 +59,8 @@ class Spec:
 
     def sizes(self, given: dict | None = None) -> dict[str, int]:
         """Every axis of this kernel at its value in ``given`` (default its base); an axis
-        it does not have, or a value that is not a positive integer, is a ValueError."""
+        it does not have, or a value that is not a positive integer multiple of the axis's
+        ``step``, is a ValueError."""
         given = dict(given or {})
         names = [a.name for a in self.axes]
         unknown = sorted(set(given) - set(names))
@@ -68,13 +69,12 @@ class Spec:
                 f"this kernel has no axis {', '.join(unknown)}; its axes: "
                 f"{', '.join(['K', *names])}"
             )
-        bad = {
-            k: v
-            for k, v in given.items()
-            if not (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0)
-        }
-        if bad:
-            raise ValueError(f"axis sizes must be positive integers; got {bad}")
+        for a in self.axes:
+            v = given.get(a.name, a.base)
+            whole = isinstance(v, numbers.Integral) and not isinstance(v, bool)
+            if not (whole and v > 0 and v % a.step == 0):
+                multiple = f" multiple of {a.step}" if a.step > 1 else ""
+                raise ValueError(f"{a.name} must be a positive integer{multiple}; got {v!r}")
         return {a.name: int(given.get(a.name, a.base)) for a in self.axes}
 
     def base(self) -> dict[str, int]:
@@ -100,9 +100,7 @@ def _call_blocks(fn, inputs, batches, out):
 
 
 def _images(X, y, K, sizes):
-    side = sizes["side"]
-    if side % SIDE.base:
-        raise ValueError(f"the image side must be a multiple of {SIDE.base}; got {side}")
+    side = sizes["side"]  # a multiple of 28 (SIDE.step)
     X = upsample(X, side // SIDE.base)
     return {"blocks": blocks(X.reshape(-1, side, side), K)}
 

@@ -49,9 +49,10 @@ def axis_size(text: str) -> tuple[str, int]:
 
 
 def sizes_of(pairs, kernels) -> dict[str, int]:
-    """The --size pairs as ``{axis: N}``, each axis one that a chosen kernel has;
-    ValueError naming the others."""
+    """The --size pairs as ``{axis: N}``, each axis one that a chosen kernel has and each
+    value one its axis takes (``Spec.sizes``); ValueError naming what is wrong."""
     from ..bench.points import axes
+    from ..bench.specs import SPECS
 
     known = set(axes(kernels)) - {"K"}
     unknown = [axis for axis, _ in pairs if axis not in known]
@@ -60,7 +61,13 @@ def sizes_of(pairs, kernels) -> dict[str, int]:
             f"--size: no chosen kernel has the axis {', '.join(unknown)}; their axes: "
             f"{', '.join(sorted(known)) or 'none but K'}"
         )
-    return dict(pairs)
+    sizes = dict(pairs)
+    for kernel in kernels:  # each value checked by the axis's own rule, before any timing
+        try:
+            SPECS[kernel].pick(sizes)
+        except ValueError as exc:
+            raise ValueError(f"--size: {exc}") from None
+    return sizes
 
 
 def check_cores(threads: int) -> None:
