@@ -62,14 +62,16 @@ def timed(kernel: str, backends, dtypes, repeats: int, block: str | None = None)
 
 
 def limits() -> dict:
-    """The machine's rates on one pinned core, in this process."""
-    os.environ.update(ENV)
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    """The machine's rates on one pinned core, in this process. BLAS is held to one
+    thread through threadpoolctl (``pinned``): numpy is loaded by then, so the thread
+    variables alone come too late, and its BLAS threads would run np.dot on every core."""
     from kernels.bench.timing import limits as lim
+    from kernels.bench.timing.threads import pinned
 
-    rates = {f"gemm {d}": lim.peak_flops(d) for d in ("float64", "float32")}
-    rates |= {f"fma {d}": lim.fma_flops(d) for d in ("float64", "float32")}
-    rates["copy"] = lim.copy_bandwidth()
+    with pinned(1):
+        rates = {f"gemm {d}": lim.peak_flops(d) for d in ("float64", "float32")}
+        rates |= {f"fma {d}": lim.fma_flops(d) for d in ("float64", "float32")}
+        rates["copy"] = lim.copy_bandwidth()
     return rates
 
 

@@ -1,5 +1,6 @@
 """The benchmark suites cover the registry, and the report's parts that can be tested honestly."""
 
+import os
 import re
 import resource
 import sys
@@ -134,6 +135,39 @@ def test_bandwidths_cover_every_slice(rate, op, threads, monkeypatch):
     )
     assert getattr(limits, rate)(nbytes=8 * 1001, rounds=1, threads=threads) > 0
     assert seen[-threads:] and sum(seen[-threads:]) == 1001
+
+
+def test_cpu_figures_measure_the_limits_on_one_thread_of_one_core(monkeypatch):
+    """The per-CPU figures divide one core's epoch by the limits: a np.dot on every
+    core's BLAS threads (numpy loaded before the thread variables are set) would double
+    the FLOP rate and halve every percentage. Afterwards the process is as it was."""
+    from threadpoolctl import threadpool_info
+
+    from benchmarks import cpu_figures
+
+    def state():
+        return os.sched_getaffinity(0), {
+            lib["filepath"]: lib["num_threads"] for lib in threadpool_info()
+        }
+
+    before = state()
+    seen = []
+
+    def rate(*args, **kwargs):
+        seen.append(
+            (len(os.sched_getaffinity(0)), {lib["num_threads"] for lib in threadpool_info()})
+        )
+        return 1.0
+
+    for name in ("peak_flops", "fma_flops", "copy_bandwidth"):
+        monkeypatch.setattr(limits, name, rate)
+    assert cpu_figures.limits() == dict.fromkeys(
+        ("gemm float64", "gemm float32", "fma float64", "fma float32", "copy"), 1.0
+    )
+    assert seen == [(1, {1})] * 5
+    after = state()
+    assert after[0] == before[0]
+    assert {path: after[1][path] for path in before[1]} == before[1]  # loaded since: BLAS of scipy
 
 
 def test_extrapolation():
