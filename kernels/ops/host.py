@@ -12,11 +12,17 @@ import numpy as np
 
 from .arrays import foreign, refuse
 
+# the dtypes the backends compute in, native byte order (a dtype is compared by identity
+# first, so this test costs a tenth of comparing with np.float64 itself)
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
 
 def real_array(x, kernel: str, what: str) -> np.ndarray:
     """``x`` as a float32 or float64 array (integers become float64, as numpy.gradient
     does); masked arrays, whose mask every backend would ignore, and any other dtype
     raise TypeError naming ``what`` the kernel expects."""
+    if type(x) is np.ndarray and x.dtype in _FLOATS:  # the usual input: nothing to convert
+        return x
     if isinstance(x, np.ma.MaskedArray):
         raise TypeError(
             f"{kernel} does not take masked arrays (the mask would be ignored); "
@@ -80,9 +86,11 @@ def array_kernel(name: str, prepare: Callable, doc: str) -> Callable:
                         f"kernel has one output); got {len(out)}"
                     )
                 out = out[0]
-            if not isinstance(out, np.ndarray) or isinstance(out, np.ma.MaskedArray):
+            if type(out) is not np.ndarray and (
+                not isinstance(out, np.ndarray) or isinstance(out, np.ma.MaskedArray)
+            ):
                 raise TypeError(f"{name}: out must be a NumPy array; got {type(out).__name__}")
-            if out.dtype.newbyteorder("=") != a.dtype:
+            if out.dtype != a.dtype and out.dtype.newbyteorder("=") != a.dtype:
                 raise TypeError(
                     f"{name}: out must have dtype {a.dtype} (that of the result; "
                     f"no casting); got dtype {out.dtype}"
@@ -94,7 +102,9 @@ def array_kernel(name: str, prepare: Callable, doc: str) -> Callable:
                 )
             if not out.flags.writeable:
                 raise ValueError(f"{name}: out is read-only")
-            inputs = tuple(i.copy() if np.shares_memory(i, out) else i for i in inputs)
+            overlap = [np.shares_memory(i, out) for i in inputs]
+            if True in overlap:
+                inputs = tuple(i.copy() if o else i for i, o in zip(inputs, overlap))
             target = out[None] if single else out
             # the compiled backends need a C-contiguous native output; a strided or
             # big-endian one is filled through a temporary, as NumPy does for such outputs
