@@ -47,7 +47,8 @@ def test_a_block_is_measured_in_a_fresh_process(monkeypatch):
 
 def test_the_numba_backends_compile_with_the_recorded_blocks(tmp_path):
     """A record naming blocks: a fresh process's microkernel uses them, and its epoch
-    still equals numpy's; KERNELS_BLOCK still wins over the record."""
+    and softmax (whose exponential takes the block's vector width) still equal numpy's;
+    KERNELS_BLOCK still wins over the record."""
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "NUMBA_CACHE_DIR": str(tmp_path / "nb")}
     env.pop("KERNELS_BLOCK", None)
     code = (
@@ -64,6 +65,9 @@ def test_the_numba_backends_compile_with_the_recorded_blocks(tmp_path):
         "kernels.get('mlp_epoch', 'numba-serial')(a, X, y, batch_size=100)\n"
         "kernels.get('mlp_epoch', 'numpy')(b, X, y, batch_size=100)\n"
         "np.testing.assert_allclose(a.W1, b.W1, rtol=1e-7, atol=1e-9)\n"
+        "z = X[:37, :23] * 40 - 20\n"
+        "s, t = kernels.get('softmax', 'numba')(z), kernels.get('softmax', 'numpy')(z)\n"
+        "np.testing.assert_allclose(s, t, rtol=1e-13, atol=1e-300)\n"
         "print(json.dumps([mk.BLOCKS, mk.BLOCK_FROM]))\n"
     )
     out = subprocess.run(

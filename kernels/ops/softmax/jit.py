@@ -1,5 +1,5 @@
-"""softmax, ``numba`` backend: compiled loops with an exponential that vectorizes
-(``numba_support.exp_nonpositive``). LLVM may fuse its multiply-adds (FMA), and bad
+"""softmax, ``numba`` backend: compiled loops with an exponential in explicit vectors
+(``vector_exp``, the register block's width). LLVM may fuse multiply-adds (FMA), and bad
 rows are marked in the output itself rather than in a separate array: both remove work
 from the per-row path, which dominates a small block.
 """
@@ -7,11 +7,12 @@ from the per-row path, which dominates a small block.
 import numba
 import numpy as np
 
-from .. import numba_cache, numba_support
-from ..numba_support import exp_nonpositive
+from .. import microkernel, numba_cache, numba_support, tile, vector_exp
+from ..vector_exp import exp_nonpositive_all
 from . import kernel
 
-numba_cache.track(__file__, numba_support)
+# the exponential's vectors are the block's width: code compiled for one block is kept apart
+numba_cache.track(__file__, numba_support, tile, vector_exp, key=microkernel.BLOCK)
 
 
 # contract: Horner's multiply-adds become FMAs (half the instructions, and each one
@@ -29,9 +30,7 @@ def _softmax(a, p):
         else:
             for j in range(c):
                 p[i, j] = a[i, j] - top
-    flat = p.reshape(-1)
-    for k in range(flat.size):  # the vectorized loop: every exponential at once
-        flat[k] = exp_nonpositive(flat[k])
+    exp_nonpositive_all(p.reshape(-1))  # every exponential of the block at once
     for i in range(n):  # a good row sums to >= 1 (its maximum gives e**0)
         total = 0.0
         for j in range(c):
