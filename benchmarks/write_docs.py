@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 # page in docs/results <- (report JSON in benchmarks/results, the date it was measured)
 PAGES = {
+    "intel-xeon-2026-12-06.md": ("report-xeon-2026-12-06.json", "2026-12-06"),
     "amd-epyc-zen4-2026-12-04.md": ("report-epyc-zen4-2026-12-04.json", "2026-12-04"),
     "intel-xeon-2026-11-29.md": ("report-xeon-2026-11-29.json", "2026-11-29"),
     "amd-epyc-2026-11-23.md": ("report-epyc-float64-variants.json", "2026-11-23"),

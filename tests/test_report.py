@@ -163,6 +163,16 @@ def test_same_run_variants_of_threads_and_dtype(tmp_path, capsys, monkeypatch):
         assert r["mode"] == ("streaming" if kernel == "softmax" else "")
     assert result["machine"]["affinity"] == before[:1]  # measured on one core
     assert sorted(os.sched_getaffinity(0)) == before  # and left as it was
+    # the Markdown page holds every variant's row, as the printed table does
+    page = [line.split(" | ") for line in (tmp_path / "report.md").read_text().splitlines()]
+    listed = {
+        (c[0].strip("| ").split()[0], c[1], int(c[2])): c[3]
+        for c in page
+        if len(c) == 7 and c[1] in ("float64", "float32")
+    }
+    assert set(rows) <= set(listed)
+    for key, r in rows.items():
+        assert float(listed[key].lstrip("~")) == pytest.approx(r["seconds_per_epoch"], rel=1e-3)
 
 
 def test_a_report_beside_other_work_says_so_first_and_in_its_json(monkeypatch):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ...registry import role_of
 from ..rows import Report, Row, clear_lead
 from ..specs import SPECS
+from . import variants
 from .tables import titled
 
 BOUND = {
@@ -239,7 +240,10 @@ def markdown(result: Report) -> str:
         ]
         lines += ["| " + " | ".join(cells(r)) + " |" for r in result.rows_of(kernel)]
         lines.append("")
-    lines += [f"- {line}" for line in notes(result) + summary(result)]
+    lines += [f"- {line}" for line in notes(result)]
+    if result.variants:
+        lines += ["", *variants.markdown(result.variants, result.machine), ""]
+    lines += [f"- {line}" for line in summary(result)]
     return "\n".join(lines) + "\n"
 
 
@@ -253,39 +257,6 @@ def print_report(result: Report, console=None) -> None:
     for line in notes(result):
         console.print(line, highlight=False)
     if result.variants:
-        console.print(variants_table(result.variants, result.machine))
+        console.print(variants.table(result.variants, result.machine))
     for line in summary(result):
         console.print(line, highlight=False)
-
-
-def variants_table(result: dict, machine: dict):
-    """A rich Table of the variants, under 80 columns."""
-    t = titled(
-        f"same run, rounds interleaved: {result.get('backend', 'numba')} per epoch "
-        f"(K = 100) by dtype and threads - {machine['cpu']}"
-    )
-    for col in (
-        "kernel",
-        "dtype",
-        "threads",
-        "s / epoch",
-        "spread",
-        f"x {result['threads'][0]} thr",
-        "x float64",
-    ):
-        t.add_column(
-            col, justify="left" if col in ("kernel", "dtype") else "right", overflow="fold"
-        )
-    for r in result["rows"]:
-        fmt = lambda v: "" if v is None else f"{v:.2f}"
-        spread = (r["seconds_max"] - r["seconds_min"]) / r["seconds_per_epoch"]
-        t.add_row(
-            r["kernel"] + (" stream" if r["mode"] == "streaming" else ""),
-            r["dtype"],
-            str(r["threads"]),
-            f"{'~' if r['extrapolated'] else ''}{r['seconds_per_epoch']:.4g}",
-            f"{spread:.0%}",
-            fmt(r["speedup_vs_threads"]),
-            fmt(r["speedup_vs_float64"]),
-        )
-    return t
