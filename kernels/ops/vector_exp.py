@@ -2,9 +2,9 @@
 register block's width (``microkernel.BITS64``: measured by autotune, or the CPU table).
 
 LLVM's loop vectorizer already turns a loop of ``exp_nonpositive`` calls into SIMD code,
-but on Intel's AVX-512 CPUs it prefers 256-bit vectors (its cost model fears the 512-bit
-ones' lower clock), where the exponential, thirteen dependent FMAs and a few integer
-operations per element, gains from the wider ones: on the Intel Xeon measured, a
+but on Intel's AVX-512 CPUs it keeps to 256-bit vectors (LLVM's tuning for them,
+prefer-256-bit, avoids the lower clock of 512-bit code), where the exponential, thirteen
+dependent FMAs and a few integer operations per element, gains from the wider ones: on the Intel Xeon measured, a
 100 x 10 softmax block's exponentials took 1.2 us with 256-bit vectors and 0.7 us with
 512-bit ones. Same arithmetic, same results, lane for lane. Imported only by the numba
 backends.
