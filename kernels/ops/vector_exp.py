@@ -4,10 +4,10 @@ register block's width (``microkernel.BITS64``: measured by autotune, or the CPU
 LLVM's loop vectorizer already turns a loop of ``exp_nonpositive`` calls into SIMD code,
 but on Intel's AVX-512 CPUs it keeps to 256-bit vectors (LLVM's tuning for them,
 prefer-256-bit, avoids the lower clock of 512-bit code), where the exponential, thirteen
-dependent FMAs and a few integer operations per element, gains from the wider ones: on the Intel Xeon measured, a
-100 x 10 softmax block's exponentials took 1.2 us with 256-bit vectors and 0.7 us with
-512-bit ones. Same arithmetic, same results, lane for lane. Imported only by the numba
-backends.
+dependent FMAs and a few integer operations per element, gains from the wider ones. On
+the Intel Xeon measured, a 100 x 10 softmax block's exponentials took 1.2 us with
+256-bit vectors and 0.7 us with 512-bit ones. Same arithmetic, same results, lane for
+lane. Imported only by the numba backends.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import numba
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .microkernel import BITS64
@@ -46,10 +47,10 @@ def make_exp(bits: int):
             base = builder.ptrtoint(context.make_array(flat)(context, builder, data).data, intp)
             const = lambda v: V.splat(ir.Constant(V.scalar, v))  # noqa: E731
             ints = lambda v: ir.Constant(i64, [v] * lanes)  # noqa: E731
-            floor = numba.core.cgutils.get_or_insert_function(
+            floor = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(V.vec, [V.vec]), f"llvm.floor.v{lanes}f64"
             )
-            with numba.core.cgutils.for_range(builder, count) as loop:
+            with cgutils.for_range(builder, count) as loop:
                 address = builder.inttoptr(
                     builder.add(base, builder.mul(loop.index, ir.Constant(intp, size * lanes))),
                     ir.PointerType(),
