@@ -18,9 +18,13 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from . import microkernel, numba_cache, numba_support, tile
 from .microkernel import BITS64
 from .numba_support import INV_FACTORIAL, LN2_HI, LN2_LO, LOG2E, exp_nonpositive
 from .tile import Vectors
+
+# LANES below is the block's: code compiled here for one block is kept apart from another's
+numba_cache.track(__file__, numba_support, tile, key=microkernel.BLOCK)
 
 
 def make_exp(bits: int):
