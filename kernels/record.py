@@ -4,6 +4,7 @@ process to use it, its validation, and atomic writes. ``kernels.select`` reads i
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -15,6 +16,15 @@ from .registry import backends, kernel_names, versions
 
 
 def record_path() -> Path:
+    """Where the record lives: the user cache directory of ``kernels``, as platformdirs
+    names it from the environment (``XDG_CACHE_HOME``, ``HOME``)."""
+    return _record_path(os.environ.get("XDG_CACHE_HOME"), os.environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=16)
+def _record_path(xdg_cache_home, home) -> Path:
+    """record_path for these values of the variables it depends on: platformdirs takes
+    about 10 us, and the streaming kernels look the record up on every call."""
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("kernels")) / "autotune.json"
@@ -110,7 +120,7 @@ def _valid_results(results, what: str = "results") -> dict:
     return results
 
 
-_record_cache: dict[str, object] = {}
+_record_cache: dict[Path, object] = {}
 
 
 def load_record() -> dict | None:
@@ -121,9 +131,8 @@ def load_record() -> dict | None:
     version does not know, or was measured on another machine, version or thread setting
     (each warned once, in one line; never an exception)."""
     path = record_path()
-    key = str(path)
-    if key in _record_cache:
-        return _record_cache[key]
+    if path in _record_cache:
+        return _record_cache[path]
     result = None
     try:
         if path.exists():
@@ -153,7 +162,7 @@ def load_record() -> dict | None:
             f"`python -m kernels autotune` to make a new one",
             stacklevel=3,
         )
-    _record_cache[key] = result
+    _record_cache[path] = result
     return result
 
 
