@@ -129,11 +129,10 @@ def register(kernel: str, name: str, target: str, **facts) -> Backend:
     role = facts.get("role")
     if role is not None and role not in ROLES:
         raise ValueError(f"the role of backend {name!r} must be one of {ROLES}; got {role!r}")
-    backends_of = _TABLE.setdefault(kernel, {})
-    if role is not None and role_of(kernel, role):
-        raise ValueError(
-            f"kernel {kernel!r} has a {role} already ({role_of(kernel, role)}); one per kernel"
-        )
+    holder = role_of(kernel, role) if role is not None else None
+    if holder:
+        raise ValueError(f"kernel {kernel!r} has a {role} already ({holder}); one per kernel")
+    backends_of = _TABLE.get(kernel, {})
     if name in backends_of:
         raise ValueError(
             f"backend {name!r} of kernel {kernel!r} is already registered "
@@ -145,7 +144,7 @@ def register(kernel: str, name: str, target: str, **facts) -> Backend:
     facts.setdefault("colour", colour)
     facts.setdefault("marker", marker)
     entry = Backend(kernel, name, target, **facts)
-    backends_of[name] = entry
+    _TABLE.setdefault(kernel, {})[name] = entry  # a kernel is listed once a backend of it holds
     return entry
 
 

@@ -181,6 +181,15 @@ def test_roles_are_checked_once_per_kernel():
     assert "mine" not in kernels.backends("softmax")
 
 
+@pytest.mark.parametrize("facts", [{"role": "oracle"}, {"speed": "fast"}])
+def test_a_refused_registration_of_a_new_kernel_lists_no_kernel(facts):
+    """A bad fact (a role that is none, a keyword the registry does not know) is refused
+    before anything is written: the new kernel is not listed, empty, afterwards."""
+    with pytest.raises((ValueError, TypeError)):
+        registry.register("no_such_kernel", "mine", "kernels.ops.softmax.loops:softmax", **facts)
+    assert "no_such_kernel" not in registry.kernel_names()
+
+
 def test_agree_holds_every_backend_against_the_registered_reference(monkeypatch, capsys):
     """With numpy made softmax's reference, a python off by 1e-8 is the one outside."""
     from dataclasses import replace

@@ -99,14 +99,14 @@ def check_foreign(name: str, prepare: Callable, *xs) -> bool:
     stand-ins of their shapes and dtypes (float32 or float64 only: no conversion on
     another library's arrays); returns whether the first is a single item (no batch
     axis)."""
-    for x in xs:
-        dtype = dtype_of(x)
+    dtypes = [dtype_of(x) for x in xs]
+    for x, dtype in zip(xs, dtypes):
         if dtype not in (np.float32, np.float64):
             raise TypeError(
                 f"{name}: a {type(x).__name__} input must be float32 or float64; "
                 f"got dtype {dtype} (convert it where it lives first)"
             )
-    return prepare(*(stand_in(x.shape, dtype_of(x)) for x in xs))[1]
+    return prepare(*(stand_in(x.shape, dtype) for x, dtype in zip(xs, dtypes)))[1]
 
 
 def either_kernel(
