@@ -88,7 +88,7 @@ def use_stream_stores(out) -> bool:
     """Write ``out`` with non-temporal stores? Where the chosen kind is non-temporal
     (``store_kind.chosen``: forced, or measured faster here by autotune) and ``out`` is
     C-contiguous and aligned. Ordinary stores otherwise: on the Intel Xeon measured
-    (docs/results) the streaming gradient_norm ran 0.085 s with them against 0.107 s
-    with non-temporal ones, so no CPU gets them without a measurement saying so."""
+    they won (docs/results), so no CPU gets non-temporal ones without a measurement
+    saying so."""
     kind, _ = store_kind.chosen()
     return kind == "nontemporal" and out.flags.c_contiguous and out.flags.aligned
