@@ -23,13 +23,16 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import record as _record
 from .record import derived_cache, load_record
 from .registry import BackendUnavailable, backends, entry, get, kernel_names
 
 ENV = "KERNELS_BACKEND"
 
-_override: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
-    "kernels_use", default=None
+# kernels.use()'s choices as sorted (kernel, backend) pairs: hashable, so that they can
+# key fastest's cache
+_override: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar(
+    "kernels_use", default=()
 )
 
 
@@ -73,7 +76,7 @@ def use(backend: str | None = None, **per_kernel: str):
     if backend and backend not in names:
         raise KeyError(f"unknown backend {backend!r}; valid backends: {', '.join(names)}")
     chosen.update(per_kernel)
-    token = _override.set({**(_override.get() or {}), **chosen})
+    token = _override.set(tuple(sorted({**dict(_override.get()), **chosen}.items())))
     try:
         yield
     finally:
@@ -81,7 +84,7 @@ def use(backend: str | None = None, **per_kernel: str):
 
 
 def _explicit(kernel: str) -> tuple[str, str] | None:
-    chosen = (_override.get() or {}).get(kernel)
+    chosen = dict(_override.get()).get(kernel)
     if chosen:
         return chosen, "kernels.use()"
     spec = os.environ.get(ENV)
@@ -155,7 +158,7 @@ def choose(kernel: str, *, dtype=None, size: int | None = None) -> tuple[str, st
     record = load_record() or {"results": {}, "spread": {}}
     by_size = record["results"].get(kernel, {}).get(dtype, {})
     measured = size_class(size, [int(s) for s in by_size])
-    key = (kernel, dtype, measured)
+    key = (kernel, dtype, measured, _record.record_path())  # the record is the path's
     if key not in _choice_cache:
         spread = record["spread"].get(kernel, {}).get(dtype, {}).get(str(measured), {})
         _choice_cache[key] = choose_from(
@@ -244,9 +247,25 @@ def _runs(kernel: str, backend: str) -> bool:
     return True
 
 
+# fastest's answers. ``kernels.softmax(z)`` asks on every call, and the rules take about
+# 5 us, more than a small softmax itself; the answer depends only on the key's parts (the
+# record's own cache is keyed on its path, and cleared with this one)
+_fastest_cache: dict[tuple, Callable] = derived_cache()
+
+
 def fastest(kernel: str, *, dtype=None, size: int | None = None) -> Callable:
     """The registered callable of the backend chosen for ``kernel`` (no wrapper):
     ``fastest(k) is get(k, b)``. ``dtype`` and ``size`` (rows per call) pick the
     nearest size the autotune record measured; the module docstring gives the order of
     the rules."""
-    return get(kernel, choose(kernel, dtype=dtype, size=size)[0])
+    # the types too: size=True must not find size=1's answer (True == 1), but an error
+    key = (kernel, dtype, type(dtype), size, type(size), _override.get(), os.environ.get(ENV))
+    key += (_record.record_path(),)
+    try:
+        return _fastest_cache[key]
+    except (KeyError, TypeError):  # not asked yet, or unhashable (choose says what is wrong)
+        pass
+    fn = get(kernel, choose(kernel, dtype=dtype, size=size)[0])
+    with contextlib.suppress(TypeError):
+        _fastest_cache[key] = fn
+    return fn
