@@ -46,8 +46,8 @@ def test_a_block_is_measured_in_a_fresh_process(monkeypatch):
 
 
 def test_the_numba_backends_compile_with_the_recorded_blocks(tmp_path):
-    """A record naming blocks: a fresh process's microkernel uses them, and its epoch
-    and softmax (whose exponential takes the block's vector width) still equal numpy's;
+    """A record naming blocks: a fresh process's microkernel uses them, and its epoch,
+    softmax and gradient_norm (whose vectors take the block's width) still equal numpy's;
     KERNELS_BLOCK still wins over the record."""
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "NUMBA_CACHE_DIR": str(tmp_path / "nb")}
     env.pop("KERNELS_BLOCK", None)
@@ -68,6 +68,10 @@ def test_the_numba_backends_compile_with_the_recorded_blocks(tmp_path):
         "z = X[:37, :23] * 40 - 20\n"
         "s, t = kernels.get('softmax', 'numba')(z), kernels.get('softmax', 'numpy')(z)\n"
         "np.testing.assert_allclose(s, t, rtol=1e-13, atol=1e-300)\n"
+        "g = [kernels.get('gradient_norm', b) for b in ('numba', 'numpy')]\n"
+        "for u in (X[:3].reshape(3, 28, 28), X[0, :45].reshape(5, 9), X[0, :8].reshape(2, 2, 2)):\n"
+        "    for v in (u, u.astype(np.float32)):\n"
+        "        np.testing.assert_array_equal(g[0](v), g[1](v))\n"
         "print(json.dumps([mk.BLOCKS, mk.BLOCK_FROM]))\n"
     )
     out = subprocess.run(

@@ -1,60 +1,39 @@
-"""gradient_norm, ``numba`` backend: one compiled pass over the pixels.
-
-Each image row runs a branch-free loop over its interior columns, which LLVM
-vectorizes; the two edge columns are done apart (one flat loop over all interior rows
-ran no faster on the Intel Xeon measured: 0.0387 against 0.0396 s cache-hot). Images
-are spread over numba's threads when it has more than one; with one thread a serial
-variant runs, so the parallel code (slow to load from the cache) and the thread pool
-are never started.
-Where the output streams (stores.use_stream_stores), each image is computed into a
-cache-hot scratch image and copied out with non-temporal stores.
+"""gradient_norm, ``numba`` backend: one compiled pass over the pixels, each image in
+explicit vectors of the register block's width (``vector_stencil``). Images are spread
+over numba's threads when it has more than one; with one thread a serial variant runs,
+so the parallel code (slow to load from the cache) and the thread pool are never
+started. Where the output streams (stores.use_stream_stores), each image is computed
+into a cache-hot scratch image and copied out with non-temporal stores.
 """
 
 import numba
 import numpy as np
 
-from .. import numba_cache, stores
+from .. import microkernel, numba_cache, stores, vector_stencil
 from ..numba_support import threads
 from ..stores import fence, stream_copy
+from ..vector_stencil import gradient_image
 from . import kernel
 
-numba_cache.track(__file__, stores)
-
-
-@numba.njit(cache=True, inline="always")
-def _image(u, g, n, m, half):
-    """g[m] = the gradient norm of u[n]."""
-    # half is 0.5 in u's dtype: a float64 literal would turn float32 arithmetic into
-    # float64 and back, 25 % slower than float64 itself
-    _, h, w = u.shape
-    for i in range(h):
-        # rows: central difference inside, one-sided at the first and last row
-        up, down = min(i + 1, h - 1), max(i - 1, 0)
-        rs = half if 0 < i < h - 1 else half + half
-        for j in range(1, w - 1):  # vectorized: no branch, contiguous
-            d_row = (u[n, up, j] - u[n, down, j]) * rs
-            d_col = (u[n, i, j + 1] - u[n, i, j - 1]) * half
-            g[m, i, j] = d_row * d_row + d_col * d_col
-        for j, left, right in ((0, 0, 1), (w - 1, w - 2, w - 1)):
-            d_row = (u[n, up, j] - u[n, down, j]) * rs
-            d_col = u[n, i, right] - u[n, i, left]
-            g[m, i, j] = d_row * d_row + d_col * d_col
+# the images' vectors are the block's: code compiled for one block is kept apart
+numba_cache.track(__file__, stores, vector_stencil, key=microkernel.BLOCK)
 
 
 @numba.njit(cache=True, inline="always")
 def _images(u, g, first, last, half, stream):
-    """Images first to last; ``stream``: each through a scratch image, copied out with
-    non-temporal stores (g C-contiguous)."""
-    if not stream:
-        for n in range(first, last):
-            _image(u, g, n, n, half)
-        return
+    """Images first to last (u, g C-contiguous); ``stream``: each through a scratch
+    image, copied out with non-temporal stores."""
     _, h, w = u.shape
-    scratch = np.empty((1, h, w), g.dtype)
-    flat = scratch.reshape(h * w)
+    f, size = u.reshape(u.size), h * w
+    if not stream:
+        o = g.reshape(g.size)
+        for n in range(first, last):
+            gradient_image(f, o, n * size, n * size, h, w, half)
+        return
+    scratch = np.empty(size, g.dtype)
     for n in range(first, last):
-        _image(u, scratch, n, 0, half)
-        stream_copy(g[n].reshape(h * w), flat)
+        gradient_image(f, scratch, n * size, 0, h, w, half)
+        stream_copy(g[n].reshape(size), scratch)
     fence()
 
 
