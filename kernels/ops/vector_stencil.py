@@ -7,10 +7,10 @@ are p - W and p + W and the column neighbours p - 1 and p + 1 whatever the row, 
 interior rows are one vector loop with no edge in it, the first and last rows two
 more, each with a masked last vector. The two edge columns, wrong in those runs, are
 then computed again, one pixel at a time. A loop per image row (26 interior pixels of a
-Fashion-MNIST row) left most of each row to scalar remainders, above all in float32's
-16 lanes. The arithmetic is the scalar definition's, operation for operation (no fused
-multiply-adds), so the result is bit for bit the same. Imported only by the numba
-backends.
+Fashion-MNIST row) is too short for a vector loop: its setup and scalar remainder came
+with every row, float32's 16 lanes the worst. The arithmetic is the scalar definition's,
+operation for operation (no fused multiply-adds), so the result is bit for bit the
+same. Imported only by the numba backends.
 """
 
 from __future__ import annotations
