@@ -1,9 +1,11 @@
 """The register block measured by autotune (kernels/bench/experiments/blocks.py): a
 block replaces the CPU table's only beyond the noise, the measurement runs here, and the
-numba backends compile with the recorded blocks."""
+numba backends compile with the recorded blocks, or with the table's for numba's target
+when it is another CPU (an AVX2 one, x86-64 with no features), and stay right."""
 
 import json
 import os
+import platform
 import subprocess
 import sys
 
@@ -45,6 +47,37 @@ def test_a_block_is_measured_in_a_fresh_process(monkeypatch):
     assert all(len(t) == 2 and min(t) > 0 for t in seconds["4x2x128"].values())
 
 
+# the numba backends against numpy in a fresh process; prints the blocks used, and why
+SHOW = (
+    "import json, numpy as np, kernels\n"
+    "from kernels import mlp\n"
+    "from kernels.ops import microkernel as mk\n"
+    "X = np.random.default_rng(0).random((230, 784)); y = np.arange(230) % 10\n"
+    "a, b = mlp.init_params(dh=13, seed=0), mlp.init_params(dh=13, seed=0)\n"
+    "kernels.get('mlp_epoch', 'numba-serial')(a, X, y, batch_size=100)\n"
+    "kernels.get('mlp_epoch', 'numpy')(b, X, y, batch_size=100)\n"
+    "np.testing.assert_allclose(a.W1, b.W1, rtol=1e-7, atol=1e-9)\n"
+    "z = X[:37, :23] * 40 - 20\n"
+    "s, t = kernels.get('softmax', 'numba')(z), kernels.get('softmax', 'numpy')(z)\n"
+    "np.testing.assert_allclose(s, t, rtol=1e-13, atol=1e-300)\n"
+    "g = [kernels.get('gradient_norm', b) for b in ('numba', 'numpy')]\n"
+    "for u in (X[:3].reshape(3, 28, 28), X[0, :45].reshape(5, 9), X[0, :8].reshape(2, 2, 2)):\n"
+    "    for v in (u, u.astype(np.float32)):\n"
+    "        np.testing.assert_array_equal(g[0](v), g[1](v))\n"
+    "print(json.dumps([mk.BLOCKS, mk.BLOCK_FROM]))\n"
+)
+
+
+def _blocks_used(env) -> tuple[dict, str]:
+    """Run SHOW with ``env``: it must pass; the blocks it used and where they came from."""
+    out = subprocess.run(
+        [sys.executable, "-c", SHOW], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    used, source = json.loads(out.stdout.splitlines()[-1])
+    return used, source
+
+
 def test_the_numba_backends_compile_with_the_recorded_blocks(tmp_path):
     """A record naming blocks: a fresh process's microkernel uses them, and its epoch,
     softmax and gradient_norm (whose vectors take the block's width) still equal numpy's;
@@ -56,36 +89,37 @@ def test_the_numba_backends_compile_with_the_recorded_blocks(tmp_path):
         "record.save_record({}, blocks={'float64': [5, 2, 256], 'float32': [3, 3, 128]})\n"
     )
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
-    show = (
-        "import json, numpy as np, kernels\n"
-        "from kernels import mlp\n"
-        "from kernels.ops import microkernel as mk\n"
-        "X = np.random.default_rng(0).random((230, 784)); y = np.arange(230) % 10\n"
-        "a, b = mlp.init_params(dh=13, seed=0), mlp.init_params(dh=13, seed=0)\n"
-        "kernels.get('mlp_epoch', 'numba-serial')(a, X, y, batch_size=100)\n"
-        "kernels.get('mlp_epoch', 'numpy')(b, X, y, batch_size=100)\n"
-        "np.testing.assert_allclose(a.W1, b.W1, rtol=1e-7, atol=1e-9)\n"
-        "z = X[:37, :23] * 40 - 20\n"
-        "s, t = kernels.get('softmax', 'numba')(z), kernels.get('softmax', 'numpy')(z)\n"
-        "np.testing.assert_allclose(s, t, rtol=1e-13, atol=1e-300)\n"
-        "g = [kernels.get('gradient_norm', b) for b in ('numba', 'numpy')]\n"
-        "for u in (X[:3].reshape(3, 28, 28), X[0, :45].reshape(5, 9), X[0, :8].reshape(2, 2, 2)):\n"
-        "    for v in (u, u.astype(np.float32)):\n"
-        "        np.testing.assert_array_equal(g[0](v), g[1](v))\n"
-        "print(json.dumps([mk.BLOCKS, mk.BLOCK_FROM]))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", show], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    used, source = json.loads(out.stdout.splitlines()[-1])
+    used, source = _blocks_used(env)
     assert used == {"float64": [5, 2, 256], "float32": [3, 3, 128]}
     assert source == "measured by autotune"
     env["KERNELS_BLOCK"] = "4x2x128"
-    out = subprocess.run(
-        [sys.executable, "-c", show], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert json.loads(out.stdout.splitlines()[-1])[1] == "KERNELS_BLOCK"
+    assert _blocks_used(env)[1] == "KERNELS_BLOCK"
+
+
+# numba's targets other than this CPU: an AVX2 one without AVX-512 (the Zen 2 of the
+# issue), and x86-64 with no feature named, as a container that shares its cache sets
+FORGED = {
+    "haswell": ("+avx,+avx2,+fma,+sse4.2,+popcnt,+f16c,+bmi,+bmi2", [4, 3, 256]),
+    "generic": ("", None),
+}
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 targets")
+@pytest.mark.parametrize("cpu", sorted(FORGED))
+def test_the_numba_backends_run_right_on_another_cpu_target(tmp_path, cpu):
+    """numba compiling for another CPU (NUMBA_CPU_NAME, NUMBA_CPU_FEATURES) runs the
+    table's block for that CPU, and every numba kernel still equals numpy's."""
+    from kernels.ops import blocking
+
+    features, float64_block = FORGED[cpu]
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "NUMBA_CACHE_DIR": str(tmp_path / "nb")}
+    env |= {"NUMBA_CPU_NAME": cpu, "NUMBA_CPU_FEATURES": features}
+    env.pop("KERNELS_BLOCK", None)
+    used, source = _blocks_used(env)
+    table = blocking.block("x86_64", cpu, blocking.enabled(features))
+    assert source == "table" and used == {d: list(b) for d, b in table.items()}
+    if float64_block:  # the AVX2 entry, the one measured on Zen 2
+        assert used["float64"] == float64_block
 
 
 def test_a_record_with_a_malformed_block_is_ignored(tmp_path, monkeypatch):
