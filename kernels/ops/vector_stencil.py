@@ -74,18 +74,18 @@ def make_differences(bits: int):
                 """The vector of pixels q, q + 1, ... of the run (mask: which of them)."""
 
                 def load(offset):
-                    address = builder.add(builder.add(fi, q), offset)
-                    pointer = V.pointer(builder.add(data[0], builder.mul(address, const(size))))
+                    index = builder.add(builder.add(fi, q), offset)
+                    address = builder.add(data[0], builder.mul(index, const(size)))
                     if mask is None:
-                        return builder.load(pointer, typ=V.vec, align=size)
-                    return builder.call(masked_load, [pointer, align, mask, V.zero])
+                        return V.load(address)
+                    return builder.call(masked_load, [V.pointer(address), align, mask, V.zero])
 
                 d_row = builder.fmul(builder.fsub(load(up), load(builder.neg(down))), va)
                 d_col = builder.fmul(builder.fsub(load(const(1)), load(const(-1))), vh)
                 g = builder.fadd(builder.fmul(d_row, d_row), builder.fmul(d_col, d_col))
                 target = builder.add(data[1], builder.mul(builder.add(oi, q), const(size)))
                 if mask is None:
-                    builder.store(g, V.pointer(target), align=size)
+                    V.store(g, target)
                 else:
                     builder.call(masked_store, [g, V.pointer(target), align, mask])
 
