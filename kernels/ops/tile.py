@@ -13,7 +13,8 @@ from numba.extending import intrinsic
 
 class Vectors:
     """LLVM IR for vectors of ``bits`` of one float dtype, inside one codegen: fused
-    multiply-adds, broadcasts, and loads and stores at integer addresses."""
+    multiply-adds, broadcasts, and loads and stores at integer addresses, whole or
+    masked."""
 
     def __init__(self, context, builder, dtype, bits: int):
         self.builder, self.scalar = builder, context.get_value_type(dtype)
@@ -32,11 +33,18 @@ class Vectors:
         return self.builder.call(self._fma, [a, b, c])
 
     def splat(self, x):
-        undef = ir.Constant(self.vec, ir.Undefined)
+        """x in every lane (a float of the dtype, or an integer: a vector of that type)."""
+        kind = self.vec if x.type == self.scalar else ir.VectorType(x.type, self.width)
+        undef = ir.Constant(kind, ir.Undefined)
         first = self.builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
         return self.builder.shuffle_vector(
             first, undef, ir.Constant(ir.VectorType(ir.IntType(32), self.width), None)
         )
+
+    def below(self, count):
+        """The mask of the lanes below ``count`` (an integer)."""
+        lanes = ir.Constant(ir.VectorType(count.type, self.width), list(range(self.width)))
+        return self.builder.icmp_signed("<", lanes, self.splat(count))
 
     def pointer(self, address):
         return self.builder.inttoptr(address, ir.PointerType())
@@ -48,6 +56,27 @@ class Vectors:
 
     def store(self, value, address):
         self.builder.store(value, self.pointer(address), align=self.size)
+
+    def _masked(self, what: str, result, arguments):
+        mask = ir.VectorType(ir.IntType(1), self.width)
+        kinds = {"load": [ir.PointerType(), ir.IntType(32), mask, self.vec]}
+        kinds["store"] = [self.vec, ir.PointerType(), ir.IntType(32), mask]
+        fn = cgutils.get_or_insert_function(
+            self.builder.module,
+            ir.FunctionType(result, kinds[what]),
+            f"llvm.masked.{what}.v{self.width}f{8 * self.size}.p0",
+        )
+        return self.builder.call(fn, arguments)
+
+    def load_masked(self, address, mask):
+        """The lanes of ``mask`` loaded, the others 0: nothing outside them is read."""
+        align = ir.Constant(ir.IntType(32), self.size)
+        return self._masked("load", self.vec, [self.pointer(address), align, mask, self.zero])
+
+    def store_masked(self, value, address, mask):
+        """The lanes of ``mask`` stored: nothing outside them is written."""
+        align = ir.Constant(ir.IntType(32), self.size)
+        self._masked("store", ir.VoidType(), [value, self.pointer(address), align, mask])
 
 
 def make_tile(mr: int, nv: int, bits: int, prefetch: bool = False):

@@ -56,19 +56,7 @@ def make_differences(bits: int):
                 builder.ptrtoint(context.make_array(t)(context, builder, x).data, ity)
                 for x, t in ((fa, f), (oa, o))
             ]
-            mask_type, i32 = ir.VectorType(ir.IntType(1), n), ir.IntType(32)
-            name = f"v{n}f{8 * size}.p0"
-            masked_load = cgutils.get_or_insert_function(
-                builder.module,
-                ir.FunctionType(V.vec, [ir.PointerType(), i32, mask_type, V.vec]),
-                f"llvm.masked.load.{name}",
-            )
-            masked_store = cgutils.get_or_insert_function(
-                builder.module,
-                ir.FunctionType(ir.VoidType(), [V.vec, ir.PointerType(), i32, mask_type]),
-                f"llvm.masked.store.{name}",
-            )
-            align, va, vh = ir.Constant(i32, size), V.splat(a), V.splat(half)
+            va, vh = V.splat(a), V.splat(half)
 
             def run(q, mask):
                 """The vector of pixels q, q + 1, ... of the run (mask: which of them)."""
@@ -76,9 +64,7 @@ def make_differences(bits: int):
                 def load(offset):
                     index = builder.add(builder.add(fi, q), offset)
                     address = builder.add(data[0], builder.mul(index, const(size)))
-                    if mask is None:
-                        return V.load(address)
-                    return builder.call(masked_load, [V.pointer(address), align, mask, V.zero])
+                    return V.load(address) if mask is None else V.load_masked(address, mask)
 
                 d_row = builder.fmul(builder.fsub(load(up), load(builder.neg(down))), va)
                 d_col = builder.fmul(builder.fsub(load(const(1)), load(const(-1))), vh)
@@ -87,20 +73,14 @@ def make_differences(bits: int):
                 if mask is None:
                     V.store(g, target)
                 else:
-                    builder.call(masked_store, [g, V.pointer(target), align, mask])
+                    V.store_masked(g, target, mask)
 
             whole = builder.sdiv(count, const(n))
             with cgutils.for_range(builder, whole) as loop:
                 run(builder.mul(loop.index, const(n)), None)
             rest = builder.sub(count, builder.mul(whole, const(n)))
             with builder.if_then(builder.icmp_signed(">", rest, const(0))):
-                lanes = ir.Constant(ir.VectorType(ity, n), list(range(n)))
-                left = ir.VectorType(ity, n)
-                left = builder.insert_element(ir.Constant(left, ir.Undefined), rest, const(0))
-                left = builder.shuffle_vector(
-                    left, left, ir.Constant(ir.VectorType(i32, n), None)
-                )  # rest in every lane
-                run(builder.mul(whole, const(n)), builder.icmp_signed("<", lanes, left))
+                run(builder.mul(whole, const(n)), V.below(rest))
             return context.get_dummy_value()
 
         return sig, codegen
