@@ -20,18 +20,28 @@ from numba.core import caching
 
 # source file -> (digest of the sources it takes from elsewhere, digest of its key)
 _stamps: dict[str, tuple[str, str]] = {}
+# source file -> the files whose source its compiled code takes, its own tracked ones too
+_taken: dict[str, tuple[str, ...]] = {}
 
 
 def track(source_file: str, *modules: ModuleType, key=()) -> None:
     """Make the cached code of every function compiled from ``source_file`` stale when
-    the source of any of ``modules`` changes, and keep it apart per ``key`` (a repr-able
-    value: the register blocks), so that going back to an earlier key finds its code."""
-    sources = hashlib.sha256()
+    the source of any of ``modules`` changes, or of what they track in turn (a module
+    inlining vector_stencil inlines the tile's vectors too), and keep it apart per
+    ``key`` (a repr-able value: the register blocks), so that going back to an earlier
+    key finds its code. ``modules`` call track before this, as they are imported first."""
+    files: dict[str, None] = {}
     for module in modules:
-        with open(module.__file__, "rb") as f:
+        own = os.path.abspath(module.__file__)
+        files |= dict.fromkeys((own, *_taken.get(own, ())))
+    sources = hashlib.sha256()
+    for name in files:
+        with open(name, "rb") as f:
             sources.update(f.read())
     keyed = hashlib.sha256(repr(key).encode()).hexdigest()[:12]
-    _stamps[os.path.abspath(source_file)] = (sources.hexdigest(), keyed)
+    source_file = os.path.abspath(source_file)
+    _taken[source_file] = tuple(files)
+    _stamps[source_file] = (sources.hexdigest(), keyed)
 
 
 class _TrackedLocator(caching._CacheLocator):
