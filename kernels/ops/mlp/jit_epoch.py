@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from .. import microkernel, numba_cache, numba_support, tile
-from ..microkernel import _gemm, _gemm_rows, lanes_of
+from ..microkernel import _gemm, _gemm_rows, lanes_of, zeros_lined
 from ..numba_support import exp_nonpositive, threads
 from . import jit_parts
 from .family import epoch_kernel
@@ -110,12 +110,12 @@ def _buffers(W1, W2, batch_size):
     (m,), db1 (dh,)."""
     (dh, d), m, dt = W1.shape, W2.shape[0], W1.dtype
     dhp = -(-dh // lanes_of(W1)) * lanes_of(W1)
-    W1T = np.zeros((d, dhp), dt)
+    W1T = zeros_lined(d, dhp, W1)  # the products' B and C: whole vectors on cache lines
     W1T[:, :dh] = W1.T
     return Buffers(
         W1T=W1T,
-        ha=np.empty((batch_size, dhp), dt),
-        g_ha=np.zeros((batch_size, dhp), dt),
+        ha=zeros_lined(batch_size, dhp, W1),
+        g_ha=zeros_lined(batch_size, dhp, W1),
         hs=np.empty((batch_size, dh), dt),
         g_hs=np.empty((batch_size, dh), dt),
         oaT=np.empty(m * batch_size, dt),
