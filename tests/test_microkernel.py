@@ -98,6 +98,17 @@ def test_nan_and_inf_propagate_as_in_blas(dtype):
     np.testing.assert_array_equal(np.isneginf(C), np.isneginf(ref))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (784, 56), (100, 64), (0, 8), (3, 0)])
+def test_zeros_lined_are_zeros_that_start_on_a_cache_line(dtype, shape):
+    for _ in range(4):  # numba's own arrays start on 32 bytes: some would be off by 32
+        a = mk.zeros_lined(*shape, np.empty(1, dtype))
+        assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous
+        assert a.ctypes.data % 64 == 0 and not a.any()
+        a[...] = 1  # writeable, and its own memory
+        assert a.all()
+
+
 # ---- the checked entries: what np.matmul refuses, refused by name ------------------------
 
 
