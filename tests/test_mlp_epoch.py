@@ -136,3 +136,24 @@ def test_non_contiguous_W1_is_refused(backend):
     with pytest.raises(ValueError, match="W1 is not"):
         fn(p, X, y, batch_size=5, lr=0.1)
     np.testing.assert_array_equal(p.W1, before)
+
+
+@pytest.mark.parametrize(
+    "backend", [b for b in BACKENDS if not kernels.registry.entry("mlp_epoch", b).slow]
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_width_of_the_hidden_layer_trains_as_numpy_does(backend, dtype):
+    """dh at, below and past whole vectors of every block's width (4 to 16 lanes): the
+    numba epoch computes the last few columns apart from the others, or pads them."""
+    fn = runnable("mlp_epoch", backend)
+    X, y = small_data(n=250, d=20, seed=1)
+    X, tol = X.astype(dtype), (1e-10 if dtype == np.float64 else 2e-4)
+    for dh in (1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 18, 33, 50):
+        p, q = (mlp.init_params(d=20, dh=dh, m=3, seed=dh, dtype=dtype) for _ in range(2))
+        loss = fn(p, X, y, batch_size=100, lr=0.1, lam=1e-3)
+        reference = kernels.get("mlp_epoch", "numpy")(q, X, y, batch_size=100, lr=0.1, lam=1e-3)
+        np.testing.assert_allclose(loss, reference, rtol=tol, err_msg=f"dh = {dh}")
+        for name, a in p.arrays().items():
+            np.testing.assert_allclose(
+                a, q.arrays()[name], rtol=tol, atol=tol, err_msg=f"dh = {dh}: {name}"
+            )

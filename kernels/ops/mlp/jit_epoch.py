@@ -1,11 +1,17 @@
 """MLP, ``numba`` backend: the SGD epoch, wholly compiled (no Python call per minibatch).
 
-Inside the epoch W1 is kept transposed and padded, W1T (d, dhp) with dhp = dh rounded up
-to whole vectors (zero columns past dh), so that both large products are the layout of
-our register-blocked microkernel (microkernel.py): forward ha = x W1T, backward
-W1T = (1 - lr lam) W1T - lr x^T g_ha, the update fused into the product's stores.
+Inside the epoch W1's first dm rows are kept transposed, W1T (d, dm), dm whole vectors,
+so that both large products are the layout of our register-blocked microkernel
+(microkernel.py): forward ha = x W1T, backward W1T = (1 - lr lam) W1T - lr x^T g_ha,
+the update fused into the product's stores. Where dh ends in a few columns (at most an
+eighth of a vector), dm = dh rounded down and those last rows of W1, W1t, go through
+BLAS in W1's own layout; else dm = dh rounded up, W1T's last columns zeros, and W1t
+has no rows. A padded vector costs the FMAs of a whole one (dh = 50 in float32: 14
+columns of padding, a fifth of the epoch's FMAs), BLAS several times a padded column's
+per column at these shapes: it pays only for a few (docs/design.md section 7.1).
 Threads split the hidden units into blocks of columns, each owning its columns of ha,
-g_ha and W1T, so that no partial gradients need summing. W1 is written back once.
+g_ha and W1T (the block holding column dm owns W1t), so that no partial gradients need
+summing. W1 is written back once.
 """
 
 from __future__ import annotations
@@ -28,13 +34,24 @@ from .types import ACTIVATIONS, Params
 numba_cache.track(__file__, microkernel, tile, numba_support, jit_parts, key=microkernel.BLOCK)
 
 # what one minibatch works in, allocated once per epoch for the largest one
-Buffers = namedtuple("Buffers", "W1T ha g_ha hs g_hs oaT g_oaT top total dW2 db2 db1")
+Buffers = namedtuple(
+    "Buffers", "W1T W1t ha g_ha hat g_hat dW1t hs g_hs oaT g_oaT top total dW2 db2 db1"
+)
 
 
 @numba.njit(cache=True, inline="always")
-def _hidden_forward(W1T, b1, code, x, ha, hs, c0, c1):
-    """Columns c0:c1 of ha = x W1T and of ha + b1, hs = act(ha) (c1 may pass dh)."""
-    _gemm_rows(x, W1T[:, c0:c1], ha[:, c0:c1], ha.dtype.type(1), ha.dtype.type(0))
+def _hidden_forward(W1T, W1t, b1, code, x, ha, hat, hs, c0, c1):
+    """Columns c0:c1 of ha = x [W1T | W1t^T] and of ha + b1, hs = act(ha) (c1 may pass
+    dh); hat (K, dh - dm) is scratch."""
+    dm = W1T.shape[1]
+    if c0 < dm:
+        cm = min(c1, dm)
+        _gemm_rows(x, W1T[:, c0:cm], ha[:, c0:cm], ha.dtype.type(1), ha.dtype.type(0))
+    if c0 <= dm < c1 and W1t.shape[0] > 0:
+        np.dot(x, W1t.T, hat)
+        for k in range(x.shape[0]):
+            for j in range(hat.shape[1]):
+                ha[k, dm + j] = hat[k, j]
     for k in range(x.shape[0]):
         for j in range(c0, min(c1, hs.shape[1])):
             ha[k, j] += b1[j]
@@ -79,10 +96,13 @@ def _output(W2, b2, y, hs, oaT, g_oaT, g_hs, dW2, db2, top, total):
 
 
 @numba.njit(cache=True, inline="always")
-def _hidden_backward_step(W1T, b1, code, lr, lam, x, ha, hs, g_hs, g_ha, db1, c0, c1):
+def _hidden_backward_step(
+    W1T, W1t, b1, code, lr, lam, x, ha, hs, g_hs, g_ha, g_hat, dW1t, db1, c0, c1
+):
     """Columns c0:c1: g_ha = g_hs * act'(ha), and the SGD step of b1 and of W1T, fused
-    into the product: W1T = (1 - lr lam) W1T - lr x^T g_ha (g_ha is 0 past dh).
-    db1 (dh,) is scratch; every loop runs along rows, so it vectorizes."""
+    into the product: W1T = (1 - lr lam) W1T - lr x^T g_ha, and of W1t. db1 (dh,),
+    g_hat (K, dh - dm) and dW1t (dh - dm, d) are scratch; every loop runs along rows, so
+    it vectorizes."""
     K, dh = g_hs.shape
     c1h = min(c1, dh)
     db1[c0:c1h] = 0.0
@@ -91,7 +111,18 @@ def _hidden_backward_step(W1T, b1, code, lr, lam, x, ha, hs, g_hs, g_ha, db1, c0
             g_ha[k, j] = g_hs[k, j] * act_grad(code, ha[k, j], hs[k, j])
             db1[j] += g_ha[k, j]
     b1[c0:c1h] -= lr * db1[c0:c1h]
-    _gemm(x.T, g_ha[:, c0:c1], W1T[:, c0:c1], -lr, 1 - lr * lam)
+    dm, keep = W1T.shape[1], 1 - lr * lam
+    if c0 < dm:
+        cm = min(c1, dm)
+        _gemm(x.T, g_ha[:, c0:cm], W1T[:, c0:cm], -lr, keep)
+    if c0 <= dm < c1 and W1t.shape[0] > 0:
+        for k in range(K):
+            for j in range(g_hat.shape[1]):
+                g_hat[k, j] = g_ha[k, dm + j]
+        np.dot(g_hat.T, x, dW1t)
+        for j in range(W1t.shape[0]):
+            for i in range(W1t.shape[1]):
+                W1t[j, i] = keep * W1t[j, i] - lr * dW1t[j, i]
 
 
 @numba.njit(cache=True, inline="always")
@@ -104,18 +135,28 @@ def _output_step(W2, b2, lr, lam, dW2, db2):
 
 @numba.njit(cache=True, inline="always")
 def _buffers(W1, W2, batch_size):
-    """The Buffers of an epoch in minibatches of at most batch_size: W1T (d, dhp) holding
-    W1^T and zeros; ha, g_ha (batch_size, dhp), g_ha zero past dh; hs, g_hs (batch_size,
-    dh); oaT, g_oaT (m * batch_size,) flat, top, total (batch_size,); dW2 (m, dh), db2
-    (m,), db1 (dh,)."""
+    """The Buffers of an epoch in minibatches of at most batch_size: W1T (d, dm) holding
+    W1[:dm]^T (zeros past dh), W1t (dh - dm, d) a copy of W1[dm:] (see the module's
+    docstring); ha, g_ha (batch_size, dhp), dhp = dh rounded up to whole vectors, g_ha
+    zero past dh; hat, g_hat (batch_size, dh - dm), dW1t (dh - dm, d); hs, g_hs
+    (batch_size, dh); oaT, g_oaT (m * batch_size,) flat, top, total (batch_size,);
+    dW2 (m, dh), db2 (m,), db1 (dh,). A count dh - dm below 0 counts as 0."""
     (dh, d), m, dt = W1.shape, W2.shape[0], W1.dtype
-    dhp = -(-dh // lanes_of(W1)) * lanes_of(W1)
-    W1T = zeros_lined(d, dhp, W1)  # the products' B and C: whole vectors on cache lines
-    W1T[:, :dh] = W1.T
+    width = lanes_of(W1)
+    dhp = -(-dh // width) * width
+    dm = dh - dh % width if 8 * (dh % width) <= width else dhp
+    tail = max(dh - dm, 0)
+    W1T = zeros_lined(d, dm, W1)  # the products' B and C: whole vectors on cache lines
+    for j in range(min(dm, dh)):
+        W1T[:, j] = W1[j]
     return Buffers(
         W1T=W1T,
+        W1t=W1[dh - tail :].copy(),
         ha=zeros_lined(batch_size, dhp, W1),
         g_ha=zeros_lined(batch_size, dhp, W1),
+        hat=np.empty((batch_size, tail), dt),
+        g_hat=np.empty((batch_size, tail), dt),
+        dW1t=np.empty((tail, d), dt),
         hs=np.empty((batch_size, dh), dt),
         g_hs=np.empty((batch_size, dh), dt),
         oaT=np.empty(m * batch_size, dt),
@@ -134,8 +175,8 @@ def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
     thread where compiled with parallel=True (prange is range elsewhere). W1 is updated
     at the end only (the caller restores all on divergence)."""
     m, buf = W2.shape[0], _buffers(W1, W2, batch_size)
-    W1T, dW2, db2, db1 = buf.W1T, buf.dW2, buf.db2, buf.db1
-    dhp, width = W1T.shape[1], lanes_of(W1T)
+    W1T, W1t, dW2, db2, db1 = buf.W1T, buf.W1t, buf.dW2, buf.db2, buf.db1
+    dhp, width = buf.ha.shape[1], lanes_of(W1T)
     block = -(-dhp // (T * width)) * width
     total = 0.0
     for index, start in enumerate(range(0, X.shape[0], batch_size)):
@@ -143,11 +184,12 @@ def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
         K = x.shape[0]
         # this minibatch's rows of the buffers; oaT, g_oaT (m, K) contiguous
         ha, g_ha, hs, g_hs = buf.ha[:K], buf.g_ha[:K], buf.hs[:K], buf.g_hs[:K]
+        hat, g_hat = buf.hat[:K], buf.g_hat[:K]
         oaT, g_oaT = buf.oaT[: m * K].reshape(m, K), buf.g_oaT[: m * K].reshape(m, K)
-        decay = l2(W1T, W2, lam)  # W1T is 0 past dh
+        decay = l2(W1T, W2, lam, W1t)
         for i in numba.prange(T):
             _hidden_forward(
-                W1T, b1, code, x, ha, hs, min(i * block, dhp), min(i * block + block, dhp)
+                W1T, W1t, b1, code, x, ha, hat, hs, min(i * block, dhp), min(i * block + block, dhp)
             )
         loss = (
             _output(W2, b2, t, hs, oaT, g_oaT, g_hs, dW2, db2, buf.top[:K], buf.total[:K]) + decay
@@ -157,6 +199,7 @@ def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
         for i in numba.prange(T):
             _hidden_backward_step(
                 W1T,
+                W1t,
                 b1,
                 code,
                 lr,
@@ -166,13 +209,17 @@ def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
                 hs,
                 g_hs,
                 g_ha,
+                g_hat,
+                buf.dW1t,
                 db1,
                 min(i * block, dhp),
                 min(i * block + block, dhp),
             )
         _output_step(W2, b2, lr, lam, dW2, db2)
         total += loss * K
-    W1[:] = W1T[:, : W1.shape[0]].T
+    for j in range(W1.shape[0] - W1t.shape[0]):
+        W1[j] = W1T[:, j]
+    W1[W1.shape[0] - W1t.shape[0] :] = W1t
     return total, -1, 0.0
 
 
