@@ -62,6 +62,22 @@ def test_a_forced_block_is_parsed_or_refused_by_name(monkeypatch):
             blocking.parse(bad)
 
 
+def test_the_l2_is_read_from_linuxs_description_of_the_caches(tmp_path):
+    def cache(index, level, size):
+        (tmp_path / index).mkdir()
+        (tmp_path / index / "level").write_text(f"{level}\n")
+        (tmp_path / index / "size").write_text(f"{size}\n")
+
+    assert blocking.l2_bytes(tmp_path) is None  # no caches described (not Linux)
+    cache("index0", 1, "48K")
+    cache("index3", 3, "32768K")
+    assert blocking.l2_bytes(tmp_path) is None
+    cache("index2", 2, "2048K")
+    assert blocking.l2_bytes(tmp_path) == 2 * 2**20
+    (tmp_path / "index2" / "size").write_text("1M\n")
+    assert blocking.l2_bytes(tmp_path) == 2**20
+
+
 FORGED = """
 import numpy as np
 from kernels.ops import microkernel as mk

@@ -157,3 +157,21 @@ def test_every_width_of_the_hidden_layer_trains_as_numpy_does(backend, dtype):
             np.testing.assert_allclose(
                 a, q.arrays()[name], rtol=tol, atol=tol, err_msg=f"dh = {dh}: {name}"
             )
+
+
+@pytest.mark.parametrize(
+    "backend", [b for b in BACKENDS if not kernels.registry.entry("mlp_epoch", b).slow]
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_minibatch_larger_than_the_caches_trains_as_numpy_does(backend, dtype):
+    """K = 1024 rows of 784 (3-6 MiB: past any core's L2), where the numba epoch reads
+    x ahead in its backward product and sends no column through BLAS."""
+    fn = runnable("mlp_epoch", backend)
+    X, y = small_data(n=2048, d=784, seed=2)
+    X, tol = X.astype(dtype), (1e-10 if dtype == np.float64 else 2e-4)
+    p, q = (mlp.init_params(dh=50, seed=3, dtype=dtype) for _ in range(2))
+    loss = fn(p, X, y, batch_size=1024, lr=0.01, lam=1e-3)
+    reference = kernels.get("mlp_epoch", "numpy")(q, X, y, batch_size=1024, lr=0.01, lam=1e-3)
+    np.testing.assert_allclose(loss, reference, rtol=tol)
+    for name, a in p.arrays().items():
+        np.testing.assert_allclose(a, q.arrays()[name], rtol=tol, atol=tol, err_msg=name)

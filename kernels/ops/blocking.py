@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Callable
+from pathlib import Path
 
 Block = tuple[int, int, int]
 
@@ -63,6 +64,23 @@ def block(arch: str, cpu: str, features: frozenset[str]) -> dict[str, Block]:
     if arch in ("aarch64", "arm64"):
         return both((8, 2, 128))
     return both((4, 2, 128))
+
+
+def l2_bytes(cache: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> int | None:
+    """One core's level-2 cache in bytes, as Linux reports it (``cache``: sysfs's
+    directory of the first CPU's caches), or None where it does not."""
+    for index in sorted(cache.glob("index*")):
+        try:
+            if (index / "level").read_text().strip() != "2":
+                continue
+            size = (index / "size").read_text().strip().upper()
+        except OSError:
+            continue
+        scale = {"K": 2**10, "M": 2**20}.get(size[-1:], 1)
+        digits = size.rstrip("KM")
+        if digits.isdigit():
+            return int(digits) * scale
+    return None
 
 
 def both(b: Block) -> dict[str, Block]:

@@ -74,9 +74,14 @@ def _tile(A, B, C, i0, j0, rows, nvec, alpha, beta, ahead=False):
     """The tile of C's dtype (tile.py); ``ahead``: fetching the next tile's rows of A
     meanwhile."""
     if C.itemsize == 4:
-        (ahead32 if ahead else tile32)(A, B, C, i0, j0, rows, nvec, alpha, beta)
+        if ahead:
+            ahead32(A, B, C, i0, j0, rows, nvec, alpha, beta)
+        else:
+            tile32(A, B, C, i0, j0, rows, nvec, alpha, beta)
+    elif ahead:
+        ahead64(A, B, C, i0, j0, rows, nvec, alpha, beta)
     else:
-        (ahead64 if ahead else tile64)(A, B, C, i0, j0, rows, nvec, alpha, beta)
+        tile64(A, B, C, i0, j0, rows, nvec, alpha, beta)
 
 
 @numba.njit(cache=True, inline="always")
@@ -96,13 +101,27 @@ def _split(C):
 def _gemm(A, B, C, alpha, beta):
     """C = alpha A B + beta C, unchecked (``gemm`` says what it needs): blocks of columns
     outside, row tiles inside, so that B's panel stays in the cache."""
+    _gemm_blocks(A, B, C, alpha, beta, False)
+
+
+@numba.njit(cache=True)
+def _gemm_ahead(A, B, C, alpha, beta):
+    """_gemm, each tile fetching the next one's rows of A while it computes: for an A
+    that is not in the cache (x^T in the backward product of a minibatch larger than
+    the L2)."""
+    _gemm_blocks(A, B, C, alpha, beta, True)
+
+
+@numba.njit(cache=True, inline="always")
+def _gemm_blocks(A, B, C, alpha, beta, ahead):
+    """_gemm's loops (``ahead`` a constant: each caller compiles one kind of tile)."""
     M, mr = C.shape[0], _rows_of(C)
     width, blocks, each, extra = _split(C)
     j0 = 0
     for b in range(blocks):
         nvec = each + (1 if b < extra else 0)
         for i0 in range(0, M, mr):
-            _tile(A, B, C, i0, j0, min(mr, M - i0), nvec, alpha, beta)
+            _tile(A, B, C, i0, j0, min(mr, M - i0), nvec, alpha, beta, ahead)
         j0 += nvec * width
 
 

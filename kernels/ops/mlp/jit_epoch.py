@@ -4,11 +4,12 @@ Inside the epoch W1's first dm rows are kept transposed, W1T (d, dm), dm whole v
 so that both large products are the layout of our register-blocked microkernel
 (microkernel.py): forward ha = x W1T, backward W1T = (1 - lr lam) W1T - lr x^T g_ha,
 the update fused into the product's stores. Where dh ends in a few columns (at most an
-eighth of a vector), dm = dh rounded down and those last rows of W1, W1t, go through
-BLAS in W1's own layout; else dm = dh rounded up, W1T's last columns zeros, and W1t
-has no rows. A padded vector costs the FMAs of a whole one (dh = 50 in float32: 14
-columns of padding, a fifth of the epoch's FMAs), BLAS several times a padded column's
-per column at these shapes: it pays only for a few (docs/design.md section 7.1).
+eighth of a vector) and a minibatch's x stays in the cache, dm = dh rounded down and
+those last rows of W1, W1t, go through BLAS in W1's own layout; else dm = dh rounded
+up, W1T's last columns zeros, and W1t has no rows. A padded vector costs the FMAs of a
+whole one (dh = 50 in float32: 14 columns of padding, a fifth of the epoch's FMAs),
+BLAS several times a padded column's per column at these shapes: it pays only for a
+few (docs/design.md section 7.1).
 Threads split the hidden units into blocks of columns, each owning its columns of ha,
 g_ha and W1T (the block holding column dm owns W1t), so that no partial gradients need
 summing. W1 is written back once.
@@ -23,8 +24,8 @@ from collections import namedtuple
 import numba
 import numpy as np
 
-from .. import microkernel, numba_cache, numba_support, tile
-from ..microkernel import _gemm, _gemm_rows, lanes_of, zeros_lined
+from .. import blocking, microkernel, numba_cache, numba_support, tile
+from ..microkernel import _gemm, _gemm_ahead, _gemm_rows, lanes_of, zeros_lined
 from ..numba_support import exp_nonpositive, threads
 from . import jit_parts
 from .family import epoch_kernel
@@ -97,12 +98,12 @@ def _output(W2, b2, y, hs, oaT, g_oaT, g_hs, dW2, db2, top, total):
 
 @numba.njit(cache=True, inline="always")
 def _hidden_backward_step(
-    W1T, W1t, b1, code, lr, lam, x, ha, hs, g_hs, g_ha, g_hat, dW1t, db1, c0, c1
+    W1T, W1t, b1, code, lr, lam, x, ha, hs, g_hs, g_ha, g_hat, dW1t, db1, c0, c1, cached
 ):
     """Columns c0:c1: g_ha = g_hs * act'(ha), and the SGD step of b1 and of W1T, fused
     into the product: W1T = (1 - lr lam) W1T - lr x^T g_ha, and of W1t. db1 (dh,),
     g_hat (K, dh - dm) and dW1t (dh - dm, d) are scratch; every loop runs along rows, so
-    it vectorizes."""
+    it vectorizes. ``cached``: x is still in the cache (see ``_CACHED_X``)."""
     K, dh = g_hs.shape
     c1h = min(c1, dh)
     db1[c0:c1h] = 0.0
@@ -114,7 +115,10 @@ def _hidden_backward_step(
     dm, keep = W1T.shape[1], 1 - lr * lam
     if c0 < dm:
         cm = min(c1, dm)
-        _gemm(x.T, g_ha[:, c0:cm], W1T[:, c0:cm], -lr, keep)
+        if cached:
+            _gemm(x.T, g_ha[:, c0:cm], W1T[:, c0:cm], -lr, keep)
+        else:  # each tile fetches the next one's columns of x
+            _gemm_ahead(x.T, g_ha[:, c0:cm], W1T[:, c0:cm], -lr, keep)
     if c0 <= dm < c1 and W1t.shape[0] > 0:
         for k in range(K):
             for j in range(g_hat.shape[1]):
@@ -134,17 +138,18 @@ def _output_step(W2, b2, lr, lam, dW2, db2):
 
 
 @numba.njit(cache=True, inline="always")
-def _buffers(W1, W2, batch_size):
+def _buffers(W1, W2, batch_size, cached):
     """The Buffers of an epoch in minibatches of at most batch_size: W1T (d, dm) holding
     W1[:dm]^T (zeros past dh), W1t (dh - dm, d) a copy of W1[dm:] (see the module's
     docstring); ha, g_ha (batch_size, dhp), dhp = dh rounded up to whole vectors, g_ha
     zero past dh; hat, g_hat (batch_size, dh - dm), dW1t (dh - dm, d); hs, g_hs
     (batch_size, dh); oaT, g_oaT (m * batch_size,) flat, top, total (batch_size,);
-    dW2 (m, dh), db2 (m,), db1 (dh,). A count dh - dm below 0 counts as 0."""
+    dW2 (m, dh), db2 (m,), db1 (dh,). A count dh - dm below 0 counts as 0. ``cached``:
+    a minibatch's x stays in the cache (a tail through BLAS reads it twice more)."""
     (dh, d), m, dt = W1.shape, W2.shape[0], W1.dtype
     width = lanes_of(W1)
     dhp = -(-dh // width) * width
-    dm = dh - dh % width if 8 * (dh % width) <= width else dhp
+    dm = dh - dh % width if cached and 8 * (dh % width) <= width else dhp
     tail = max(dh - dm, 0)
     W1T = zeros_lined(d, dm, W1)  # the products' B and C: whole vectors on cache lines
     for j in range(min(dm, dh)):
@@ -169,12 +174,12 @@ def _buffers(W1, W2, batch_size):
     )
 
 
-def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
+def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, cached, T):
     """SGD over X in order; returns (sum of K * loss, index of a non-finite minibatch or
     -1, its loss). The hidden units are split into T blocks of whole vectors, one per
     thread where compiled with parallel=True (prange is range elsewhere). W1 is updated
     at the end only (the caller restores all on divergence)."""
-    m, buf = W2.shape[0], _buffers(W1, W2, batch_size)
+    m, buf = W2.shape[0], _buffers(W1, W2, batch_size, cached)
     W1T, W1t, dW2, db2, db1 = buf.W1T, buf.W1t, buf.dW2, buf.db2, buf.db1
     dhp, width = buf.ha.shape[1], lanes_of(W1T)
     block = -(-dhp // (T * width)) * width
@@ -214,6 +219,7 @@ def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, T):
                 db1,
                 min(i * block, dhp),
                 min(i * block + block, dhp),
+                cached,
             )
         _output_step(W2, b2, lr, lam, dW2, db2)
         total += loss * K
@@ -239,10 +245,20 @@ _epoch_parallel = numba.njit(cache=True, parallel=True, fastmath={"contract"})(
 )
 
 
+# a minibatch's x up to half of one core's L2 (1 MiB where the L2 is not known) is
+# still in the cache when the backward product reads it again after the forward one.
+# A larger one is not: the backward's tiles then fetch their columns of x ahead, and
+# no column tail goes through BLAS (which would read x twice more). Measured on the
+# Xeon (2 MiB of L2; docs/design.md, section 7.1).
+_CACHED_X = (blocking.l2_bytes() or 2**21) // 2
+
+
 def _arguments(p: Params, X, y, batch_size, lr, lam) -> tuple:
     code = ACTIVATIONS.index(p.activation)
+    cached = min(batch_size, len(X)) * X[:1].nbytes <= _CACHED_X
     # lr and lam in the parameters' dtype: float32 updates then stay float32 (16 lanes)
-    return p.W1, p.b1, p.W2, p.b2, code, X, y, batch_size, p.dtype.type(lr), p.dtype.type(lam)
+    lr, lam = p.dtype.type(lr), p.dtype.type(lam)
+    return p.W1, p.b1, p.W2, p.b2, code, X, y, batch_size, lr, lam, cached
 
 
 def run(p: Params, X: np.ndarray, y: np.ndarray, batch_size: int, lr: float, lam: float):
