@@ -55,7 +55,7 @@ def zeros_lined(rows, cols, like):
     """np.zeros((rows, cols), like.dtype), its data starting on a 64-byte cache line.
     numba aligns arrays to 32 bytes: a 512-bit vector load or store at 32 bytes past a
     line touches two lines, and the tile reads B and writes C only in whole vectors
-    (aligned, the epoch's products ran 15-20 % faster on the Xeon, docs/design.md 7.1).
+    (aligned, the epoch's products ran 16-22 % faster on the Xeon, docs/design.md 7.1).
     """
     n, pad = rows * cols, 64 // like.itemsize
     raw = np.zeros(n + pad, like.dtype)

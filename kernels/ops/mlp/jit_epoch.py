@@ -7,9 +7,9 @@ the update fused into the product's stores. Where dh ends in a few columns (at m
 eighth of a vector) and a minibatch's x stays in the cache, dm = dh rounded down and
 those last rows of W1, W1t, go through BLAS in W1's own layout; else dm = dh rounded
 up, W1T's last columns zeros, and W1t has no rows. A padded vector costs the FMAs of a
-whole one (dh = 50 in float32: 14 columns of padding, a fifth of the epoch's FMAs),
-BLAS several times a padded column's per column at these shapes: it pays only for a
-few (docs/design.md section 7.1).
+whole one (dh = 50 in float32: 14 columns of padding, a fifth of the epoch's FMAs);
+BLAS costs more per column than the microkernel, so it pays only for a few: float32's
+2 of 16 at dh = 50, not float64's 2 of 8 (measured on the Xeon, docs/design.md 7.1).
 Threads split the hidden units into blocks of columns, each owning its columns of ha,
 g_ha and W1T (the block holding column dm owns W1t), so that no partial gradients need
 summing. W1 is written back once.
