@@ -14,11 +14,25 @@ import kernels
 from kernels import mlp
 
 BACKENDS = kernels.backends("mlp_epoch")
+FAST = [b for b in BACKENDS if not kernels.registry.entry("mlp_epoch", b).slow]
 
 
 def small_data(n=23, d=6, seed=0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, d)), rng.integers(0, 3, n)
+
+
+def assert_trains_as_numpy(fn, p, X, y, batch_size, lr, tol, where=""):
+    """An epoch of ``fn`` from ``p`` (lam = 1e-3, so the L2 term counts too) gives the
+    loss and parameters that numpy's gives from a copy of ``p``, within ``tol``."""
+    q = p.copy()
+    loss = fn(p, X, y, batch_size=batch_size, lr=lr, lam=1e-3)
+    reference = kernels.get("mlp_epoch", "numpy")(q, X, y, batch_size=batch_size, lr=lr, lam=1e-3)
+    np.testing.assert_allclose(loss, reference, rtol=tol, err_msg=where)
+    for name, a in p.arrays().items():
+        np.testing.assert_allclose(
+            a, q.arrays()[name], rtol=tol, atol=tol, err_msg=f"{where} {name}"
+        )
 
 
 def assert_same(p, before):
@@ -64,9 +78,7 @@ def test_read_only_parameter_is_refused_before_any_update(backend, which):
     assert_same(p, before)
 
 
-@pytest.mark.parametrize(
-    "backend", [b for b in BACKENDS if not kernels.registry.entry("mlp_epoch", b).slow]
-)
+@pytest.mark.parametrize("backend", FAST)
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -138,9 +150,7 @@ def test_non_contiguous_W1_is_refused(backend):
     np.testing.assert_array_equal(p.W1, before)
 
 
-@pytest.mark.parametrize(
-    "backend", [b for b in BACKENDS if not kernels.registry.entry("mlp_epoch", b).slow]
-)
+@pytest.mark.parametrize("backend", FAST)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_every_width_of_the_hidden_layer_trains_as_numpy_does(backend, dtype):
     """dh at, below and past whole vectors of every block's width (4 to 16 lanes): the
@@ -149,19 +159,11 @@ def test_every_width_of_the_hidden_layer_trains_as_numpy_does(backend, dtype):
     X, y = small_data(n=250, d=20, seed=1)
     X, tol = X.astype(dtype), (1e-10 if dtype == np.float64 else 2e-4)
     for dh in (1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 18, 33, 50):
-        p, q = (mlp.init_params(d=20, dh=dh, m=3, seed=dh, dtype=dtype) for _ in range(2))
-        loss = fn(p, X, y, batch_size=100, lr=0.1, lam=1e-3)
-        reference = kernels.get("mlp_epoch", "numpy")(q, X, y, batch_size=100, lr=0.1, lam=1e-3)
-        np.testing.assert_allclose(loss, reference, rtol=tol, err_msg=f"dh = {dh}")
-        for name, a in p.arrays().items():
-            np.testing.assert_allclose(
-                a, q.arrays()[name], rtol=tol, atol=tol, err_msg=f"dh = {dh}: {name}"
-            )
+        p = mlp.init_params(d=20, dh=dh, m=3, seed=dh, dtype=dtype)
+        assert_trains_as_numpy(fn, p, X, y, batch_size=100, lr=0.1, tol=tol, where=f"dh = {dh}")
 
 
-@pytest.mark.parametrize(
-    "backend", [b for b in BACKENDS if not kernels.registry.entry("mlp_epoch", b).slow]
-)
+@pytest.mark.parametrize("backend", FAST)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_a_minibatch_larger_than_the_caches_trains_as_numpy_does(backend, dtype):
     """K = 1024 rows of 784 (3-6 MiB: past any core's L2), where the numba epoch reads
@@ -169,9 +171,5 @@ def test_a_minibatch_larger_than_the_caches_trains_as_numpy_does(backend, dtype)
     fn = runnable("mlp_epoch", backend)
     X, y = small_data(n=2048, d=784, seed=2)
     X, tol = X.astype(dtype), (1e-10 if dtype == np.float64 else 2e-4)
-    p, q = (mlp.init_params(dh=50, seed=3, dtype=dtype) for _ in range(2))
-    loss = fn(p, X, y, batch_size=1024, lr=0.01, lam=1e-3)
-    reference = kernels.get("mlp_epoch", "numpy")(q, X, y, batch_size=1024, lr=0.01, lam=1e-3)
-    np.testing.assert_allclose(loss, reference, rtol=tol)
-    for name, a in p.arrays().items():
-        np.testing.assert_allclose(a, q.arrays()[name], rtol=tol, atol=tol, err_msg=name)
+    p = mlp.init_params(dh=50, seed=3, dtype=dtype)
+    assert_trains_as_numpy(fn, p, X, y, batch_size=1024, lr=0.01, tol=tol)

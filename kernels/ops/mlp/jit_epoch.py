@@ -41,6 +41,12 @@ Buffers = namedtuple(
 
 
 @numba.njit(cache=True, inline="always")
+def _holds_tail(W1T, W1t, c0, c1):
+    """Whether the block of columns c0:c1 computes W1t's columns (those from dm on)."""
+    return c0 <= W1T.shape[1] < c1 and W1t.shape[0] > 0
+
+
+@numba.njit(cache=True, inline="always")
 def _hidden_forward(W1T, W1t, b1, code, x, ha, hat, hs, c0, c1):
     """Columns c0:c1 of ha = x [W1T | W1t^T] and of ha + b1, hs = act(ha) (c1 may pass
     dh); hat (K, dh - dm) is scratch."""
@@ -48,7 +54,7 @@ def _hidden_forward(W1T, W1t, b1, code, x, ha, hat, hs, c0, c1):
     if c0 < dm:
         cm = min(c1, dm)
         _gemm_rows(x, W1T[:, c0:cm], ha[:, c0:cm], ha.dtype.type(1), ha.dtype.type(0))
-    if c0 <= dm < c1 and W1t.shape[0] > 0:
+    if _holds_tail(W1T, W1t, c0, c1):
         np.dot(x, W1t.T, hat)
         for k in range(x.shape[0]):
             for j in range(hat.shape[1]):
@@ -119,7 +125,7 @@ def _hidden_backward_step(
             _gemm(x.T, g_ha[:, c0:cm], W1T[:, c0:cm], -lr, keep)
         else:  # each tile fetches the next one's columns of x
             _gemm_ahead(x.T, g_ha[:, c0:cm], W1T[:, c0:cm], -lr, keep)
-    if c0 <= dm < c1 and W1t.shape[0] > 0:
+    if _holds_tail(W1T, W1t, c0, c1):
         for k in range(K):
             for j in range(g_hat.shape[1]):
                 g_hat[k, j] = g_ha[k, dm + j]
