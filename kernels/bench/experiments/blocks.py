@@ -5,10 +5,11 @@ Each candidate block (``candidates``: the CPU table's and its neighbours that fi
 register file) is compiled in a fresh process (``KERNELS_BLOCK``, a numba cache of its
 own) and times the epoch's two large products on real minibatches, as the epoch runs
 them: forward ``ha = x W1^T`` (rows of x streaming) and backward ``W1^T -= lr x^T g_ha``,
-K = 100, dh = 50, float64 and float32, best of ``ROUNDS``. The fastest block per dtype
-goes into the autotune record; the numba backends then compile with it
-(``record.recorded_blocks``); numba's cache never hands out code of another block
-(ops/numba_cache.py keys it on the block)."""
+K = 100, dh = 50, float64 and float32, best of ``ROUNDS``, on the columns the epoch
+gives the microkernel (``jit_epoch.columns``: with 512-bit vectors float32's first 48
+of 50, not 64 padded). The fastest block per dtype goes into the autotune record; the
+numba backends then compile with it (``record.recorded_blocks``); numba's cache never
+hands out code of another block (ops/numba_cache.py keys it on the block)."""
 
 from __future__ import annotations
 
@@ -27,24 +28,26 @@ _PRODUCTS = r"""
 import json, sys, time
 import numpy as np
 from kernels.ops import microkernel as mk
+from kernels.ops.mlp.jit_epoch import columns
 from kernels.data import load_fashion_mnist
 minibatches, rounds = int(sys.argv[1]), int(sys.argv[2])
 out = {}
 for dtype in ("float64", "float32"):
     X = np.ascontiguousarray(load_fashion_mnist("train", dtype=dtype)[0][: 100 * minibatches])
-    w = mk.lanes(dtype)
-    dhp = -(-50 // w) * w
-    rng = np.random.default_rng(0)
-    W1T = np.zeros((X.shape[1], dhp), dtype)
-    W1T[:, :50] = rng.uniform(-0.03, 0.03, (X.shape[1], 50))
-    ha, g = np.empty((100, dhp), dtype), np.zeros((100, dhp), dtype)
+    # the epoch's shapes and buffers: dm columns through the microkernel (a tail of a
+    # few through BLAS, which no block changes), buffers on cache lines
+    dm, dhp = columns(50, mk.lanes(dtype), True)
+    like, rng = np.zeros(1, dtype), np.random.default_rng(0)
+    W1T = mk.zeros_lined(X.shape[1], dm, like)
+    W1T[:, : min(dm, 50)] = rng.uniform(-0.03, 0.03, (X.shape[1], min(dm, 50)))
+    ha, g = mk.zeros_lined(100, dhp, like), mk.zeros_lined(100, dhp, like)
     g[:, :50] = rng.standard_normal((100, 50)) * 1e-3
     one, zero, lr = (np.dtype(dtype).type(v) for v in (1, 0, -1e-3))
 
     def products():
         for s in range(0, len(X), 100):
-            mk._gemm_rows(X[s : s + 100], W1T, ha, one, zero)
-            mk._gemm(X[s : s + 100].T, g, W1T, lr, one)
+            mk._gemm_rows(X[s : s + 100], W1T, ha[:, :dm], one, zero)
+            mk._gemm(X[s : s + 100].T, g[:, :dm], W1T, lr, one)
 
     products()  # compiled and warm
     times = []

@@ -150,19 +150,30 @@ def _output_step(W2, b2, lr, lam, dW2, db2):
             W2[c, j] -= lr * (dW2[c, j] + lam * W2[c, j])
 
 
+@numba.njit(cache=True)
+def columns(dh, width, cached):
+    """(dm, dhp): the hidden units the microkernel computes, dm, and dh rounded up to
+    whole vectors of ``width``, dhp. dm = dh rounded down where the tail dh - dm is at
+    most an eighth of a vector and a minibatch's x stays in the cache (``cached``), so
+    that the tail goes through BLAS; else dm = dhp (see the module's docstring). The
+    epoch's rule, and the shape autotune times the blocks on."""
+    dhp = -(-dh // width) * width
+    if cached and 8 * (dh % width) <= width:
+        return dh - dh % width, dhp
+    return dhp, dhp
+
+
 @numba.njit(cache=True, inline="always")
 def _buffers(W1, W2, batch_size, cached):
-    """The Buffers of an epoch in minibatches of at most batch_size: W1T (d, dm) holding
-    W1[:dm]^T (zeros past dh), W1t (dh - dm, d) a copy of W1[dm:] (see the module's
-    docstring); ha, g_ha (batch_size, dhp), dhp = dh rounded up to whole vectors, g_ha
+    """The Buffers of an epoch in minibatches of at most batch_size (dm and dhp from
+    ``columns``): W1T (d, dm) holding W1[:dm]^T (zeros past dh), W1t (dh - dm, d) a
+    copy of W1[dm:]; ha, g_ha (batch_size, dhp), g_ha
     zero past dh; hat, g_hat (batch_size, dh - dm), dW1t (dh - dm, d); hs, g_hs
     (batch_size, dh); oaT, g_oaT (m * batch_size,) flat, top, total (batch_size,);
     dW2 (m, dh), db2 (m,), db1 (dh,). A count dh - dm below 0 counts as 0. ``cached``:
     a minibatch's x stays in the cache (a tail through BLAS reads it twice more)."""
     (dh, d), m, dt = W1.shape, W2.shape[0], W1.dtype
-    width = lanes_of(W1)
-    dhp = -(-dh // width) * width
-    dm = dh - dh % width if cached and 8 * (dh % width) <= width else dhp
+    dm, dhp = columns(dh, lanes_of(W1), cached)
     tail = max(dh - dm, 0)
     W1T = zeros_lined(d, dm, W1)  # the products' B and C: whole vectors on cache lines
     for j in range(min(dm, dh)):
