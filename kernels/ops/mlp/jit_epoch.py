@@ -3,13 +3,13 @@
 Inside the epoch W1's first dm rows are kept transposed, W1T (d, dm), dm whole vectors,
 so that both large products are the layout of our register-blocked microkernel
 (microkernel.py): forward ha = x W1T, backward W1T = (1 - lr lam) W1T - lr x^T g_ha,
-the update fused into the product's stores. Where dh ends in a few columns (at most an
-eighth of a vector) and a minibatch's x stays in the cache, dm = dh rounded down and
+the update fused into the product's stores. Where dh ends in a few columns (at most a
+quarter of a vector) and a minibatch's x stays in the cache, dm = dh rounded down and
 those last rows of W1, W1t, go through BLAS in W1's own layout; else dm = dh rounded
 up, W1T's last columns zeros, and W1t has no rows. A padded vector costs the FMAs of a
 whole one (dh = 50 in float32: 14 columns of padding, a fifth of the epoch's FMAs);
-BLAS costs more per column than the microkernel, so it pays only for a few: float32's
-2 of 16 at dh = 50, not float64's 2 of 8 (measured on the Xeon, docs/design.md 7.1).
+BLAS costs more per column than the microkernel, so it pays only for a few (measured
+on the Xeon with 512- and 256-bit vectors, docs/design.md 7.1).
 Threads split the hidden units into blocks of columns, each owning its columns of ha,
 g_ha and W1T (the block holding column dm owns W1t), so that no partial gradients need
 summing. W1 is written back once.
@@ -154,11 +154,11 @@ def _output_step(W2, b2, lr, lam, dW2, db2):
 def columns(dh, width, cached):
     """(dm, dhp): the hidden units the microkernel computes, dm, and dh rounded up to
     whole vectors of ``width``, dhp. dm = dh rounded down where the tail dh - dm is at
-    most an eighth of a vector and a minibatch's x stays in the cache (``cached``), so
+    most a quarter of a vector and a minibatch's x stays in the cache (``cached``), so
     that the tail goes through BLAS; else dm = dhp (see the module's docstring). The
     epoch's rule, and the shape autotune times the blocks on."""
     dhp = -(-dh // width) * width
-    if cached and 8 * (dh % width) <= width:
+    if cached and 4 * (dh % width) <= width:
         return dh - dh % width, dhp
     return dhp, dhp
 
