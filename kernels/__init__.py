@@ -24,6 +24,7 @@ from .ops import tolerance as _tolerance
 from .ops.errors import BackendUnavailable
 from .record import recorded_blocks as _recorded_blocks
 from .record import recorded_stores as _recorded_stores
+from .record import recorded_tails as _recorded_tails
 from .registry import available, backends, get, kernel_names
 from .select import fastest, use
 
@@ -31,6 +32,7 @@ from .select import fastest, use
 # from the record when the microkernel is first imported; the kernels never import it)
 _blocking.measured = _recorded_blocks
 _store_kind.measured = _recorded_stores  # and write streams with the stores measured faster
+_blocking.measured_tails = _recorded_tails  # and send the column tails measured to BLAS
 
 __version__ = "0.2.0"
 __all__ = [

@@ -12,6 +12,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from .ops import store_kind
+from .ops.blocking import valid_blocks, valid_tails
 from .registry import backends, kernel_names, versions
 
 
@@ -143,8 +145,9 @@ def load_record() -> dict | None:
             _valid_results(record.setdefault("spread", {}), "spread")
             if not isinstance(record.setdefault("machine", {}), dict):
                 raise ValueError("'machine' is not a table")
-            _valid_blocks(record.setdefault("blocks", {}))
-            _valid_stores(record.get("stores"))
+            valid_blocks(record.setdefault("blocks", {}))
+            valid_tails(record.setdefault("tails", {}))
+            store_kind.valid(record.get("stores"))
             if record.get("fingerprint") != fingerprint():
                 warnings.warn(
                     f"ignoring the autotune record {path}: it was measured on another "
@@ -166,29 +169,6 @@ def load_record() -> dict | None:
     return result
 
 
-def _valid_blocks(blocks) -> dict:
-    """``{dtype: [MR, NV, BITS]}`` for float64 and float32 (or empty); ValueError naming
-    what is wrong otherwise."""
-    from .ops.blocking import parse
-
-    if not isinstance(blocks, dict) or (blocks and set(blocks) != {"float64", "float32"}):
-        raise ValueError(f"'blocks' must name a block for float64 and float32; got {blocks!r}")
-    for dtype, block in blocks.items():
-        if not (isinstance(block, list) and all(type(v) is int for v in block)):
-            raise ValueError(f"blocks[{dtype!r}] must be [MR, NV, BITS]; got {block!r}")
-        parse("x".join(map(str, block)))
-    return blocks
-
-
-def _valid_stores(kind) -> str | None:
-    """A store kind (``ops.store_kind.KINDS``) or None; ValueError otherwise."""
-    from .ops.store_kind import KINDS
-
-    if kind is not None and kind not in KINDS:
-        raise ValueError(f"'stores' must be one of {', '.join(KINDS)}; got {kind!r}")
-    return kind
-
-
 def recorded_stores() -> str | None:
     """The store kind autotune measured faster on this machine, or None."""
     return (load_record() or {}).get("stores")
@@ -199,6 +179,12 @@ def recorded_blocks() -> dict | None:
     or None without a usable record (``load_record``)."""
     record = load_record()
     return (record or {}).get("blocks") or None
+
+
+def recorded_tails() -> dict | None:
+    """The most tail columns per dtype that autotune measured the numba epoch to send
+    through BLAS on this machine (``{dtype: columns}``), or None."""
+    return (load_record() or {}).get("tails") or None
 
 
 def check_writable() -> Path:
@@ -224,6 +210,7 @@ def save_record(
     machine: dict | None = None,
     blocks: dict | None = None,
     stores: str | None = None,
+    tails: dict | None = None,
 ) -> Path:
     """Write the timings (seconds per example) and their spreads (see ``choose``) with
     this machine's fingerprint; later processes with the same fingerprint use them.
@@ -231,7 +218,8 @@ def save_record(
     ``machine``: facts of the machine beside the fingerprint (``{"thread_pool": ...}``,
     which ``select.pool_reliable`` reads); ``blocks``: the microkernel's register block
     per dtype measured here (``{dtype: [MR, NV, BITS]}``, ``recorded_blocks``);
-    ``stores``: the store kind measured faster here (``recorded_stores``).
+    ``stores``: the store kind measured faster here (``recorded_stores``); ``tails``: the
+    column tails the epoch sends through BLAS, per dtype (``recorded_tails``).
 
     Each writer writes its own temporary file and renames it over the record (atomic on
     POSIX), so concurrent writers never collide and readers never see half a record."""
@@ -243,8 +231,9 @@ def save_record(
             "spread": _valid_results(spread or {}, "spread"),
             "noise": noise or {},
             "machine": machine or {},
-            "blocks": _valid_blocks(blocks or {}),
-            "stores": _valid_stores(stores),
+            "blocks": valid_blocks(blocks or {}),
+            "stores": store_kind.valid(stores),
+            "tails": valid_tails(tails or {}),
         },
         indent=1,
     )

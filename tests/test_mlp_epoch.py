@@ -163,6 +163,23 @@ def test_every_width_of_the_hidden_layer_trains_as_numpy_does(backend, dtype):
         assert_trains_as_numpy(fn, p, X, y, batch_size=100, lr=0.1, tol=tol, where=f"dh = {dh}")
 
 
+@pytest.mark.parametrize("backend", [b for b in FAST if b in ("numba", "numba-serial")])
+@pytest.mark.parametrize("most", [0, 64])
+def test_every_tail_trains_as_numpy_does_through_blas_or_padded(backend, most, monkeypatch):
+    """The numba epoch with the column tails of an autotune record (``tail_most``): every
+    tail padded to a whole vector (0), or every tail through BLAS (64), both dtypes."""
+    from kernels.ops import blocking
+
+    monkeypatch.setattr(blocking, "measured_tails", lambda: {"float64": most, "float32": most})
+    fn = runnable("mlp_epoch", backend)
+    X, y = small_data(n=250, d=20, seed=1)
+    for dtype, tol in ((np.float64, 1e-10), (np.float32, 2e-4)):
+        for dh in (1, 3, 7, 9, 15, 18, 50):
+            p = mlp.init_params(d=20, dh=dh, m=3, seed=dh, dtype=dtype)
+            where = f"{dtype.__name__} dh = {dh}"
+            assert_trains_as_numpy(fn, p, X.astype(dtype), y, 100, 0.1, tol, where)
+
+
 @pytest.mark.parametrize("backend", FAST)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_a_minibatch_larger_than_the_caches_trains_as_numpy_does(backend, dtype):

@@ -118,6 +118,9 @@ def _one(text: str) -> Block:
 # the blocks autotune measured on this machine, or None: set by the package (kernels/
 # __init__.py reads them from the autotune record), so that the kernels never import it
 measured: Callable[[], dict[str, Block] | None] | None = None
+# the most tail columns per dtype that autotune measured the epoch to send through BLAS
+# here, or None: set by the package from the record, as ``measured`` is
+measured_tails: Callable[[], dict[str, int] | None] | None = None
 
 
 def chosen() -> tuple[dict[str, Block], str]:
@@ -131,3 +134,39 @@ def chosen() -> tuple[dict[str, Block], str]:
     if found:
         return {d: tuple(b) for d, b in found.items()}, "measured by autotune"
     return block(*target()), "table"
+
+
+def tail_most(dtype: str, width: int) -> int:
+    """The most columns past dh's whole vectors of ``width`` elements that the numba
+    epoch computes through BLAS instead of a padded vector (``jit_epoch.columns``): what
+    autotune measured here for ``dtype`` (``measured_tails``), else a quarter of a vector.
+    On the Xeon measured, tails of a quarter of a vector or less went faster through
+    BLAS and tails of half a vector or more slower, with 512- and 256-bit vectors
+    (docs/design.md, section 7.1)."""
+    found = measured_tails() if measured_tails is not None else None
+    if found and dtype in found:
+        return found[dtype]
+    return width // 4
+
+
+def valid_blocks(blocks) -> dict:
+    """The autotune record's blocks, ``{dtype: [MR, NV, BITS]}`` for float64 and float32
+    (or empty), as they are; ValueError naming what is wrong otherwise."""
+    if not isinstance(blocks, dict) or (blocks and set(blocks) != {"float64", "float32"}):
+        raise ValueError(f"'blocks' must name a block for float64 and float32; got {blocks!r}")
+    for dtype, block in blocks.items():
+        if not (isinstance(block, list) and all(type(v) is int for v in block)):
+            raise ValueError(f"blocks[{dtype!r}] must be [MR, NV, BITS]; got {block!r}")
+        parse("x".join(map(str, block)))
+    return blocks
+
+
+def valid_tails(tails) -> dict:
+    """The autotune record's tails, ``{dtype: columns}`` (float64, float32 or both, each
+    an integer >= 0; or empty), as they are; ValueError naming what is wrong otherwise."""
+    if not isinstance(tails, dict) or not set(tails) <= {"float64", "float32"}:
+        raise ValueError(f"'tails' must map float64 or float32 to a column count; got {tails!r}")
+    for dtype, most in tails.items():
+        if type(most) is not int or most < 0:
+            raise ValueError(f"tails[{dtype!r}] must be an integer >= 0; got {most!r}")
+    return tails

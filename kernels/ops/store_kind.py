@@ -30,3 +30,11 @@ def chosen() -> tuple[str, str]:
     if found:
         return found, "measured by autotune"
     return "ordinary", "default"
+
+
+def valid(kind) -> str | None:
+    """The autotune record's store kind (one of ``KINDS``) or None, as it is; ValueError
+    otherwise."""
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"'stores' must be one of {', '.join(KINDS)}; got {kind!r}")
+    return kind

@@ -27,7 +27,7 @@ MINIBATCHES = 60  # 6,000 examples: about 50 ms of products per round at 100 GFL
 _PRODUCTS = r"""
 import json, sys, time
 import numpy as np
-from kernels.ops import microkernel as mk
+from kernels.ops import blocking, microkernel as mk
 from kernels.ops.mlp.jit_epoch import columns
 from kernels.data import load_fashion_mnist
 minibatches, rounds = int(sys.argv[1]), int(sys.argv[2])
@@ -36,7 +36,8 @@ for dtype in ("float64", "float32"):
     X = np.ascontiguousarray(load_fashion_mnist("train", dtype=dtype)[0][: 100 * minibatches])
     # the epoch's shapes and buffers: dm columns through the microkernel (a tail of a
     # few through BLAS, which no block changes), buffers on cache lines
-    dm, dhp = columns(50, mk.lanes(dtype), True)
+    w = mk.lanes(dtype)
+    dm, dhp = columns(50, w, True, blocking.tail_most(dtype, w))
     like, rng = np.zeros(1, dtype), np.random.default_rng(0)
     W1T = mk.zeros_lined(X.shape[1], dm, like)
     W1T[:, : min(dm, 50)] = rng.uniform(-0.03, 0.03, (X.shape[1], min(dm, 50)))

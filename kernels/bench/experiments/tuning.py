@@ -89,7 +89,7 @@ def autotune(
     many examples per timed call sequence (a slice, for tests)."""
     from rich.progress import Progress, TimeRemainingColumn
 
-    every = kernels is None  # the whole run: numba's blocks and store kind measured too
+    every = kernels is None  # the whole run: numba's blocks, tails and stores measured too
     kernels = kernels or kernel_names()
     if save:
         check_writable()  # before minutes of timing, not after
@@ -102,6 +102,7 @@ def autotune(
     examples = examples or how.examples
     # the register blocks first, so that the numba backends timed below compile with them
     chosen, block_seconds = measure_blocks(quick) if every else ({}, {})
+    tails, tail_seconds = measure_tails(chosen) if every else ({}, {})
     stores, store_seconds = measure_stores(quick) if every else (None, {})
     plan = [(k, dt, K) for k in kernels for dt in dtypes for K in sizes]
     measured: dict = {"results": {}, "spread": {}, "passes": {}, "noise": {}}
@@ -123,6 +124,7 @@ def autotune(
     measured["machine"] = thread_pool(measured["noise"])
     measured["blocks"], measured["block_seconds"] = chosen, block_seconds
     measured["stores"], measured["store_seconds"] = stores, store_seconds
+    measured["tails"], measured["tail_seconds"] = tails, tail_seconds
     if save:
         save_record(
             measured["results"],
@@ -131,6 +133,7 @@ def autotune(
             measured["machine"],
             chosen,
             stores,
+            tails,
         )
     return measured
 
@@ -154,6 +157,20 @@ def measure_blocks(quick: bool) -> tuple[dict, dict]:
     return chosen or {}, seconds
 
 
+def measure_tails(blocks: dict) -> tuple[dict, dict]:
+    """The most tail columns per dtype that the numba epoch sends through BLAS, measured
+    here (``tails.py``) with ``blocks`` (just measured; empty: the table's), and the
+    seconds behind it; nothing where numba is missing or other work took the machine
+    meanwhile (a quarter of a vector stands). The same rounds with ``--quick``: they are
+    short, and fewer would decide less."""
+    from . import tails
+
+    forced = ",".join(f"{d}:{'x'.join(map(str, b))}" for d, b in blocks.items())
+    env = {"KERNELS_BLOCK": forced} if forced else {}
+    chosen, seconds = _numba_choice(None, lambda: tails.measure(env=env), tails.decide)
+    return chosen or {}, seconds
+
+
 def measure_stores(quick: bool) -> tuple[str | None, dict]:
     """The store kind numba's streaming kernels write with, measured here
     (``store_kinds.py``), and the seconds behind it; nothing where numba is missing, a
@@ -165,12 +182,12 @@ def measure_stores(quick: bool) -> tuple[str | None, dict]:
     return _numba_choice("KERNELS_STORES", lambda: store_kinds.measure(rounds), store_kinds.fastest)
 
 
-def _numba_choice(forced: str, measure, decide) -> tuple[object, dict]:
+def _numba_choice(forced: str | None, measure, decide) -> tuple[object, dict]:
     """``(decide(seconds), seconds)`` of a choice of numba's code measured in fresh
     processes (``seconds = measure()``): ``(None, {})`` where numba is missing or the
-    environment variable ``forced`` fixes the choice, and ``(None, seconds)`` where other
-    work took the machine meanwhile (what stands then is the default)."""
-    if importlib.util.find_spec("numba") is None or os.environ.get(forced):
+    environment variable ``forced`` (if any) fixes the choice, and ``(None, seconds)``
+    where other work took the machine meanwhile (what stands then is the default)."""
+    if importlib.util.find_spec("numba") is None or (forced and os.environ.get(forced)):
         return None, {}
     with load.Watch() as seen:
         seconds = measure()

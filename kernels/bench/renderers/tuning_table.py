@@ -72,6 +72,12 @@ def machine_lines(measured: dict) -> list[str]:
         )
     if measured.get("stores"):
         lines.append(f"numba's streaming outputs, measured here: {measured['stores']} stores")
+    if measured.get("tails"):
+        lines.append(
+            "numba's epoch, measured here: column tails through BLAS of at most "
+            + ", ".join(f"{d} {n}" for d, n in measured["tails"].items())
+            + " columns (more: padded to a whole vector)"
+        )
     for kernel, by_dtype in measured.get("noise", {}).items():
         for dtype, by_size in by_dtype.items():
             for size, seen in by_size.items():

@@ -4,7 +4,8 @@ Inside the epoch W1's first dm rows are kept transposed, W1T (d, dm), dm whole v
 so that both large products are the layout of our register-blocked microkernel
 (microkernel.py): forward ha = x W1T, backward W1T = (1 - lr lam) W1T - lr x^T g_ha,
 the update fused into the product's stores. Where dh ends in a few columns (at most a
-quarter of a vector) and a minibatch's x stays in the cache, dm = dh rounded down and
+quarter of a vector, or what autotune measured: ``blocking.tail_most``) and a
+minibatch's x stays in the cache, dm = dh rounded down and
 those last rows of W1, W1t, go through BLAS in W1's own layout; else dm = dh rounded
 up, W1T's last columns zeros, and W1t has no rows. A padded vector costs the FMAs of a
 whole one (dh = 50 in float32: 14 columns of padding, a fifth of the epoch's FMAs);
@@ -151,29 +152,29 @@ def _output_step(W2, b2, lr, lam, dW2, db2):
 
 
 @numba.njit(cache=True)
-def columns(dh, width, cached):
+def columns(dh, width, cached, most):
     """(dm, dhp): the hidden units the microkernel computes, dm, and dh rounded up to
     whole vectors of ``width``, dhp. dm = dh rounded down where the tail dh - dm is at
-    most a quarter of a vector and a minibatch's x stays in the cache (``cached``), so
-    that the tail goes through BLAS; else dm = dhp (see the module's docstring). The
-    epoch's rule, and the shape autotune times the blocks on."""
+    most ``most`` columns (``blocking.tail_most``) and a minibatch's x stays in the cache
+    (``cached``), so that the tail goes through BLAS; else dm = dhp (see the module's
+    docstring). The epoch's rule, and the shape autotune times the blocks on."""
     dhp = -(-dh // width) * width
-    if cached and 4 * (dh % width) <= width:
+    if cached and dh % width <= most:
         return dh - dh % width, dhp
     return dhp, dhp
 
 
 @numba.njit(cache=True, inline="always")
-def _buffers(W1, W2, batch_size, cached):
+def _buffers(W1, W2, batch_size, cached, most):
     """The Buffers of an epoch in minibatches of at most batch_size (dm and dhp from
     ``columns``): W1T (d, dm) holding W1[:dm]^T (zeros past dh), W1t (dh - dm, d) a
     copy of W1[dm:]; ha, g_ha (batch_size, dhp), g_ha
     zero past dh; hat, g_hat (batch_size, dh - dm), dW1t (dh - dm, d); hs, g_hs
     (batch_size, dh); oaT, g_oaT (m * batch_size,) flat, top, total (batch_size,);
-    dW2 (m, dh), db2 (m,), db1 (dh,). A count dh - dm below 0 counts as 0. ``cached``:
-    a minibatch's x stays in the cache (a tail through BLAS reads it twice more)."""
+    dW2 (m, dh), db2 (m,), db1 (dh,). A count dh - dm below 0 counts as 0. ``cached``,
+    ``most``: as ``columns`` takes them."""
     (dh, d), m, dt = W1.shape, W2.shape[0], W1.dtype
-    dm, dhp = columns(dh, lanes_of(W1), cached)
+    dm, dhp = columns(dh, lanes_of(W1), cached, most)
     tail = max(dh - dm, 0)
     W1T = zeros_lined(d, dm, W1)  # the products' B and C: whole vectors on cache lines
     for j in range(min(dm, dh)):
@@ -198,12 +199,12 @@ def _buffers(W1, W2, batch_size, cached):
     )
 
 
-def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, cached, T):
+def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, cached, most, T):
     """SGD over X in order; returns (sum of K * loss, index of a non-finite minibatch or
     -1, its loss). The hidden units are split into T blocks of whole vectors, one per
     thread where compiled with parallel=True (prange is range elsewhere). W1 is updated
     at the end only (the caller restores all on divergence)."""
-    m, buf = W2.shape[0], _buffers(W1, W2, batch_size, cached)
+    m, buf = W2.shape[0], _buffers(W1, W2, batch_size, cached, most)
     W1T, W1t, dW2, db2, db1 = buf.W1T, buf.W1t, buf.dW2, buf.db2, buf.db1
     dhp, width = buf.ha.shape[1], lanes_of(W1T)
     block = -(-dhp // (T * width)) * width
@@ -280,9 +281,10 @@ _CACHED_X = (blocking.l2_bytes() or 2**21) // 2
 def _arguments(p: Params, X, y, batch_size, lr, lam) -> tuple:
     code = ACTIVATIONS.index(p.activation)
     cached = min(batch_size, len(X)) * X[:1].nbytes <= _CACHED_X
+    most = blocking.tail_most(p.dtype.name, microkernel.lanes(p.dtype))
     # lr and lam in the parameters' dtype: float32 updates then stay float32 (16 lanes)
     lr, lam = p.dtype.type(lr), p.dtype.type(lam)
-    return p.W1, p.b1, p.W2, p.b2, code, X, y, batch_size, lr, lam, cached
+    return p.W1, p.b1, p.W2, p.b2, code, X, y, batch_size, lr, lam, cached, most
 
 
 def run(p: Params, X: np.ndarray, y: np.ndarray, batch_size: int, lr: float, lam: float):
