@@ -50,6 +50,11 @@ def test_the_epoch_takes_the_recorded_tails_else_a_quarter_of_a_vector(tmp_path,
         assert blocking.tail_most("float32", 16) == 4 and blocking.tail_most("float64", 4) == 1
         record.save_record({}, tails={"float32": 0})
         assert blocking.tail_most("float32", 16) == 0 and blocking.tail_most("float64", 8) == 2
+        # what the report says ran, and how it was chosen
+        assert blocking.tails({"float64": (6, 4, 512), "float32": (4, 3, 256)}) == {
+            "float64": (2, "a quarter of a vector"),
+            "float32": (0, "measured by autotune"),
+        }
         for bad in ({"float16": 2}, {"float64": -1}, {"float64": 1.5}, [2]):
             with pytest.raises(ValueError, match="tails"):
                 record.save_record({}, tails=bad)

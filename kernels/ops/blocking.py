@@ -149,6 +149,19 @@ def tail_most(dtype: str, width: int) -> int:
     return width // 4
 
 
+def tails(blocks: dict[str, Block]) -> dict[str, tuple[int, str]]:
+    """Per dtype, ``tail_most`` for the vectors of ``blocks`` and where it came from
+    ("measured by autotune", or the default "a quarter of a vector"): for the report."""
+    found = (measured_tails() if measured_tails is not None else None) or {}
+    return {
+        dtype: (
+            tail_most(dtype, bits // (64 if dtype == "float64" else 32)),
+            "measured by autotune" if dtype in found else "a quarter of a vector",
+        )
+        for dtype, (_, _, bits) in blocks.items()
+    }
+
+
 def valid_blocks(blocks) -> dict:
     """The autotune record's blocks, ``{dtype: [MR, NV, BITS]}`` for float64 and float32
     (or empty), as they are; ValueError naming what is wrong otherwise."""

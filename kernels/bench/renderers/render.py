@@ -150,6 +150,11 @@ def notes(result: Report) -> list[str]:
             + f" ({m['blocks_from']})"
             + (f"; streaming stores: {m['stores']} ({m['stores_from']})" if m.get("stores") else "")
         )
+    if m.get("tails"):
+        out.append(
+            "numba's epoch, column tails through BLAS of at most: "
+            + ", ".join(f"{d} {n} ({source})" for d, (n, source) in m["tails"].items())
+        )
     out.append(
         f"threads: {threads_line(m.get('thread_settings'))}; versions: "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
