@@ -138,7 +138,7 @@ def chosen() -> tuple[dict[str, Block], str]:
 
 def tail_most(dtype: str, width: int) -> int:
     """The most columns past dh's whole vectors of ``width`` elements that the numba
-    epoch computes through BLAS instead of a padded vector (``jit_epoch.columns``): what
+    epoch computes through BLAS instead of a padded vector (``jit_layout.columns``): what
     autotune measured here for ``dtype`` (``measured_tails``), else a quarter of a vector.
     On the Xeon measured, tails of a quarter of a vector or less went faster through
     BLAS and tails of half a vector or more slower, with 512- and 256-bit vectors

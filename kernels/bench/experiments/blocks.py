@@ -6,7 +6,7 @@ register file) is compiled in a fresh process (``KERNELS_BLOCK``, a numba cache 
 own) and times the epoch's two large products on real minibatches, as the epoch runs
 them: forward ``ha = x W1^T`` (rows of x streaming) and backward ``W1^T -= lr x^T g_ha``,
 K = 100, dh = 50, float64 and float32, best of ``ROUNDS``, on the columns the epoch
-gives the microkernel (``jit_epoch.columns``: with 512-bit vectors float32's first 48
+gives the microkernel (``jit_layout.columns``: with 512-bit vectors float32's first 48
 of 50, not 64 padded). The fastest block per dtype goes into the autotune record; the
 numba backends then compile with it (``record.recorded_blocks``); numba's cache never
 hands out code of another block (ops/numba_cache.py keys it on the block)."""
@@ -28,7 +28,7 @@ _PRODUCTS = r"""
 import json, sys, time
 import numpy as np
 from kernels.ops import blocking, microkernel as mk
-from kernels.ops.mlp.jit_epoch import columns
+from kernels.ops.mlp.jit_layout import columns
 from kernels.data import load_fashion_mnist
 minibatches, rounds = int(sys.argv[1]), int(sys.argv[2])
 out = {}

@@ -20,31 +20,22 @@ from __future__ import annotations
 
 import math
 import types
-from collections import namedtuple
 
 import numba
 import numpy as np
 
 from .. import blocking, microkernel, numba_cache, numba_support, tile
-from ..microkernel import _gemm, _gemm_ahead, _gemm_rows, lanes_of, zeros_lined
+from ..microkernel import _gemm, _gemm_ahead, _gemm_rows, lanes_of
 from ..numba_support import exp_nonpositive, threads
-from . import jit_parts
+from . import jit_layout, jit_parts
 from .family import epoch_kernel
+from .jit_layout import buffers, holds_tail
 from .jit_parts import act, act_grad, l2
 from .types import ACTIVATIONS, Params
 
-numba_cache.track(__file__, microkernel, tile, numba_support, jit_parts, key=microkernel.BLOCK)
-
-# what one minibatch works in, allocated once per epoch for the largest one
-Buffers = namedtuple(
-    "Buffers", "W1T W1t ha g_ha hat g_hat dW1t hs g_hs oaT g_oaT top total dW2 db2 db1"
+numba_cache.track(
+    __file__, microkernel, tile, numba_support, jit_parts, jit_layout, key=microkernel.BLOCK
 )
-
-
-@numba.njit(cache=True, inline="always")
-def _holds_tail(W1T, W1t, c0, c1):
-    """Whether the block of columns c0:c1 computes W1t's columns (those from dm on)."""
-    return c0 <= W1T.shape[1] < c1 and W1t.shape[0] > 0
 
 
 @numba.njit(cache=True, inline="always")
@@ -55,7 +46,7 @@ def _hidden_forward(W1T, W1t, b1, code, x, ha, hat, hs, c0, c1):
     if c0 < dm:
         cm = min(c1, dm)
         _gemm_rows(x, W1T[:, c0:cm], ha[:, c0:cm], ha.dtype.type(1), ha.dtype.type(0))
-    if _holds_tail(W1T, W1t, c0, c1):
+    if holds_tail(W1T, W1t, c0, c1):
         np.dot(x, W1t.T, hat)
         for k in range(x.shape[0]):
             for j in range(hat.shape[1]):
@@ -133,7 +124,7 @@ def _hidden_backward_step(
             _gemm(x.T, g_ha[:, c0:cm], W1T[:, c0:cm], -lr, keep)
         else:  # each tile fetches the next one's columns of x
             _gemm_ahead(x.T, g_ha[:, c0:cm], W1T[:, c0:cm], -lr, keep)
-    if _holds_tail(W1T, W1t, c0, c1):
+    if holds_tail(W1T, W1t, c0, c1):
         for k in range(K):
             for j in range(g_hat.shape[1]):
                 g_hat[k, j] = g_ha[k, dm + j]
@@ -151,60 +142,12 @@ def _output_step(W2, b2, lr, lam, dW2, db2):
             W2[c, j] -= lr * (dW2[c, j] + lam * W2[c, j])
 
 
-@numba.njit(cache=True)
-def columns(dh, width, cached, most):
-    """(dm, dhp): the hidden units the microkernel computes, dm, and dh rounded up to
-    whole vectors of ``width``, dhp. dm = dh rounded down where the tail dh - dm is at
-    most ``most`` columns (``blocking.tail_most``) and a minibatch's x stays in the cache
-    (``cached``), so that the tail goes through BLAS; else dm = dhp (see the module's
-    docstring). The epoch's rule, and the shape autotune times the blocks on."""
-    dhp = -(-dh // width) * width
-    if cached and dh % width <= most:
-        return dh - dh % width, dhp
-    return dhp, dhp
-
-
-@numba.njit(cache=True, inline="always")
-def _buffers(W1, W2, batch_size, cached, most):
-    """The Buffers of an epoch in minibatches of at most batch_size (dm and dhp from
-    ``columns``): W1T (d, dm) holding W1[:dm]^T (zeros past dh), W1t (dh - dm, d) a
-    copy of W1[dm:]; ha, g_ha (batch_size, dhp), g_ha
-    zero past dh; hat, g_hat (batch_size, dh - dm), dW1t (dh - dm, d); hs, g_hs
-    (batch_size, dh); oaT, g_oaT (m * batch_size,) flat, top, total (batch_size,);
-    dW2 (m, dh), db2 (m,), db1 (dh,). A count dh - dm below 0 counts as 0. ``cached``,
-    ``most``: as ``columns`` takes them."""
-    (dh, d), m, dt = W1.shape, W2.shape[0], W1.dtype
-    dm, dhp = columns(dh, lanes_of(W1), cached, most)
-    tail = max(dh - dm, 0)
-    W1T = zeros_lined(d, dm, W1)  # the products' B and C: whole vectors on cache lines
-    for j in range(min(dm, dh)):
-        W1T[:, j] = W1[j]
-    return Buffers(
-        W1T=W1T,
-        W1t=W1[dh - tail :].copy(),
-        ha=zeros_lined(batch_size, dhp, W1),
-        g_ha=zeros_lined(batch_size, dhp, W1),
-        hat=np.empty((batch_size, tail), dt),
-        g_hat=np.empty((batch_size, tail), dt),
-        dW1t=np.empty((tail, d), dt),
-        hs=np.empty((batch_size, dh), dt),
-        g_hs=np.empty((batch_size, dh), dt),
-        oaT=np.empty(m * batch_size, dt),
-        g_oaT=np.empty(m * batch_size, dt),
-        top=np.empty(batch_size, dt),
-        total=np.empty(batch_size, dt),
-        dW2=np.empty((m, dh), dt),
-        db2=np.empty(m, dt),
-        db1=np.empty(dh, dt),
-    )
-
-
 def _epoch(W1, b1, W2, b2, code, X, y, batch_size, lr, lam, cached, most, T):
     """SGD over X in order; returns (sum of K * loss, index of a non-finite minibatch or
     -1, its loss). The hidden units are split into T blocks of whole vectors, one per
     thread where compiled with parallel=True (prange is range elsewhere). W1 is updated
     at the end only (the caller restores all on divergence)."""
-    m, buf = W2.shape[0], _buffers(W1, W2, batch_size, cached, most)
+    m, buf = W2.shape[0], buffers(W1, W2, batch_size, cached, most)
     W1T, W1t, dW2, db2, db1 = buf.W1T, buf.W1t, buf.dW2, buf.db2, buf.db1
     dhp, width = buf.ha.shape[1], lanes_of(W1T)
     block = -(-dhp // (T * width)) * width
