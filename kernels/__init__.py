@@ -23,6 +23,7 @@ from .ops import store_kind as _store_kind
 from .ops import tolerance as _tolerance
 from .ops.errors import BackendUnavailable
 from .record import recorded_blocks as _recorded_blocks
+from .record import recorded_cached as _recorded_cached
 from .record import recorded_stores as _recorded_stores
 from .record import recorded_tails as _recorded_tails
 from .registry import available, backends, get, kernel_names
@@ -33,6 +34,7 @@ from .select import fastest, use
 _blocking.measured = _recorded_blocks
 _store_kind.measured = _recorded_stores  # and write streams with the stores measured faster
 _blocking.measured_tails = _recorded_tails  # and send the column tails measured to BLAS
+_blocking.measured_cached = _recorded_cached  # and count x as cached as measured
 
 __version__ = "0.2.0"
 __all__ = [

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from .ops import store_kind
-from .ops.blocking import valid_blocks, valid_tails
+from .ops.blocking import valid_blocks, valid_counts
 from .registry import backends, kernel_names, versions
 
 
@@ -146,7 +146,8 @@ def load_record() -> dict | None:
             if not isinstance(record.setdefault("machine", {}), dict):
                 raise ValueError("'machine' is not a table")
             valid_blocks(record.setdefault("blocks", {}))
-            valid_tails(record.setdefault("tails", {}))
+            valid_counts("tails", record.setdefault("tails", {}))
+            valid_counts("cached", record.setdefault("cached", {}))
             store_kind.valid(record.get("stores"))
             if record.get("fingerprint") != fingerprint():
                 warnings.warn(
@@ -187,6 +188,12 @@ def recorded_tails() -> dict | None:
     return (load_record() or {}).get("tails") or None
 
 
+def recorded_cached() -> dict | None:
+    """The most bytes of a minibatch's x per dtype that autotune measured the numba epoch
+    to count as cached on this machine (``{dtype: bytes}``), or None."""
+    return (load_record() or {}).get("cached") or None
+
+
 def check_writable() -> Path:
     """Raise OSError (naming the directory) unless the record can be written: autotune
     calls this before it times anything."""
@@ -211,6 +218,7 @@ def save_record(
     blocks: dict | None = None,
     stores: str | None = None,
     tails: dict | None = None,
+    cached: dict | None = None,
 ) -> Path:
     """Write the timings (seconds per example) and their spreads (see ``choose``) with
     this machine's fingerprint; later processes with the same fingerprint use them.
@@ -219,7 +227,8 @@ def save_record(
     which ``select.pool_reliable`` reads); ``blocks``: the microkernel's register block
     per dtype measured here (``{dtype: [MR, NV, BITS]}``, ``recorded_blocks``);
     ``stores``: the store kind measured faster here (``recorded_stores``); ``tails``: the
-    column tails the epoch sends through BLAS, per dtype (``recorded_tails``).
+    column tails the epoch sends through BLAS, per dtype (``recorded_tails``); ``cached``:
+    the bytes of x it counts as cached, per dtype (``recorded_cached``).
 
     Each writer writes its own temporary file and renames it over the record (atomic on
     POSIX), so concurrent writers never collide and readers never see half a record."""
@@ -233,7 +242,8 @@ def save_record(
             "machine": machine or {},
             "blocks": valid_blocks(blocks or {}),
             "stores": store_kind.valid(stores),
-            "tails": valid_tails(tails or {}),
+            "tails": valid_counts("tails", tails or {}),
+            "cached": valid_counts("cached", cached or {}),
         },
         indent=1,
     )

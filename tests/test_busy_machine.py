@@ -29,7 +29,8 @@ def scripted(monkeypatch):
     monkeypatch.setattr(tuning, "WAIT", 0.0)
     monkeypatch.setattr(tuning, "measure_blocks", lambda quick: ({}, {}))  # blocks: test_blocks
     monkeypatch.setattr(tuning, "measure_stores", lambda quick: (None, {}))  # test_stores
-    monkeypatch.setattr(tuning, "measure_tails", lambda blocks: ({}, {}))  # test_tails
+    monkeypatch.setattr(tuning, "measure_epoch_ways", lambda blocks: (({}, {}), {}))  # see
+    # test_epoch_ways
     monkeypatch.setattr(load, "snapshot", lambda: object())
     monkeypatch.setattr(load, "others", lambda before, after: script["others"].pop(0))
     # the look before each try (cores others took): quiet unless a test scripts it

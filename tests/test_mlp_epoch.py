@@ -164,13 +164,17 @@ def test_every_width_of_the_hidden_layer_trains_as_numpy_does(backend, dtype):
 
 
 @pytest.mark.parametrize("backend", [b for b in FAST if b in ("numba", "numba-serial")])
-@pytest.mark.parametrize("most", [0, 64])
-def test_every_tail_trains_as_numpy_does_through_blas_or_padded(backend, most, monkeypatch):
-    """The numba epoch with the column tails of an autotune record (``tail_most``): every
-    tail padded to a whole vector (0), or every tail through BLAS (64), both dtypes."""
+@pytest.mark.parametrize("most, cached", [(0, 2**30), (64, 2**30), (64, 0)])
+def test_every_tail_trains_as_numpy_does_every_way(backend, most, cached, monkeypatch):
+    """The numba epoch with the ways of an autotune record (``tail_most``,
+    ``cached_bytes``): every tail padded to a whole vector (0), every tail through BLAS
+    (64), and x never counted as cached (0: read ahead, no tail through BLAS), in both
+    dtypes."""
     from kernels.ops import blocking
 
-    monkeypatch.setattr(blocking, "measured_tails", lambda: {"float64": most, "float32": most})
+    both = ("float64", "float32")
+    monkeypatch.setattr(blocking, "measured_tails", lambda: dict.fromkeys(both, most))
+    monkeypatch.setattr(blocking, "measured_cached", lambda: dict.fromkeys(both, cached))
     fn = runnable("mlp_epoch", backend)
     X, y = small_data(n=250, d=20, seed=1)
     for dtype, tol in ((np.float64, 1e-10), (np.float32, 2e-4)):

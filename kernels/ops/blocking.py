@@ -11,6 +11,7 @@ per CPU are in docs/design.md, section 7.1.
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 from collections.abc import Callable
@@ -119,8 +120,10 @@ def _one(text: str) -> Block:
 # __init__.py reads them from the autotune record), so that the kernels never import it
 measured: Callable[[], dict[str, Block] | None] | None = None
 # the most tail columns per dtype that autotune measured the epoch to send through BLAS
-# here, or None: set by the package from the record, as ``measured`` is
+# here, and the most bytes of a minibatch's x it measured to count as cached, or None:
+# set by the package from the record, as ``measured`` is
 measured_tails: Callable[[], dict[str, int] | None] | None = None
+measured_cached: Callable[[], dict[str, int] | None] | None = None
 
 
 def chosen() -> tuple[dict[str, Block], str]:
@@ -149,15 +152,38 @@ def tail_most(dtype: str, width: int) -> int:
     return width // 4
 
 
-def tails(blocks: dict[str, Block]) -> dict[str, tuple[int, str]]:
-    """Per dtype, ``tail_most`` for the vectors of ``blocks`` and where it came from
-    ("measured by autotune", or the default "a quarter of a vector"): for the report."""
-    found = (measured_tails() if measured_tails is not None else None) or {}
+def cached_bytes(dtype: str) -> int:
+    """The most bytes of a minibatch's x that the numba epoch counts as still in the cache
+    when its backward product reads x again (``jit_epoch``; more: each tile fetches the
+    next one's columns of x ahead, and no tail goes through BLAS, which would read x
+    twice more): what autotune measured here for ``dtype`` (``measured_cached``), else
+    half of one core's L2 (``half_l2``). The half was drawn on the Xeon (2 MiB of L2;
+    docs/design.md, section 7.1)."""
+    found = measured_cached() if measured_cached is not None else None
+    if found and dtype in found:
+        return found[dtype]
+    return half_l2()
+
+
+@functools.cache
+def half_l2() -> int:
+    """Half of one core's L2 in bytes (1 MiB where Linux does not say)."""
+    return (l2_bytes() or 2**21) // 2
+
+
+def epoch_ways(blocks: dict[str, Block]) -> dict[str, dict]:
+    """Per dtype, ``tail_most`` for the vectors of ``blocks`` and ``cached_bytes``, each
+    with where it came from (autotune, or the default): for the report."""
+    tails = (measured_tails() if measured_tails is not None else None) or {}
+    cached = (measured_cached() if measured_cached is not None else None) or {}
+    measured = "measured by autotune"
     return {
-        dtype: (
-            tail_most(dtype, bits // (64 if dtype == "float64" else 32)),
-            "measured by autotune" if dtype in found else "a quarter of a vector",
-        )
+        dtype: {
+            "tail": tail_most(dtype, bits // (64 if dtype == "float64" else 32)),
+            "tail_from": measured if dtype in tails else "a quarter of a vector",
+            "cached": cached_bytes(dtype),
+            "cached_from": measured if dtype in cached else "half the L2",
+        }
         for dtype, (_, _, bits) in blocks.items()
     }
 
@@ -174,12 +200,13 @@ def valid_blocks(blocks) -> dict:
     return blocks
 
 
-def valid_tails(tails) -> dict:
-    """The autotune record's tails, ``{dtype: columns}`` (float64, float32 or both, each
-    an integer >= 0; or empty), as they are; ValueError naming what is wrong otherwise."""
-    if not isinstance(tails, dict) or not set(tails) <= {"float64", "float32"}:
-        raise ValueError(f"'tails' must map float64 or float32 to a column count; got {tails!r}")
-    for dtype, most in tails.items():
-        if type(most) is not int or most < 0:
-            raise ValueError(f"tails[{dtype!r}] must be an integer >= 0; got {most!r}")
-    return tails
+def valid_counts(name: str, table) -> dict:
+    """The autotune record's ``name`` table (``tails``: columns, ``cached``: bytes),
+    ``{dtype: integer >= 0}`` for float64, float32 or both (or empty), as it is;
+    ValueError naming what is wrong otherwise."""
+    if not isinstance(table, dict) or not set(table) <= {"float64", "float32"}:
+        raise ValueError(f"{name!r} must map float64 or float32 to a count; got {table!r}")
+    for dtype, count in table.items():
+        if type(count) is not int or count < 0:
+            raise ValueError(f"{name}[{dtype!r}] must be an integer >= 0; got {count!r}")
+    return table

@@ -55,9 +55,9 @@ def machine(threads: int, rates: dict[str, float]) -> dict:
 
 
 def numba_choices() -> dict:
-    """The numba microkernel's register block per dtype, the most tail columns its epoch
-    sends through BLAS and the stores its streaming kernels write with, and how each was
-    chosen (measured by autotune, the CPU table or the default, or forced by
+    """The numba microkernel's register block per dtype, its epoch's tail and cached x
+    (``blocking.epoch_ways``) and the stores its streaming kernels write with, and how
+    each was chosen (measured by autotune, the CPU table or the default, or forced by
     KERNELS_BLOCK, KERNELS_STORES); nothing without numba."""
     try:
         import numba  # noqa: F401
@@ -70,7 +70,7 @@ def numba_choices() -> dict:
     return {
         "blocks": {d: "x".join(map(str, b)) for d, b in blocks.items()},
         "blocks_from": source,
-        "tails": blocking.tails(blocks),
+        "numba_epoch": blocking.epoch_ways(blocks),
         "stores": stores,
         "stores_from": stores_from,
     }

@@ -89,7 +89,7 @@ def autotune(
     many examples per timed call sequence (a slice, for tests)."""
     from rich.progress import Progress, TimeRemainingColumn
 
-    every = kernels is None  # the whole run: numba's blocks, tails and stores measured too
+    every = kernels is None  # the whole run: numba's blocks, epoch and stores measured too
     kernels = kernels or kernel_names()
     if save:
         check_writable()  # before minutes of timing, not after
@@ -102,7 +102,7 @@ def autotune(
     examples = examples or how.examples
     # the register blocks first, so that the numba backends timed below compile with them
     chosen, block_seconds = measure_blocks(quick) if every else ({}, {})
-    tails, tail_seconds = measure_tails(chosen) if every else ({}, {})
+    (tails, cached), way_seconds = measure_epoch_ways(chosen) if every else (({}, {}), {})
     stores, store_seconds = measure_stores(quick) if every else (None, {})
     plan = [(k, dt, K) for k in kernels for dt in dtypes for K in sizes]
     measured: dict = {"results": {}, "spread": {}, "passes": {}, "noise": {}}
@@ -124,7 +124,7 @@ def autotune(
     measured["machine"] = thread_pool(measured["noise"])
     measured["blocks"], measured["block_seconds"] = chosen, block_seconds
     measured["stores"], measured["store_seconds"] = stores, store_seconds
-    measured["tails"], measured["tail_seconds"] = tails, tail_seconds
+    measured["tails"], measured["cached"], measured["way_seconds"] = tails, cached, way_seconds
     if save:
         save_record(
             measured["results"],
@@ -134,6 +134,7 @@ def autotune(
             chosen,
             stores,
             tails,
+            cached,
         )
     return measured
 
@@ -157,18 +158,19 @@ def measure_blocks(quick: bool) -> tuple[dict, dict]:
     return chosen or {}, seconds
 
 
-def measure_tails(blocks: dict) -> tuple[dict, dict]:
-    """The most tail columns per dtype that the numba epoch sends through BLAS, measured
-    here (``tails.py``) with ``blocks`` (just measured; empty: the table's), and the
-    seconds behind it; nothing where numba is missing or other work took the machine
-    meanwhile (a quarter of a vector stands). The same rounds with ``--quick``: they are
-    short, and fewer would decide less."""
-    from . import tails
+def measure_epoch_ways(blocks: dict) -> tuple[tuple[dict, dict], dict]:
+    """``((tails, cached), seconds)``: per dtype, the most tail columns the numba epoch
+    sends through BLAS and the most bytes of x it counts as cached, measured here
+    (``epoch_ways.py``) with ``blocks`` (just measured; empty: the table's), and the
+    seconds behind them; nothing where numba is missing or other work took the machine
+    meanwhile (the defaults stand). The same rounds with ``--quick``: they are short,
+    and fewer would decide less."""
+    from . import epoch_ways
 
     forced = ",".join(f"{d}:{'x'.join(map(str, b))}" for d, b in blocks.items())
     env = {"KERNELS_BLOCK": forced} if forced else {}
-    chosen, seconds = _numba_choice(None, lambda: tails.measure(env=env), tails.decide)
-    return chosen or {}, seconds
+    ways, seconds = _numba_choice(None, lambda: epoch_ways.measure(env), epoch_ways.decide)
+    return ways or ({}, {}), seconds
 
 
 def measure_stores(quick: bool) -> tuple[str | None, dict]:

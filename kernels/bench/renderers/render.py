@@ -150,10 +150,11 @@ def notes(result: Report) -> list[str]:
             + f" ({m['blocks_from']})"
             + (f"; streaming stores: {m['stores']} ({m['stores_from']})" if m.get("stores") else "")
         )
-    if m.get("tails"):
+    for dtype, way in m.get("numba_epoch", {}).items():
         out.append(
-            "numba's epoch, column tails through BLAS of at most: "
-            + ", ".join(f"{d} {n} ({source})" for d, (n, source) in m["tails"].items())
+            f"numba's {dtype} epoch: tails of at most {way['tail']} columns through BLAS "
+            f"({way['tail_from']}); x of at most {way['cached'] / 2**20:.2f} MiB counted "
+            f"as cached ({way['cached_from']})"
         )
     out.append(
         f"threads: {threads_line(m.get('thread_settings'))}; versions: "

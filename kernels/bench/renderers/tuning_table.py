@@ -78,6 +78,12 @@ def machine_lines(measured: dict) -> list[str]:
             + ", ".join(f"{d} {n}" for d, n in measured["tails"].items())
             + " columns (more: padded to a whole vector)"
         )
+    if measured.get("cached"):
+        lines.append(
+            "numba's epoch, measured here: a minibatch's x counted as cached up to "
+            + ", ".join(f"{d} {b / 2**20:.2f} MiB" for d, b in measured["cached"].items())
+            + " (more: read ahead)"
+        )
     for kernel, by_dtype in measured.get("noise", {}).items():
         for dtype, by_size in by_dtype.items():
             for size, seen in by_size.items():

@@ -106,7 +106,7 @@ def _hidden_backward_step(
     """Columns c0:c1: g_ha = g_hs * act'(ha), and the SGD step of b1 and of W1T, fused
     into the product: W1T = (1 - lr lam) W1T - lr x^T g_ha, and of W1t. db1 (dh,),
     g_hat (K, dh - dm) and dW1t (dh - dm, d) are scratch; every loop runs along rows, so
-    it vectorizes. ``cached``: x is still in the cache (see ``_CACHED_X``)."""
+    it vectorizes. ``cached``: x is still in the cache (``blocking.cached_bytes``)."""
     K, dh = g_hs.shape
     c1h = min(c1, dh)
     db1[c0:c1h] = 0.0
@@ -213,17 +213,9 @@ _epoch_parallel = numba.njit(cache=True, parallel=True, fastmath={"contract"})(
 )
 
 
-# a minibatch's x up to half of one core's L2 (1 MiB where the L2 is not known) is
-# still in the cache when the backward product reads it again after the forward one.
-# A larger one is not: the backward's tiles then fetch their columns of x ahead, and
-# no column tail goes through BLAS (which would read x twice more). Measured on the
-# Xeon (2 MiB of L2; docs/design.md, section 7.1).
-_CACHED_X = (blocking.l2_bytes() or 2**21) // 2
-
-
 def _arguments(p: Params, X, y, batch_size, lr, lam) -> tuple:
     code = ACTIVATIONS.index(p.activation)
-    cached = min(batch_size, len(X)) * X[:1].nbytes <= _CACHED_X
+    cached = min(batch_size, len(X)) * X[:1].nbytes <= blocking.cached_bytes(p.dtype.name)
     most = blocking.tail_most(p.dtype.name, microkernel.lanes(p.dtype))
     # lr and lam in the parameters' dtype: float32 updates then stay float32 (16 lanes)
     lr, lam = p.dtype.type(lr), p.dtype.type(lam)
