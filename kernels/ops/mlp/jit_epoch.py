@@ -5,15 +5,14 @@ so that both large products are the layout of our register-blocked microkernel
 (microkernel.py): forward ha = x W1T, backward W1T = (1 - lr lam) W1T - lr x^T g_ha,
 the update fused into the product's stores. Where dh ends in a few columns (at most a
 quarter of a vector, or what autotune measured: ``blocking.tail_most``) and a
-minibatch's x stays in the cache, dm = dh rounded down and those last rows of W1, W1t,
-go through BLAS in W1's own layout; else dm = dh rounded up, W1T's last columns zeros,
-and W1t has no rows. A padded vector costs the FMAs of a whole one (dh = 50 in
-float32: 14 columns of padding, a fifth of the epoch's FMAs); BLAS costs more per
-column than the microkernel, so it pays only for a few (measured on the Xeon with 512-
-and 256-bit vectors, docs/design.md 7.1).
-Threads split the hidden units into blocks of columns, each owning its columns of ha,
-g_ha and W1T (the block holding column dm owns W1t), so that no partial gradients need
-summing. W1 is written back once.
+minibatch's x stays in the cache (``blocking.cached_bytes``), dm = dh rounded down and
+those last rows of W1, W1t, go through BLAS in W1's own layout; else dm = dh rounded up,
+W1T's last columns zeros, and W1t has no rows. A padded vector costs the FMAs of a whole
+one (dh = 50 in float32: 14 columns of padding, a fifth of the epoch's FMAs); BLAS costs
+more per column than the microkernel, so it pays only for a few (measured on the Xeon
+with 512- and 256-bit vectors, docs/design.md 7.1). Threads split the hidden units into
+blocks of columns, each owning its columns of ha, g_ha and W1T (the block holding column
+dm owns W1t), so that no partial gradients need summing. W1 is written back once.
 """
 
 from __future__ import annotations
