@@ -142,13 +142,15 @@ def chosen() -> tuple[dict[str, Block], str]:
 def tail_most(dtype: str, width: int) -> int:
     """The most columns past dh's whole vectors of ``width`` elements that the numba
     epoch computes through BLAS instead of a padded vector (``jit_layout.columns``): what
-    autotune measured here for ``dtype`` (``measured_tails``), else a quarter of a vector.
-    On the Xeon measured, tails of a quarter of a vector or less went faster through
-    BLAS and tails of half a vector or more slower, with 512- and 256-bit vectors
-    (docs/design.md, section 7.1)."""
-    found = measured_tails() if measured_tails is not None else None
-    if found and dtype in found:
-        return found[dtype]
+    autotune measured here for ``dtype`` (``measured_tails``), else ``quarter(width)``."""
+    found = _recorded(measured_tails, dtype)
+    return quarter(width) if found is None else found
+
+
+def quarter(width: int) -> int:
+    """The default of ``tail_most``: a quarter of a vector. On the Xeon measured, tails of
+    a quarter of a vector or less went faster through BLAS and tails of half a vector or
+    more slower, with 512- and 256-bit vectors (docs/design.md, section 7.1)."""
     return width // 4
 
 
@@ -159,10 +161,13 @@ def cached_bytes(dtype: str) -> int:
     twice more): what autotune measured here for ``dtype`` (``measured_cached``), else
     half of one core's L2 (``half_l2``). The half was drawn on the Xeon (2 MiB of L2;
     docs/design.md, section 7.1)."""
-    found = measured_cached() if measured_cached is not None else None
-    if found and dtype in found:
-        return found[dtype]
-    return half_l2()
+    found = _recorded(measured_cached, dtype)
+    return half_l2() if found is None else found
+
+
+def _recorded(measured: Callable[[], dict[str, int] | None] | None, dtype: str) -> int | None:
+    """What the hook ``measured`` (set from the autotune record) holds for ``dtype``."""
+    return ((measured() if measured is not None else None) or {}).get(dtype)
 
 
 @functools.cache
@@ -174,18 +179,16 @@ def half_l2() -> int:
 def epoch_ways(blocks: dict[str, Block]) -> dict[str, dict]:
     """Per dtype, ``tail_most`` for the vectors of ``blocks`` and ``cached_bytes``, each
     with where it came from (autotune, or the default): for the report."""
-    tails = (measured_tails() if measured_tails is not None else None) or {}
-    cached = (measured_cached() if measured_cached is not None else None) or {}
-    measured = "measured by autotune"
-    return {
-        dtype: {
+    ways = {}
+    for dtype, (_, _, bits) in blocks.items():
+        tail, cached = _recorded(measured_tails, dtype), _recorded(measured_cached, dtype)
+        ways[dtype] = {
             "tail": tail_most(dtype, bits // (64 if dtype == "float64" else 32)),
-            "tail_from": measured if dtype in tails else "a quarter of a vector",
+            "tail_from": "a quarter of a vector" if tail is None else "measured by autotune",
             "cached": cached_bytes(dtype),
-            "cached_from": measured if dtype in cached else "half the L2",
+            "cached_from": "half the L2" if cached is None else "measured by autotune",
         }
-        for dtype, (_, _, bits) in blocks.items()
-    }
+    return ways
 
 
 def valid_blocks(blocks) -> dict:

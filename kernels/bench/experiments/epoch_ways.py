@@ -19,6 +19,7 @@ process (the same code, so the ways see the same machine), float64 and float32.
 
 from __future__ import annotations
 
+from ...ops.blocking import quarter
 from ..timing.fresh import run_json
 
 ROUNDS = 5  # of each way: all 5 of one way faster than all 5 of another by chance: 1 in 126
@@ -82,7 +83,7 @@ def decide(seconds: dict[str, dict]) -> tuple[dict[str, int], dict[str, int]]:
     tails, cached = {}, {}
     for dtype, timed in seconds.items():
         width, blas, padded = timed["width"], timed["blas"], timed["padded"]
-        tail, default = 50 % width, width // 4
+        tail, default = 50 % width, quarter(width)
         if tail and faster(blas, padded):
             tails[dtype] = max(tail, default)
         elif tail and faster(padded, blas):
