@@ -268,7 +268,8 @@ def drop_record() -> bool:
     return existed
 
 
-_derived: list[dict] = []  # caches of what was derived from the record (select's choices)
+# caches of what was derived from the record: select's choices, the kernels' store kind
+_derived: list[dict] = [store_kind.kept]
 
 
 def forget() -> None:

@@ -64,6 +64,10 @@ def test_the_store_kind_measured_here_is_used_unless_one_is_forced(monkeypatch):
     assert stores.use_stream_stores(out) and not stores.use_stream_stores(out[:, ::2])
     monkeypatch.setenv("KERNELS_STORES", "ordinary")
     assert store_kind.chosen() == ("ordinary", "KERNELS_STORES")
+    # the kernels keep the kind they read first (they ask on every call) until the
+    # process forgets the record
+    assert stores.use_stream_stores(out)
+    record.forget()
     assert not stores.use_stream_stores(out)
 
 

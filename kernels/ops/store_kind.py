@@ -16,6 +16,10 @@ KINDS = ("ordinary", "nontemporal")
 # (kernels/__init__.py reads it from the autotune record); the kernels never import it
 measured: Callable[[], str | None] | None = None
 
+# the kind the streaming kernels write with, once read (``current``); kernels.record's
+# forget and save_record empty it with their own caches
+kept: dict[str, str] = {}
+
 
 def chosen() -> tuple[str, str]:
     """The store kind and where it came from: ``KERNELS_STORES`` where set, else the one
@@ -30,6 +34,17 @@ def chosen() -> tuple[str, str]:
     if found:
         return found, "measured by autotune"
     return "ordinary", "default"
+
+
+def current() -> str:
+    """The kind ``chosen`` gives, read on the first call and kept (in ``kept``) until
+    the record is forgotten or saved: the streaming kernels ask on every call, and
+    reading the environment and the record each time made a streaming gradient_norm
+    epoch 5 % slower on the Intel Xeon (docs/design.md 7.1). A ``KERNELS_STORES`` set
+    later in the process counts from ``kernels.record.forget()`` on."""
+    if "kind" not in kept:
+        kept["kind"] = chosen()[0]
+    return kept["kind"]
 
 
 def valid(kind) -> str | None:

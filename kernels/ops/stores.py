@@ -85,10 +85,9 @@ def stream_copy(dst, src):
 
 
 def use_stream_stores(out) -> bool:
-    """Write ``out`` with non-temporal stores? Where the chosen kind is non-temporal
-    (``store_kind.chosen``: forced, or measured faster here by autotune) and ``out`` is
+    """Write ``out`` with non-temporal stores? Where the kind is non-temporal
+    (``store_kind.current``: forced, or measured faster here by autotune) and ``out`` is
     C-contiguous and aligned. Ordinary stores otherwise: on the Intel Xeon measured
     they won (docs/results), so no CPU gets non-temporal ones without a measurement
     saying so."""
-    kind, _ = store_kind.chosen()
-    return kind == "nontemporal" and out.flags.c_contiguous and out.flags.aligned
+    return store_kind.current() == "nontemporal" and out.flags.c_contiguous and out.flags.aligned
