@@ -40,7 +40,7 @@ def current() -> str:
     """The kind ``chosen`` gives, read on the first call and kept (in ``kept``) until
     the record is forgotten or saved: the streaming kernels ask on every call, and
     reading the environment and the record each time made a streaming gradient_norm
-    epoch 5 % slower on the Intel Xeon (docs/design.md 7.1). A ``KERNELS_STORES`` set
+    epoch 2-7 % slower on the Intel Xeon (docs/design.md 7.1). A ``KERNELS_STORES`` set
     later in the process counts from ``kernels.record.forget()`` on."""
     if "kind" not in kept:
         kept["kind"] = chosen()[0]
