@@ -1,8 +1,10 @@
 """Which stores the numba backends write a streaming output with: ordinary ones, or
 non-temporal ones (stores.py) that skip the read of each output line an ordinary store
-makes first. Which one wins depends on the CPU (ordinary ones did on the Intel Xeon
-measured, docs/results), so it is measured on the user's machine: ``python -m kernels
-autotune`` times both and records the winner. Kept free of numba, so that the package
+makes first. Which one wins depends on the CPU and on how the kernel writes (on the
+Intel Xeon measured, ordinary ones beat an image-by-image copy of non-temporal ones,
+and lost to the in-order stream of vector_stencil.py; docs/results), so it is measured
+on the user's machine: ``python -m kernels autotune`` times both and records the
+winner. Kept free of numba, so that the package
 can hand it the record without importing numba."""
 
 from __future__ import annotations

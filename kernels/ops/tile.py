@@ -54,8 +54,25 @@ class Vectors:
             self.pointer(address), typ=self.vec if vector else self.scalar, align=self.size
         )
 
-    def store(self, value, address):
-        self.builder.store(value, self.pointer(address), align=self.size)
+    def store(self, value, address, nontemporal: bool = False):
+        """``nontemporal``: straight to memory past the caches (x86: MOVNTPS/PD), which
+        needs ``address`` on a boundary of the vector's own size."""
+        if not nontemporal:
+            self.builder.store(value, self.pointer(address), align=self.size)
+            return
+        store = self.builder.store(value, self.pointer(address), align=self.width * self.size)
+        mark = ir.Constant(ir.IntType(32), 1)
+        store.set_metadata("nontemporal", self.builder.module.add_metadata([mark]))
+
+    def prefetch(self, address):
+        """Fetch the line at ``address`` into the cache ahead of its use."""
+        fetch = cgutils.get_or_insert_function(
+            self.builder.module,
+            ir.FunctionType(ir.VoidType(), [ir.PointerType()] + [ir.IntType(32)] * 3),
+            "llvm.prefetch.p0",
+        )
+        flags = [ir.Constant(ir.IntType(32), v) for v in (0, 3, 1)]  # read, keep, data
+        self.builder.call(fetch, [self.pointer(address), *flags])
 
     def _masked(self, what: str, result, arguments):
         mask = ir.VectorType(ir.IntType(1), self.width)
@@ -68,10 +85,12 @@ class Vectors:
         )
         return self.builder.call(fn, arguments)
 
-    def load_masked(self, address, mask):
-        """The lanes of ``mask`` loaded, the others 0: nothing outside them is read."""
+    def load_masked(self, address, mask, other=None):
+        """The lanes of ``mask`` loaded, the others those of ``other`` (default 0): nothing
+        outside them is read."""
         align = ir.Constant(ir.IntType(32), self.size)
-        return self._masked("load", self.vec, [self.pointer(address), align, mask, self.zero])
+        other = self.zero if other is None else other
+        return self._masked("load", self.vec, [self.pointer(address), align, mask, other])
 
     def store_masked(self, value, address, mask):
         """The lanes of ``mask`` stored: nothing outside them is written."""
@@ -123,11 +142,6 @@ def make_tile(mr: int, nv: int, bits: int, prefetch: bool = False):
 
             arows = row_addresses(i0, builder.sub(builder.add(i0, rows), const(1)))
             ahead = row_addresses(builder.add(i0, const(mr)), builder.sub(M, const(1)))
-            fetch = cgutils.get_or_insert_function(
-                builder.module,
-                ir.FunctionType(ir.VoidType(), [ir.PointerType()] + [ir.IntType(32)] * 3),
-                "llvm.prefetch.p0",
-            )
             pb = builder.add(pb, builder.mul(j0, const(V.size)))
             pc = builder.add(builder.add(pc, builder.mul(i0, sc0)), builder.mul(j0, const(V.size)))
             keep = builder.fcmp_unordered("!=", beta, ir.Constant(V.scalar, 0))  # beta != 0
@@ -153,11 +167,7 @@ def make_tile(mr: int, nv: int, bits: int, prefetch: bool = False):
                 for r in range(mr):
                     av = V.splat(V.load(builder.add(arows[r], builder.mul(p, sa1)), vector=False))
                     if prefetch:
-                        builder.call(
-                            fetch,
-                            [V.pointer(builder.add(ahead[r], builder.mul(p, sa1)))]
-                            + [ir.Constant(ir.IntType(32), v) for v in (0, 3, 1)],
-                        )  # read, keep, data
+                        V.prefetch(builder.add(ahead[r], builder.mul(p, sa1)))
                     new.append([V.fma(av, bv[v], acc[r][v]) for v in range(n)])
                 p1, end = builder.add(p, const(1)), builder.block
                 p.add_incoming(const(0), entry)
