@@ -124,14 +124,21 @@ def _valid_results(results, what: str = "results") -> dict:
 
 _record_cache: dict[Path, object] = {}
 
+# what autotune measures on one core, whatever the thread setting it ran under (blocks,
+# store kind, column tails and cached x are timed by numba-serial code in processes of
+# their own): a record made under other thread variables or allowed cores still gives
+# these, never its backend choices
+SINGLE_CORE = ("blocks", "stores", "tails", "cached")
+
 
 def load_record() -> dict | None:
     """This machine's autotune record ``{"results": {kernel: {dtype: {K: {backend: s}}}},
     "spread": {same keys: (max - min) / min of the backend's pass figures or the ranked
     backend's, whichever is larger}}``, or
     None when there is none, it is unreadable or malformed, names a kernel or backend this
-    version does not know, or was measured on another machine, version or thread setting
-    (each warned once, in one line; never an exception)."""
+    version does not know, or was measured on another machine or version; only its
+    ``SINGLE_CORE`` choices (no backend choices) where it was measured here under another
+    thread setting (each warned once, in one line; never an exception)."""
     path = record_path()
     if path in _record_cache:
         return _record_cache[path]
@@ -149,15 +156,31 @@ def load_record() -> dict | None:
             valid_counts("tails", record.setdefault("tails", {}))
             valid_counts("cached", record.setdefault("cached", {}))
             store_kind.valid(record.get("stores"))
-            if record.get("fingerprint") != fingerprint():
+            here, there = fingerprint(), record.get("fingerprint")
+            if there == here:
+                result = record
+            elif isinstance(there, dict) and {**there, "conditions": None} == {
+                **here,
+                "conditions": None,
+            }:
+                # the same machine and versions under another thread setting: the
+                # single-core choices (SINGLE_CORE) hold, the backend choices do not
                 warnings.warn(
-                    f"ignoring the autotune record {path}: it was measured on another "
-                    f"machine, version or thread setting (thread variables, allowed "
-                    f"cores); run `python -m kernels autotune` here",
+                    f"using only the single-core choices of the autotune record {path} "
+                    f"(register blocks, store kind, column tails, cached x): its backend "
+                    f"choices were measured under another thread setting (thread "
+                    f"variables, allowed cores); run `python -m kernels autotune` under "
+                    f"this one for them",
                     stacklevel=3,
                 )
+                result = {key: record[key] for key in SINGLE_CORE if key in record}
+                result |= {"results": {}, "spread": {}, "machine": {}}
             else:
-                result = record
+                warnings.warn(
+                    f"ignoring the autotune record {path}: it was measured on another "
+                    f"machine or version; run `python -m kernels autotune` here",
+                    stacklevel=3,
+                )
     # JSONDecodeError and UnicodeError are ValueErrors; a file nested deeper than Python's
     # recursion limit raises RecursionError, a 400-digit number OverflowError
     except (OSError, ValueError, RecursionError, OverflowError) as exc:

@@ -80,3 +80,31 @@ def test_autotune_refuses_an_unwritable_cache_before_timing(monkeypatch):
     with pytest.raises(OSError, match="cannot write the autotune record in /dev/null/x"):
         tuning.autotune(kernels=("softmax",), progress=False)
     assert not timed
+
+
+def test_a_record_of_other_thread_conditions_keeps_only_its_single_core_choices(monkeypatch):
+    from kernels.ops import store_kind
+
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    monkeypatch.delenv("KERNELS_STORES", raising=False)
+    fast = {"softmax": {"float64": {"100": {"numpy": 1e-9, "numba": 1.0}}}}
+    blocks = {"float64": [8, 3, 512], "float32": [6, 4, 512]}
+    record.save_record(fast, blocks=blocks, stores="nontemporal", tails={"float32": 4})
+    assert select.choose("softmax")[0] == "numpy"  # measured here: all of it holds
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")  # a pinned check under other threads
+    record.forget()
+    with pytest.warns(UserWarning, match="only the single-core choices.*thread setting"):
+        assert record.recorded_blocks() == blocks
+    assert record.recorded_stores() == "nontemporal" and record.recorded_tails() == {"float32": 4}
+    assert store_kind.chosen() == ("nontemporal", "measured by autotune")
+    assert select.choose("softmax")[1] == "shipped ranking"  # its backend choices do not
+
+
+def test_a_record_of_another_machine_gives_nothing(monkeypatch):
+    blocks = {"float64": [8, 3, 512], "float32": [6, 4, 512]}
+    record.save_record({}, blocks=blocks, stores="nontemporal")
+    monkeypatch.setattr(record, "cpu_model", lambda: "another CPU")
+    record.forget()
+    with pytest.warns(UserWarning, match="another machine or version"):
+        assert record.recorded_blocks() is None
+    assert record.recorded_stores() is None
