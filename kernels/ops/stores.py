@@ -33,8 +33,6 @@ def fence(typingctx):
 
 def use_stream_stores(out) -> bool:
     """Write ``out`` with non-temporal stores? Where the kind is non-temporal
-    (``store_kind.current``: forced, or measured faster here by autotune) and ``out`` is
-    C-contiguous and aligned. Ordinary stores otherwise: which kind wins depends on the
-    CPU (docs/results), so no CPU gets non-temporal ones without a measurement saying
-    so."""
+    (``store_kind.current``: the default, unless forced or measured otherwise here by
+    autotune) and ``out`` is C-contiguous and aligned to its element size."""
     return store_kind.current() == "nontemporal" and out.flags.c_contiguous and out.flags.aligned

@@ -3,9 +3,9 @@
 output written into one preallocated array through out=, larger than the caches), with
 ordinary stores and with non-temporal ones, each kind in a fresh process
 (``KERNELS_STORES``), float64 and float32, best of ``blocks.ROUNDS``. Non-temporal
-stores go into the autotune record only where they beat ordinary ones in both dtypes
-beyond the noise (``blocks.beats``); ``ops/store_kind.py`` hands the record's kind to
-the kernels."""
+stores (the default) or ordinary ones go into the autotune record where they beat the
+other kind in both dtypes beyond the noise (``blocks.beats``), nothing otherwise;
+``ops/store_kind.py`` hands the record's kind to the kernels."""
 
 from __future__ import annotations
 
@@ -42,9 +42,10 @@ def measure(rounds: int = ROUNDS) -> dict[str, dict[str, list]]:
     }
 
 
-def fastest(seconds: dict[str, dict[str, list]]) -> str:
-    """``"nontemporal"`` where its rounds beat the ordinary stores' in every dtype
-    (``blocks.beats``), else ``"ordinary"``."""
-    ordinary, nontemporal = seconds["ordinary"], seconds["nontemporal"]
-    wins = all(beats(nontemporal[dtype], ordinary[dtype]) for dtype in ordinary)
-    return "nontemporal" if wins else "ordinary"
+def fastest(seconds: dict[str, dict[str, list]]) -> str | None:
+    """The kind whose rounds beat the other's in every dtype (``blocks.beats``), or None
+    where neither does (the default stands)."""
+    for kind, other in (KINDS, KINDS[::-1]):
+        if all(beats(seconds[kind][dtype], seconds[other][dtype]) for dtype in seconds[other]):
+            return kind
+    return None

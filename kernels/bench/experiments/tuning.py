@@ -176,8 +176,8 @@ def measure_epoch_ways(blocks: dict) -> tuple[tuple[dict, dict], dict]:
 def measure_stores(quick: bool) -> tuple[str | None, dict]:
     """The store kind numba's streaming kernels write with, measured here
     (``store_kinds.py``), and the seconds behind it; nothing where numba is missing, a
-    kind is forced (``KERNELS_STORES``) or other work took the machine meanwhile
-    (ordinary stores stand). ``quick``: 3 rounds of each kind."""
+    kind is forced (``KERNELS_STORES``), other work took the machine meanwhile or neither
+    kind won clearly (the default stands). ``quick``: 3 rounds of each kind."""
     from . import store_kinds
 
     rounds = 3 if quick else store_kinds.ROUNDS
