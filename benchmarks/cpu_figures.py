@@ -92,7 +92,7 @@ def main(argv=None) -> None:
     rates = limits()
     flop = SPECS["mlp_epoch"].flop(60_000, 600, 8, {"dh": 50})
     peak = {d: max(rates[f"gemm {d}"], rates[f"fma {d}"]) for d in ("float64", "float32")}
-    from kernels.record import cpu_model
+    from kernels.machine import cpu_model
 
     print(f"# {cpu_model()}: one pinned core, K = 100, dh = 50\n")
     print(

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from kernels.bench.experiments.compare import ROUNDS
 from kernels.bench.renderers.compare_table import short
-from kernels.record import cpu_model
+from kernels.machine import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 # (name, file, text replaced, replacement): each makes one test commit on top of HEAD

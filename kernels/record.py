@@ -1,5 +1,5 @@
-"""This machine's autotune record: where it lives, the fingerprint that must match for a
-process to use it, its validation, and atomic writes. ``kernels.select`` reads it;
+"""This machine's autotune record: where it lives, its validation, which of it a process
+may use (its fingerprint, machine.py), and atomic writes. ``kernels.select`` reads it;
 ``kernels.bench.experiments.tuning`` writes it."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from .machine import SINGLE_CORE, fingerprint, same_machine
 from .ops import store_kind
 from .ops.blocking import valid_blocks, valid_counts
-from .registry import backends, kernel_names, versions
+from .registry import backends, kernel_names
 
 
 def record_path() -> Path:
@@ -30,58 +31,6 @@ def _record_path(xdg_cache_home, home) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("kernels")) / "autotune.json"
-
-
-def fingerprint() -> dict:
-    """What must not change for a record to hold: CPU, cores, threads, and the versions
-    of what the registered backends depend on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    import numpy
-
-    def installed(name):  # without importing it
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return None
-
-    return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "conditions": conditions(),
-        "numpy": numpy.__version__,
-        **{name: installed(name) for name in versions()},
-        "kernels": installed("kernels"),
-    }
-
-
-THREAD_VARIABLES = (
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "NUMBA_NUM_THREADS",
-)
-
-
-def conditions() -> dict:
-    """The process's thread conditions, read without importing numba or a BLAS: the thread
-    variables (unset: each library's default, one thread per core) and the cores the
-    process may run on. A record measured under other conditions is not used."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"threads": {v: os.environ.get(v) for v in THREAD_VARIABLES}, "allowed_cores": cores}
-
-
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo), or what ``platform`` knows elsewhere."""
-    import platform
-
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(
-                line.split(":", 1)[1].strip() for line in f if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def _valid_results(results, what: str = "results") -> dict:
@@ -124,12 +73,6 @@ def _valid_results(results, what: str = "results") -> dict:
 
 _record_cache: dict[Path, object] = {}
 
-# what autotune measures on one core, whatever the thread setting it ran under (blocks,
-# store kind, column tails and cached x are timed by numba-serial code in processes of
-# their own): a record made under other thread variables or allowed cores still gives
-# these, never its backend choices
-SINGLE_CORE = ("blocks", "stores", "tails", "cached")
-
 
 def load_record() -> dict | None:
     """This machine's autotune record ``{"results": {kernel: {dtype: {K: {backend: s}}}},
@@ -159,10 +102,7 @@ def load_record() -> dict | None:
             here, there = fingerprint(), record.get("fingerprint")
             if there == here:
                 result = record
-            elif isinstance(there, dict) and {**there, "conditions": None} == {
-                **here,
-                "conditions": None,
-            }:
+            elif same_machine(here, there):
                 # the same machine and versions under another thread setting: the
                 # single-core choices (SINGLE_CORE) hold, the backend choices do not
                 warnings.warn(

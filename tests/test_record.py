@@ -103,7 +103,9 @@ def test_a_record_of_other_thread_conditions_keeps_only_its_single_core_choices(
 def test_a_record_of_another_machine_gives_nothing(monkeypatch):
     blocks = {"float64": [8, 3, 512], "float32": [6, 4, 512]}
     record.save_record({}, blocks=blocks, stores="nontemporal")
-    monkeypatch.setattr(record, "cpu_model", lambda: "another CPU")
+    from kernels import machine
+
+    monkeypatch.setattr(machine, "cpu_model", lambda: "another CPU")
     record.forget()
     with pytest.warns(UserWarning, match="another machine or version"):
         assert record.recorded_blocks() is None

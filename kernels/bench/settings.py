@@ -1,7 +1,7 @@
 """The run settings, once: the headline workload (docs/design.md, section 6), the sizes
 the sweeps visit, and what ``--quick`` means for each experiment. The experiments, the
 command line and the asv suite read them here; the thread variables live with the
-autotune record, which fingerprints them (``kernels.record.THREAD_VARIABLES``)."""
+autotune record, which fingerprints them (``kernels.machine.THREAD_VARIABLES``)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 
-from ...record import THREAD_VARIABLES
+from ...machine import THREAD_VARIABLES
 from ...registry import compiled, kernel_names
 from ..timing.fresh import run_json
 

@@ -109,7 +109,7 @@ def time_gpu(
     figures extrapolated to the epoch); ``rates``: the device's limits (default: measured
     here, with CuPy). Returns the JSON-ready record."""
     sweep = effort("gpu", False).sizes if sweep is None else sweep
-    from ...record import cpu_model
+    from ...machine import cpu_model
 
     kernels = kernels or gpu_kernels()
     rates = rates or device_limits()

@@ -15,7 +15,7 @@ import platform
 import statistics
 
 from ... import registry
-from ...record import cpu_model
+from ...machine import cpu_model
 from ...registry import available, entry, get, kernel_names, on_cpu, role_of
 from ...select import choose
 from .. import peers

@@ -8,7 +8,7 @@ import ctypes
 import os
 import sys
 
-from ...record import THREAD_VARIABLES
+from ...machine import THREAD_VARIABLES
 
 # the cores this process may use, read once: pin() narrows the affinity, and a later
 # pin() to more threads must widen it again within the cores it was first given
