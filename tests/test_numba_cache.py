@@ -75,7 +75,7 @@ def test_an_edit_reaches_the_callers_of_the_callers(tmp_path):
     """gradient_norm's numba code inlines vector_stencil, which inlines the tile's vector
     stores: after an edit of the tile's file alone (each whole vector stored twice its
     value), gradient_norm's cached code is compiled again."""
-    store = "self.builder.store(value, self.pointer(address), align=self.size)"
+    store = "self.builder.store(value, self.pointer(address), align=align)"
     doubled = store.replace("(value,", "(self.builder.fadd(value, value),")
     before, after = _edit_the_tile(tmp_path, GRADIENT, store, doubled)
-    assert after > 1.5 * before  # the interior rows' runs, most of each image, doubled
+    assert after > 1.5 * before  # every whole vector, most of each image, doubled

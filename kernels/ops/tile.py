@@ -57,12 +57,11 @@ class Vectors:
     def store(self, value, address, nontemporal: bool = False):
         """``nontemporal``: straight to memory past the caches (x86: MOVNTPS/PD), which
         needs ``address`` on a boundary of the vector's own size."""
-        if not nontemporal:
-            self.builder.store(value, self.pointer(address), align=self.size)
-            return
-        store = self.builder.store(value, self.pointer(address), align=self.width * self.size)
-        mark = ir.Constant(ir.IntType(32), 1)
-        store.set_metadata("nontemporal", self.builder.module.add_metadata([mark]))
+        align = self.width * self.size if nontemporal else self.size
+        store = self.builder.store(value, self.pointer(address), align=align)
+        if nontemporal:
+            mark = ir.Constant(ir.IntType(32), 1)
+            store.set_metadata("nontemporal", self.builder.module.add_metadata([mark]))
 
     def prefetch(self, address):
         """Fetch the line at ``address`` into the cache ahead of its use."""

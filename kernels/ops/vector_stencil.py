@@ -153,41 +153,58 @@ def make_images(bits: int, nontemporal: bool = False):
                 down = V.load_masked(builder.add(at, wide), below, centre)
                 return builder.fmul(builder.fsub(down, up), builder.select(edge, one, vh))
 
-            def vector(p, pos, col, valid):
-                """Pixels p to p + n of the run, p at pos in its image and col in its
-                row (valid: which of them; None: all)."""
+            def cols_apart(at, col, centre, valid):
+                """d_col of a vector that may hold an image's first or last column."""
                 left, right, edge = masks(pc, col)
                 if valid is not None:
                     left, right = (builder.and_(m, valid) for m in (left, right))
+                lo = V.load_masked(builder.sub(at, const(size)), left, centre)
+                hi = V.load_masked(builder.add(at, const(size)), right, centre)
+                return builder.fmul(builder.fsub(hi, lo), builder.select(edge, one, vh))
+
+            def either(inside, plain, apart):
+                """plain() where ``inside`` (no lane on an edge), else apart()."""
+                with builder.if_else(inside) as (then, otherwise):
+                    with then:
+                        value, from_plain = plain(), builder.block
+                    with otherwise:
+                        other, from_apart = apart(), builder.block
+                merged = builder.phi(V.vec)
+                merged.add_incoming(value, from_plain)
+                merged.add_incoming(other, from_apart)
+                return merged
+
+            def between(x, low, high):
+                return builder.and_(
+                    builder.icmp_signed(">=", x, low), builder.icmp_signed("<", x, high)
+                )
+
+            def difference(at, offset):
+                """(f[p + offset] - f[p - offset]) / 2, plain loads."""
+                plus, minus = V.load(builder.add(at, offset)), V.load(builder.sub(at, offset))
+                return builder.fmul(builder.fsub(plus, minus), vh)
+
+            def vector(p, pos, col, valid):
+                """Pixels p to p + n of the run, p at pos in its image and col in its
+                row (valid: which of them; None: all)."""
                 at = builder.add(pf, builder.mul(p, const(size)))
                 if valid is None:
                     V.prefetch(builder.add(at, const(AHEAD)))
                 centre = V.load(at) if valid is None else V.load_masked(at, valid)
-                lo = V.load_masked(builder.sub(at, const(size)), left, centre)
-                hi = V.load_masked(builder.add(at, const(size)), right, centre)
-                d_col = builder.fmul(builder.fsub(hi, lo), builder.select(edge, one, vh))
                 if valid is not None:
+                    d_col = cols_apart(at, col, centre, valid)
                     d_row = rows_apart(at, pos, centre, valid)
-                else:  # most vectors lie on no first or last row: plain loads
-                    inside = builder.and_(
-                        folded,
-                        builder.and_(
-                            builder.icmp_signed(">=", pos, near),
-                            builder.icmp_signed("<", pos, late),
-                        ),
+                else:  # most vectors hold no edge column, and lie on no first or last row
+                    d_col = either(
+                        between(col, const(1), builder.sub(w, const(n))),
+                        lambda: difference(at, const(size)),
+                        lambda: cols_apart(at, col, centre, None),
                     )
-                    with builder.if_else(inside) as (plain, apart):
-                        with plain:
-                            up, down = V.load(builder.sub(at, wide)), V.load(builder.add(at, wide))
-                            d_plain, from_plain = (
-                                builder.fmul(builder.fsub(down, up), vh),
-                                builder.block,
-                            )
-                        with apart:
-                            d_apart, from_apart = rows_apart(at, pos, centre, None), builder.block
-                    d_row = builder.phi(V.vec)
-                    d_row.add_incoming(d_plain, from_plain)
-                    d_row.add_incoming(d_apart, from_apart)
+                    d_row = either(
+                        builder.and_(folded, between(pos, near, late)),
+                        lambda: difference(at, wide),
+                        lambda: rows_apart(at, pos, centre, None),
+                    )
                 g = builder.fadd(builder.fmul(d_row, d_row), builder.fmul(d_col, d_col))
                 target = builder.add(po, builder.mul(p, const(size)))
                 if valid is None:
