@@ -9,9 +9,10 @@ its own pixel in place of the neighbour outside the image and takes a factor 1 i
 of 1/2: the one-sided difference, from the same loads. Which lanes those are depends
 only on where the vector starts in its image and in its row; ``edge_tables`` holds the
 masks for every start near an edge, one row-start and one column-start counter pick
-them. So the output is written once, in order, whole 64-byte lines after the first,
-which lets the stores be non-temporal where the output streams: per image, or with the
-edges redone one pixel at a time, its lines were written twice or in pieces, and
+them, and a vector with no lane on an edge (most) loads its neighbours plainly. So the
+output is written once, in order, in aligned whole vectors after a masked head, which
+lets the stores be non-temporal where the output streams: per image, or with the edges
+redone one pixel at a time, its lines were written twice or in pieces, and
 non-temporal stores lost (docs/results). The arithmetic is the scalar definition's,
 operation for operation (no fused multiply-adds; times 1 is exact), so the result is
 bit for bit the same. Imported only by the numba backends.
@@ -217,8 +218,8 @@ def make_images(bits: int, nontemporal: bool = False):
                 with builder.if_then(builder.icmp_signed(">", k, const(0))):
                     vector(p, builder.srem(p, hw), builder.srem(p, w), V.below(k))
 
-            # a head up to o's next boundary of a vector (a line, at 512 bits), where o is
-            # aligned to its element size: the whole vectors are stored there on
+            # a masked head up to o's next boundary of a vector (a line, at 512 bits), where
+            # o is aligned to its element size: the whole vectors after it are aligned
             address, line = builder.add(po, builder.mul(first, const(size))), const(n * size)
             gap = builder.urem(builder.sub(line, builder.urem(address, line)), line)
             aligned = builder.icmp_unsigned("==", builder.urem(address, const(size)), const(0))
