@@ -73,6 +73,12 @@ def edge_tables(h: int, w: int, lanes: int) -> tuple[np.ndarray, np.ndarray]:
     return rows, cols
 
 
+def tables(h: int, w: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``edge_tables`` for h x w images of ``dtype`` in the vectors of ``images_ordinary``
+    and ``images_streamed`` (``BITS64``, whatever the dtype)."""
+    return edge_tables(h, w, BITS64 // (8 * np.dtype(dtype).itemsize))
+
+
 def mask_dtype(lanes: int):
     """The integers of ``edge_tables`` for vectors of ``lanes``."""
     return np.uint8 if lanes <= 8 else np.uint16

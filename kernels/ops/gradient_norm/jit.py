@@ -9,10 +9,9 @@ non-temporal stores.
 import numba
 
 from .. import microkernel, numba_cache, stores, vector_stencil
-from ..microkernel import BITS64
 from ..numba_support import threads
 from ..stores import fence
-from ..vector_stencil import edge_tables, images_ordinary, images_streamed
+from ..vector_stencil import images_ordinary, images_streamed, tables
 from . import kernel
 
 # the images' vectors are the block's: code compiled for one block is kept apart
@@ -22,7 +21,7 @@ numba_cache.track(__file__, stores, vector_stencil, key=microkernel.BLOCK)
 @numba.njit(cache=True, inline="always")
 def _images(u, g, first, last, half, stream, rows, cols):
     """Images first to last (u, g C-contiguous) in one run of vectors (rows, cols: their
-    ``edge_tables``); ``stream``: the output's whole lines with non-temporal stores."""
+    ``vector_stencil.tables``); ``stream``: the output's whole lines with non-temporal stores."""
     _, h, w = u.shape
     f, o, size = u.reshape(u.size), g.reshape(g.size), h * w
     if stream:
@@ -47,8 +46,7 @@ def _parallel(u, g, half, stream, rows, cols, T):
 
 def _arguments(u, g):
     """half, the store kind and the edge tables of the compiled passes."""
-    lanes = BITS64 // (8 * u.itemsize)
-    return (u.dtype.type(0.5), stores.use_stream_stores(g), *edge_tables(*u.shape[1:], lanes))
+    return (u.dtype.type(0.5), stores.use_stream_stores(g), *tables(*u.shape[1:], u.dtype))
 
 
 @kernel
